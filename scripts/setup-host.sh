@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages docker-cri and its tests need, only when something is missing.
+set -euo pipefail
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_cmd dockerd || need+=(docker.io)
+have_cmd docker-registry || need+=(docker-registry)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx ip || need+=(busybox-static)
+have_cmd htpasswd || need+=(apache2-utils)
+have_cmd curl || need+=(curl)
+have_cmd gcc || need+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
+[ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || need+=(containernetworking-plugins)
+have_cmd docker-compose || need+=(docker-compose)
+have_cmd ip || need+=(iproute2)
+have_cmd iptables || need+=(iptables)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-host: missing ${need[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup-host: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi

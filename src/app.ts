@@ -1,0 +1,42 @@
+import type { Config } from './config';
+import { socketPath } from './config';
+import { DockerClient } from './docker/client';
+import type { Deps } from './deps';
+import { CriServer } from './server';
+import { runtimeHandlers } from './runtime';
+import { imageHandlers } from './image';
+import { logger, setLogLevel } from './logger';
+
+/** A running docker-cri: the gRPC server plus everything it owns, stopped in reverse order. */
+export interface App {
+  deps: Deps;
+  server: CriServer;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startApp(config: Config): Promise<App> {
+  setLogLevel(config.logLevel);
+  const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
+  const deps: Deps = { config, docker };
+  const server = new CriServer(
+    socketPath(config.containerRuntimeEndpoint),
+    runtimeHandlers(deps),
+    imageHandlers(deps),
+  );
+  await server.start();
+  try {
+    await docker.ping(3000);
+  } catch (err) {
+    logger.warn('docker engine does not answer yet; Status reports RuntimeReady=false until it does', {
+      endpoint: config.dockerEndpoint,
+      error: (err as Error).message,
+    });
+  }
+  return {
+    deps,
+    server,
+    async stop(graceMs = 10_000) {
+      await server.stop(graceMs);
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// Original file: proto/runtime/v1/api.proto
+
+
+export interface ImageSpec {
+  'image'?: (string);
+  'annotations'?: ({[key: string]: string});
+  'user_specified_image'?: (string);
+  'runtime_handler'?: (string);
+}
+
+export interface ImageSpec__Output {
+  'image': (string);
+  'annotations': ({[key: string]: string});
+  'user_specified_image': (string);
+  'runtime_handler': (string);
+}

@@ -1,0 +1,95 @@
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { CriError } from './status-error';
+import { toCriError } from '../docker/errors';
+import { logger } from '../logger';
+
+/** Observes every finished call: metrics hook in here. */
+export type CallObserver = (method: string, code: status, seconds: number) => void;
+const observers: CallObserver[] = [];
+export function onCallFinished(o: CallObserver): void {
+  observers.push(o);
+}
+
+/** What a handler may learn about its call beyond the request. */
+export interface CallContext {
+  /** Aborted when the client cancels or its deadline passes. */
+  signal: AbortSignal;
+}
+
+/** The ids worth logging, whichever request type carries them. */
+function idsOf(req: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!req || typeof req !== 'object') return out;
+  const r = req as Record<string, unknown>;
+  for (const key of ['pod_sandbox_id', 'container_id']) {
+    if (typeof r[key] === 'string' && r[key]) out[key] = r[key] as string;
+  }
+  const image = r.image as { image?: unknown } | undefined;
+  if (image && typeof image.image === 'string' && image.image) out.image = image.image;
+  const config = r.config as { metadata?: { name?: unknown } } | undefined;
+  if (config?.metadata && typeof config.metadata.name === 'string') out.name = config.metadata.name;
+  return out;
+}
+
+function finish(method: string, req: unknown, started: bigint, code: status, message?: string): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const entry = { method, ...idsOf(req), durationMs: Math.round(seconds * 1e6) / 1e3, code: status[code] };
+  if (code === status.OK) logger.info('cri call', entry);
+  else if (code === status.UNIMPLEMENTED || code === status.NOT_FOUND)
+    logger.info('cri call', { ...entry, error: message });
+  else logger.warn('cri call', { ...entry, error: message });
+  for (const o of observers) o(method, code, seconds);
+}
+
+function toStatus(err: unknown): CriError {
+  if (err instanceof CriError) return err;
+  const mapped = toCriError(err);
+  if (mapped.code === status.UNKNOWN && !(err as { statusCode?: number })?.statusCode) {
+    // A bug of ours, not an engine answer: keep the stack in the log.
+    logger.error('handler failed', { error: (err as Error)?.stack ?? String(err) });
+    return new CriError(status.INTERNAL, (err as Error)?.message ?? String(err));
+  }
+  return mapped;
+}
+
+export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+/** Wraps an async handler: logging, timing, and every failure turned into a gRPC status. */
+export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    let done: Promise<Res>;
+    try {
+      done = impl(call.request, { signal: abort.signal });
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    done.then(
+      (res) => {
+        finish(method, call.request, started, status.OK);
+        callback(null, res);
+      },
+      (err: unknown) => {
+        const e = toStatus(err);
+        finish(method, call.request, started, e.code, e.message);
+        callback({ code: e.code, details: e.message });
+      },
+    );
+  };
+}
+
+export function unimplementedUnary(method: string): grpc.handleUnaryCall<unknown, unknown> {
+  return unary(method, async () => {
+    throw new CriError(status.UNIMPLEMENTED, `${method} is not implemented by docker-cri`);
+  });
+}
+
+export function unimplementedStream(method: string): grpc.handleServerStreamingCall<unknown, unknown> {
+  return (call) => {
+    finish(method, call.request, process.hrtime.bigint(), status.UNIMPLEMENTED);
+    call.emit('error', { code: status.UNIMPLEMENTED, details: `${method} is not implemented by docker-cri` });
+  };
+}

@@ -1,0 +1,80 @@
+import fs from 'fs/promises';
+import path from 'path';
+
+export interface FsUsage {
+  bytes: bigint;
+  inodes: bigint;
+  /** When the walk finished, ns since the epoch. */
+  timestamp: bigint;
+}
+
+/** Walks a directory tree counting bytes (allocated blocks) and inodes; hard links counted once. */
+export async function walkUsage(root: string): Promise<FsUsage> {
+  let bytes = 0n;
+  let inodes = 0n;
+  const seen = new Set<string>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    let entries: string[];
+    try {
+      entries = await fs.readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      const p = path.join(dir, name);
+      let st;
+      try {
+        st = await fs.lstat(p, { bigint: true });
+      } catch {
+        continue;
+      }
+      const key = `${st.dev}:${st.ino}`;
+      if (st.nlink > 1n) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      inodes += 1n;
+      bytes += st.blocks * 512n;
+      if (st.isDirectory()) stack.push(p);
+    }
+  }
+  return { bytes, inodes, timestamp: BigInt(Date.now()) * 1_000_000n };
+}
+
+/**
+ * Keeps the last walk of a directory and refreshes it in the background when it is older than
+ * maxAgeMs: walking an image store takes long enough that a periodic caller must not wait on it.
+ */
+export class CachedUsage {
+  private last: FsUsage | undefined;
+  private running: Promise<FsUsage> | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  async get(): Promise<FsUsage> {
+    const fresh =
+      this.last && Number(BigInt(Date.now()) * 1_000_000n - this.last.timestamp) / 1e6 < this.maxAgeMs;
+    if (this.last && fresh) return this.last;
+    const refresh = this.refresh();
+    return this.last ?? refresh;
+  }
+
+  private refresh(): Promise<FsUsage> {
+    if (!this.running) {
+      this.running = walkUsage(this.root)
+        .then((u) => {
+          this.last = u;
+          return u;
+        })
+        .finally(() => {
+          this.running = undefined;
+        });
+    }
+    return this.running;
+  }
+}

@@ -1,0 +1,34 @@
+import path from 'path';
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { ImageFsInfoRequest__Output } from '../generated/runtime/v1/ImageFsInfoRequest';
+import type { ImageFsInfoResponse } from '../generated/runtime/v1/ImageFsInfoResponse';
+import type { FilesystemUsage } from '../generated/runtime/v1/FilesystemUsage';
+import { CachedUsage } from './fs-usage';
+
+const USAGE_MAX_AGE_MS = 30_000;
+
+/**
+ * Reports Docker's image store (`<DockerRootDir>/<storage driver>`). Images and writable layers share
+ * that store under Docker, so the container filesystem entry names the same place.
+ */
+export function imageFsInfo(deps: Deps): UnaryImpl<ImageFsInfoRequest__Output, ImageFsInfoResponse> {
+  const caches = new Map<string, CachedUsage>();
+  return async () => {
+    const info = await deps.docker.call('info', undefined, (d) => d.info());
+    const mountpoint = path.join(String(info.DockerRootDir), String(info.Driver));
+    let cache = caches.get(mountpoint);
+    if (!cache) {
+      cache = new CachedUsage(mountpoint, USAGE_MAX_AGE_MS);
+      caches.set(mountpoint, cache);
+    }
+    const usage = await cache.get();
+    const fsUsage: FilesystemUsage = {
+      timestamp: usage.timestamp.toString(),
+      fs_id: { mountpoint },
+      used_bytes: { value: usage.bytes.toString() },
+      inodes_used: { value: usage.inodes.toString() },
+    };
+    return { image_filesystems: [fsUsage], container_filesystems: [fsUsage] };
+  };
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { helpText, parseArgs, UsageError } from './config';
+import { startApp } from './app';
+import { logger } from './logger';
+import { VERSION_INFO } from './version-info';
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`docker-cri: ${err.message}\nRun 'docker-cri --help' for the flags.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(helpText() + '\n');
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(
+      `docker-cri ${VERSION_INFO.version} (commit ${VERSION_INFO.commit}, CRI ${VERSION_INFO.criApi})\n`,
+    );
+    return;
+  }
+  const app = await startApp(parsed.config);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down; running containers are left running', { signal });
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  logger.error('docker-cri failed to start', { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+import type { Deps } from '../deps';
+import { unary } from '../grpc/handler';
+import type { HandlerMap } from '../server';
+import { version } from './version';
+import { runtimeStatus } from './runtime-status';
+import { runtimeConfig } from './runtime-config';
+
+/** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
+export function runtimeHandlers(deps: Deps): HandlerMap {
+  return {
+    Version: unary('Version', version(deps)),
+    Status: unary('Status', runtimeStatus(deps)),
+    RuntimeConfig: unary('RuntimeConfig', runtimeConfig(deps)),
+  } as HandlerMap;
+}

@@ -1,0 +1,56 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadCri, MAX_MESSAGE_BYTES } from '../../src/grpc/proto';
+
+type Callback<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
+type AnyMethod = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
+
+/** A CRI client on the real unix socket, as the kubelet would use it. */
+export class CriClient {
+  readonly runtime: grpc.Client;
+  readonly image: grpc.Client;
+
+  constructor(readonly socketPath: string) {
+    const cri = loadCri();
+    const opts = {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    };
+    const target = `unix://${socketPath}`;
+    this.runtime = new cri.runtime.v1.RuntimeService(target, grpc.credentials.createInsecure(), opts);
+    this.image = new cri.runtime.v1.ImageService(target, grpc.credentials.createInsecure(), opts);
+  }
+
+  private invoke<Res>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<Res> {
+    const fn = (client as unknown as Record<string, AnyMethod>)[method];
+    if (typeof fn !== 'function') throw new Error(`no method ${method}`);
+    return new Promise((resolve, reject) => {
+      fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res as Res),
+      );
+    });
+  }
+
+  /** Calls a RuntimeService method; rejects with the grpc ServiceError (code, details). */
+  rt<Res = Record<string, unknown>>(method: string, req: object = {}, timeoutMs = 60_000): Promise<Res> {
+    return this.invoke<Res>(this.runtime, method, req, timeoutMs);
+  }
+
+  img<Res = Record<string, unknown>>(method: string, req: object = {}, timeoutMs = 60_000): Promise<Res> {
+    return this.invoke<Res>(this.image, method, req, timeoutMs);
+  }
+
+  close(): void {
+    this.runtime.close();
+    this.image.close();
+  }
+}
+
+/** Resolves to the gRPC error of a call that must fail; throws if it succeeded. */
+export async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
