@@ -1,6 +1,8 @@
 import type { Config } from './config';
 import { socketPath } from './config';
 import { DockerClient } from './docker/client';
+import { ContainerIndex } from './docker/container-index';
+import { KeyedMutex } from './runtime/keyed-mutex';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -17,13 +19,13 @@ export interface App {
 export async function startApp(config: Config): Promise<App> {
   setLogLevel(config.logLevel);
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
-  const deps: Deps = { config, docker };
+  const index = new ContainerIndex(docker);
+  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex() };
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
     runtimeHandlers(deps),
     imageHandlers(deps),
   );
-  await server.start();
   try {
     await docker.ping(3000);
   } catch (err) {
@@ -32,11 +34,15 @@ export async function startApp(config: Config): Promise<App> {
       error: (err as Error).message,
     });
   }
+  // The index retries by itself while the engine is away; answer only once it has had its first try.
+  await index.start();
+  await server.start();
   return {
     deps,
     server,
     async stop(graceMs = 10_000) {
       await server.stop(graceMs);
+      index.stop();
     },
   };
 }

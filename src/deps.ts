@@ -1,5 +1,7 @@
 import type { Config } from './config';
 import type { DockerClient } from './docker/client';
+import type { ContainerIndex } from './docker/container-index';
+import type { KeyedMutex } from './runtime/keyed-mutex';
 
 /**
  * What handlers share. Built once in app.ts; every field is either configuration or a cache that can
@@ -8,6 +10,10 @@ import type { DockerClient } from './docker/client';
 export interface Deps {
   config: Config;
   docker: DockerClient;
+  /** Every Kubernetes container and sandbox, kept current from Docker's events. */
+  index: ContainerIndex;
+  /** Serializes calls on one pod sandbox (key: sandbox id). */
+  podLocks: KeyedMutex;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;

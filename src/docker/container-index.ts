@@ -1,0 +1,231 @@
+import { EventEmitter } from 'events';
+import type { ContainerInfo } from 'dockerode';
+import type { Readable } from 'stream';
+import type { DockerClient } from './client';
+import { logger } from '../logger';
+import { LABEL_TYPE } from '../translate/labels';
+import { CriError } from '../grpc/status-error';
+import { status } from '@grpc/grpc-js';
+
+/** What the index keeps of each Kubernetes container (sandboxes and workload containers alike). */
+export interface IndexedContainer {
+  id: string;
+  /** Docker name without the leading slash. */
+  name: string;
+  labels: Record<string, string>;
+  /** Docker state: created, running, paused, restarting, removing, exited, dead. */
+  state: string;
+  /** Creation time, seconds since the epoch (Docker's list gives no finer). */
+  created: number;
+  image: string;
+  imageId: string;
+}
+
+export type IndexChange = { id: string; before?: IndexedContainer; after?: IndexedContainer; action: string };
+
+const K8S_FILTER = { label: [LABEL_TYPE] };
+
+function fromListEntry(c: ContainerInfo): IndexedContainer {
+  return {
+    id: c.Id,
+    name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    labels: c.Labels ?? {},
+    state: c.State,
+    created: c.Created,
+    image: c.Image,
+    imageId: c.ImageID,
+  };
+}
+
+/**
+ * An in-memory view of every container carrying dockershim-style labels, so that List calls never
+ * wait on Docker. Built from a full list at start and after every reconnect of the events stream;
+ * each event re-reads the one container it names (events say what changed, the list says what is).
+ * Emits 'change' (IndexChange) and 'resync'.
+ */
+export class ContainerIndex extends EventEmitter {
+  private entries = new Map<string, IndexedContainer>();
+  private seq = new Map<string, number>();
+  private events: Readable | undefined;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private connected = false;
+  private readyPromise: Promise<void> | undefined;
+
+  constructor(private readonly docker: DockerClient) {
+    super();
+    this.setMaxListeners(100);
+  }
+
+  /** Starts following the engine; resolves after the first full list (or first failure). */
+  start(): Promise<void> {
+    if (!this.readyPromise) this.readyPromise = this.connect();
+    return this.readyPromise;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.events?.destroy();
+  }
+
+  /** True while the events stream is open and the index is current. */
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  list(): IndexedContainer[] {
+    return [...this.entries.values()];
+  }
+
+  get(id: string): IndexedContainer | undefined {
+    return this.entries.get(id);
+  }
+
+  /**
+   * A full id for a full id or an unambiguous prefix; undefined when nothing matches. An ambiguous
+   * prefix is INVALID_ARGUMENT naming the prefix.
+   */
+  resolve(idOrPrefix: string, what: string): string | undefined {
+    if (this.entries.has(idOrPrefix)) return idOrPrefix;
+    if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) return undefined;
+    let found: string | undefined;
+    for (const id of this.entries.keys()) {
+      if (id.startsWith(idOrPrefix)) {
+        if (found) {
+          throw new CriError(status.INVALID_ARGUMENT, `${what} id prefix "${idOrPrefix}" is ambiguous`);
+        }
+        found = id;
+      }
+    }
+    return found;
+  }
+
+  /** Re-reads one container now: mutating handlers call this so that a List right after sees it. */
+  async refresh(id: string, action = 'refresh'): Promise<IndexedContainer | undefined> {
+    const mySeq = (this.seq.get(id) ?? 0) + 1;
+    this.seq.set(id, mySeq);
+    let found: IndexedContainer | undefined;
+    try {
+      const list = await this.docker.call('container.list', `container "${id}"`, (d) =>
+        d.listContainers({ all: true, filters: { id: [id], ...K8S_FILTER } }),
+      );
+      const entry = list.find((c) => c.Id === id || c.Id.startsWith(id));
+      found = entry ? fromListEntry(entry) : undefined;
+    } catch (err) {
+      logger.warn('index refresh failed', { id, error: (err as Error).message });
+      return this.entries.get(id);
+    }
+    // A later refresh of the same id was started meanwhile: its answer is the newer one.
+    if (this.seq.get(id) !== mySeq) return this.entries.get(found?.id ?? id);
+    this.seq.delete(id);
+    const key = found?.id ?? id;
+    const before = this.entries.get(key);
+    if (found) this.entries.set(key, found);
+    else this.entries.delete(key);
+    if (before?.state !== found?.state || !before !== !found) {
+      this.emit('change', { id: key, before, after: found, action } satisfies IndexChange);
+    }
+    return found;
+  }
+
+  /** Drops an entry at once (after a successful remove), without waiting for the event. */
+  forget(id: string): void {
+    const before = this.entries.get(id);
+    if (before && this.entries.delete(id))
+      this.emit('change', { id, before, action: 'destroy' } satisfies IndexChange);
+  }
+
+  private async resync(): Promise<void> {
+    const list = await this.docker.call('container.list', undefined, (d) =>
+      d.listContainers({ all: true, filters: K8S_FILTER }),
+    );
+    const next = new Map(list.map((c) => [c.Id, fromListEntry(c)]));
+    for (const [id, before] of this.entries) {
+      if (!next.has(id)) this.emit('change', { id, before, action: 'destroy' } satisfies IndexChange);
+    }
+    for (const [id, after] of next) {
+      const before = this.entries.get(id);
+      if (before?.state !== after.state)
+        this.emit('change', { id, before, after, action: 'resync' } satisfies IndexChange);
+    }
+    this.entries = next;
+    this.emit('resync');
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      // Subscribe first, then list: an event between the two is then never missed.
+      const stream = (await this.docker.stream.getEvents({
+        filters: { type: ['container'] },
+      })) as unknown as Readable;
+      this.events = stream;
+      this.follow(stream);
+      await this.resync();
+      this.connected = true;
+      logger.info('container index synced', { containers: this.entries.size });
+    } catch (err) {
+      this.connected = false;
+      logger.warn('docker events unavailable; retrying', { error: (err as Error).message });
+      this.events?.destroy();
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, 1000);
+  }
+
+  private follow(stream: Readable): void {
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        this.onEvent(line);
+      }
+    });
+    const lost = (): void => {
+      if (this.events !== stream) return;
+      this.events = undefined;
+      this.connected = false;
+      if (!this.stopped) {
+        logger.warn('docker events stream ended; reconnecting');
+        this.scheduleReconnect();
+      }
+    };
+    stream.once('end', lost);
+    stream.once('error', lost);
+    stream.once('close', lost);
+  }
+
+  private onEvent(line: string): void {
+    if (!line.trim()) return;
+    let ev: { id?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const id = ev.Actor?.ID ?? ev.id;
+    const action = ev.Action ?? '';
+    if (!id) return;
+    // Only Kubernetes containers: their create event already carries our type label.
+    if (!this.entries.has(id) && !ev.Actor?.Attributes?.[LABEL_TYPE]) return;
+    if (action.startsWith('exec_') || action === 'top' || action.startsWith('health_status')) return;
+    if (action === 'destroy') {
+      this.seq.set(id, (this.seq.get(id) ?? 0) + 1);
+      this.forget(id);
+      return;
+    }
+    void this.refresh(id, action);
+  }
+}
