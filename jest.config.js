@@ -1,6 +1,6 @@
 /** Two projects: unit tests need nothing; integration tests need the engine that scripts/test.sh prepares. */
 // Type checking is tsc's job (npm test builds first); jest only transpiles, which keeps it fast on small machines.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   projects: [
     {
