@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'child_process';
+import crypto from 'crypto';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import Dockerode from 'dockerode';
+import { CriClient } from '../test/support/cri-client';
+
+/** Shared pieces of the benchmarks: a real shim process, timing statistics, table and JSON output. */
+
+export const MAIN = path.resolve(__dirname, '../src/main.js');
+export const RESULTS = path.resolve(__dirname, '../../bench/results');
+
+export interface BenchShim {
+  child: ChildProcess;
+  client: CriClient;
+  dir: string;
+  stop(): Promise<void>;
+  rssBytes(): number;
+}
+
+/** Starts the built docker-cri binary on a temp socket, as a node would run it. */
+export async function startBinaryShim(extraArgs: string[] = []): Promise<BenchShim> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-bench-'));
+  const sock = path.join(dir, 'cri.sock');
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      '--container-runtime-endpoint',
+      `unix://${sock}`,
+      '--root-directory',
+      path.join(dir, 'root'),
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: process.env },
+  );
+  const until = Date.now() + 30_000;
+  while (!fs.existsSync(sock)) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error('docker-cri did not start');
+    await sleep(50);
+  }
+  const client = new CriClient(sock);
+  await client.rt('Version', {});
+  return {
+    child,
+    client,
+    dir,
+    rssBytes: () => rssOf(child.pid as number),
+    async stop() {
+      client.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function rssOf(pid: number): number {
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return line ? Number(line.replace(/\D+/g, '')) * 1024 : 0;
+}
+
+export function docker(): Dockerode {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  return new Dockerode({ socketPath: host.replace(/^unix:\/\//, '') });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function timeMs<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t0 = process.hrtime.bigint();
+  const out = await fn();
+  return [Number(process.hrtime.bigint() - t0) / 1e6, out];
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+export const median = (values: number[]): number => percentile(values, 50);
+
+/** Runs `count` jobs with at most `concurrency` at once; returns each job's duration in ms. */
+export async function runPool(
+  count: number,
+  concurrency: number,
+  job: (i: number) => Promise<void>,
+): Promise<number[]> {
+  const durations: number[] = new Array(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const [ms] = await timeMs(() => job(i));
+      durations[i] = ms;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return durations;
+}
+
+export function uid(): string {
+  return crypto.randomUUID();
+}
+
+export type Row = Record<string, string | number>;
+
+export function printTable(title: string, rows: Row[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: string | number): string =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v;
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c] ?? '').length)));
+  const line = (vals: string[]): string => `| ${vals.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\n${title}`);
+  console.log(line(cols));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c] ?? ''))));
+}
+
+export function machine(): Record<string, string | number> {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+  };
+}
+
+export function writeResults(name: string, data: unknown): string {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, `${name}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...(data as object) }, null, 2),
+  );
+  return file;
+}
+
+/** Removes containers a bench created (by label), whatever state they are in. */
+export async function removeByLabel(label: string): Promise<void> {
+  const d = docker();
+  const list = await d.listContainers({ all: true, filters: { label: [label] } });
+  await Promise.all(
+    list.map((c) =>
+      d
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+}
