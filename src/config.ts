@@ -1,3 +1,6 @@
+import fs from 'fs';
+import { ConfigFileError, parseConfigFile } from './config-file';
+
 /**
  * Command-line flags and their defaults. Flag names follow cri-dockerd so that an operator can
  * swap the binary in a systemd unit without rewriting its flags.
@@ -24,6 +27,8 @@ export interface Config {
   cniConfDir: string;
   cniBinDir: string;
   cniCacheDir: string;
+  /** YAML file with any of these settings (keys are the flag names); flags given on the command line win. */
+  configFile: string;
 }
 
 export interface FlagSpec {
@@ -93,6 +98,12 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'cni-bin-dir', key: 'cniBinDir', kind: 'string', help: 'directory of CNI plugin binaries' },
   { name: 'cni-cache-dir', key: 'cniCacheDir', kind: 'string', help: 'directory of the CNI result cache' },
+  {
+    name: 'config',
+    key: 'configFile',
+    kind: 'string',
+    help: 'YAML file of settings named like these flags; flags on the command line win',
+  },
 ];
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -112,6 +123,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cniConfDir: '/etc/cni/net.d',
     cniBinDir: '/opt/cni/bin',
     cniCacheDir: '/var/lib/cni/cache',
+    configFile: '',
   };
 }
 
@@ -122,8 +134,13 @@ export type ParsedArgs = { kind: 'run'; config: Config } | { kind: 'help' } | { 
 const LOG_LEVELS = new Set(['error', 'warn', 'info', 'debug']);
 
 /** Parses `--flag value` and `--flag=value`; unknown flags and bad values throw UsageError. */
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (file: string) => string = (file) => fs.readFileSync(file, 'utf8'),
+): ParsedArgs {
   const config = defaultConfig(env);
+  const given: Array<[FlagSpec, string]> = [];
   const byName = new Map(FLAGS.map((f) => [f.name, f]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -140,10 +157,30 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       if (i + 1 >= argv.length) throw new UsageError(`flag --${name} needs a value`);
       value = argv[++i];
     }
-    setValue(config, spec, value);
+    given.push([spec, value]);
   }
+  // The file first, whatever its place among the flags, so that every flag given overrides it.
+  const file = given.filter(([spec]) => spec.key === 'configFile').pop();
+  if (file && file[1] !== '') applyConfigFile(config, file[1], readFile);
+  for (const [spec, value] of given) setValue(config, spec, value);
   validate(config);
   return { kind: 'run', config };
+}
+
+function applyConfigFile(config: Config, file: string, readFile: (file: string) => string): void {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (err) {
+    throw new UsageError(`--config: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    for (const { spec, value } of parseConfigFile(text, file, FLAGS)) setValue(config, spec, value);
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new UsageError(`--config ${err.message}`);
+    if (err instanceof UsageError) throw new UsageError(`--config ${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 function setValue(config: Config, spec: FlagSpec, value: string): void {
