@@ -1,0 +1,112 @@
+import { spawn, execFileSync, type ChildProcess } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import Dockerode from 'dockerode';
+
+/**
+ * A second, throw-away dockerd for tests that stop and start the engine. It has no bridge and no
+ * iptables rules, so it never disturbs the shared test engine or the host's networking.
+ */
+export class PrivateEngine {
+  readonly dir: string;
+  readonly socket: string;
+  private child: ChildProcess | undefined;
+
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-engine-'));
+    this.socket = path.join(this.dir, 'docker.sock');
+  }
+
+  get endpoint(): string {
+    return `unix://${this.socket}`;
+  }
+
+  api(): Dockerode {
+    return new Dockerode({ socketPath: this.socket });
+  }
+
+  async start(): Promise<void> {
+    const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
+    this.child = spawn(
+      'dockerd',
+      [
+        '--data-root',
+        path.join(this.dir, 'data'),
+        '--exec-root',
+        path.join(this.dir, 'exec'),
+        '--host',
+        this.endpoint,
+        '--pidfile',
+        path.join(this.dir, 'docker.pid'),
+        '--bridge',
+        'none',
+        '--iptables=false',
+        '--ip-masq=false',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
+    const until = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await this.api().ping();
+        return;
+      } catch {
+        if (Date.now() > until || this.child.exitCode !== null) {
+          throw new Error(
+            `private dockerd did not start: ${fs.readFileSync(path.join(this.dir, 'dockerd.log'), 'utf8').slice(-2000)}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  /** Stops dockerd the way systemd would (SIGTERM) and waits for it to be gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  }
+
+  /** Loads an image from the shared engine into this one (docker save | docker load, offline). */
+  copyImageFrom(sharedEndpoint: string, image: string): void {
+    const tar = path.join(this.dir, 'image.tar');
+    execFileSync('/usr/bin/docker', ['-H', sharedEndpoint, 'save', '-o', tar, image]);
+    execFileSync('/usr/bin/docker', ['-H', this.endpoint, 'load', '-i', tar], { stdio: 'ignore' });
+    fs.rmSync(tar);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.child) {
+      try {
+        const api = this.api();
+        const all = await api.listContainers({ all: true });
+        await Promise.all(
+          all.map((c) =>
+            api
+              .getContainer(c.Id)
+              .remove({ force: true })
+              .catch(() => undefined),
+          ),
+        );
+      } catch {
+        // engine already down
+      }
+      await this.stop();
+    }
+    // Mounts of the private engine may linger briefly after it exits.
+    try {
+      execFileSync('sh', [
+        '-c',
+        `grep -o ' ${this.dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`,
+      ]);
+    } catch {
+      // nothing mounted
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
