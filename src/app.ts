@@ -3,6 +3,7 @@ import { socketPath } from './config';
 import { DockerClient } from './docker/client';
 import { ContainerIndex } from './docker/container-index';
 import { KeyedMutex } from './runtime/keyed-mutex';
+import { StatsCollector } from './stats/collector';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -20,7 +21,8 @@ export async function startApp(config: Config): Promise<App> {
   setLogLevel(config.logLevel);
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex() };
+  const stats = new StatsCollector(docker, index);
+  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats };
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
     runtimeHandlers(deps),
@@ -36,6 +38,7 @@ export async function startApp(config: Config): Promise<App> {
   }
   // The index retries by itself while the engine is away; answer only once it has had its first try.
   await index.start();
+  stats.start();
   await server.start();
   return {
     deps,
@@ -43,6 +46,7 @@ export async function startApp(config: Config): Promise<App> {
     async stop(graceMs = 10_000) {
       await server.stop(graceMs);
       index.stop();
+      stats.stop();
     },
   };
 }

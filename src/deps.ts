@@ -2,6 +2,7 @@ import type { Config } from './config';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './runtime/keyed-mutex';
+import type { StatsCollector } from './stats/collector';
 
 /**
  * What handlers share. Built once in app.ts; every field is either configuration or a cache that can
@@ -14,6 +15,8 @@ export interface Deps {
   index: ContainerIndex;
   /** Serializes calls on one pod sandbox (key: sandbox id). */
   podLocks: KeyedMutex;
+  /** Container and pod readings (cgroup files, writable-layer walks), cached per container. */
+  stats: StatsCollector;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;

@@ -4,6 +4,8 @@ import type { HandlerMap } from '../server';
 import { version } from './version';
 import { runtimeStatus } from './runtime-status';
 import { runtimeConfig } from './runtime-config';
+import { containerStats, listContainerStats } from './container-stats';
+import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -11,5 +13,9 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     Version: unary('Version', version(deps)),
     Status: unary('Status', runtimeStatus(deps)),
     RuntimeConfig: unary('RuntimeConfig', runtimeConfig(deps)),
+    ContainerStats: unary('ContainerStats', containerStats(deps)),
+    ListContainerStats: unary('ListContainerStats', listContainerStats(deps)),
+    PodSandboxStats: unary('PodSandboxStats', podSandboxStats(deps)),
+    ListPodSandboxStats: unary('ListPodSandboxStats', listPodSandboxStats(deps)),
   } as HandlerMap;
 }

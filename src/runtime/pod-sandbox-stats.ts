@@ -1,0 +1,95 @@
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { PodSandboxStatsRequest__Output } from '../generated/runtime/v1/PodSandboxStatsRequest';
+import type { PodSandboxStatsResponse } from '../generated/runtime/v1/PodSandboxStatsResponse';
+import type { ListPodSandboxStatsRequest__Output } from '../generated/runtime/v1/ListPodSandboxStatsRequest';
+import type { ListPodSandboxStatsResponse } from '../generated/runtime/v1/ListPodSandboxStatsResponse';
+import type { PodSandboxStats } from '../generated/runtime/v1/PodSandboxStats';
+import type { IndexedContainer } from '../docker/container-index';
+import { invalidArgument, notFound } from '../grpc/status-error';
+import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID, matchesSelector } from '../translate/labels';
+import {
+  containerStats,
+  cpuUsage,
+  memoryUsage,
+  networkUsage,
+  sandboxAttributes,
+  sumSamples,
+  type CgroupSample,
+} from '../translate/stats-cri';
+import { mapBounded } from './container-stats';
+
+const PARALLEL = 8;
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** The containers of a sandbox, from the index. */
+export function podContainers(deps: Deps, sandboxId: string): IndexedContainer[] {
+  return deps.index
+    .list()
+    .filter((c) => isContainerLabels(c.labels) && c.labels[LABEL_SANDBOX_ID] === sandboxId);
+}
+
+/**
+ * A pod's stats: its own cgroup when it has one, else the sum of its containers and the pause
+ * container; the network of the pause process's namespace; and each container's stats.
+ */
+export async function podStatsOf(deps: Deps, sandbox: IndexedContainer): Promise<PodSandboxStats> {
+  const members = podContainers(deps, sandbox.id);
+  const [samples, pauseSample, podSample, net] = await Promise.all([
+    Promise.all(members.map((c) => deps.stats.sample(c))),
+    deps.stats.sample(sandbox),
+    deps.stats.podSample(sandbox),
+    deps.stats.network(sandbox),
+  ]);
+  const at = nowNs();
+  const running = sandbox.state === 'running';
+  let pod: CgroupSample | undefined = podSample;
+  if (!pod && running) {
+    pod = sumSamples(
+      at,
+      [pauseSample, ...samples].filter((s): s is CgroupSample => s !== undefined),
+    );
+  }
+  return {
+    attributes: sandboxAttributes(sandbox),
+    linux: {
+      cpu: pod ? cpuUsage(pod) : null,
+      memory: pod ? memoryUsage(pod) : null,
+      network: running ? networkUsage(at, net) : null,
+      process:
+        pod?.processes !== undefined
+          ? { timestamp: pod.atNs.toString(), process_count: { value: pod.processes.toString() } }
+          : null,
+      containers: members.map((c, i) => containerStats(c, samples[i], deps.stats.layer(c.id))),
+    },
+  };
+}
+
+export function podSandboxStats(
+  deps: Deps,
+): UnaryImpl<PodSandboxStatsRequest__Output, PodSandboxStatsResponse> {
+  return async (req) => {
+    if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty');
+    const id = deps.index.resolve(req.pod_sandbox_id, 'pod sandbox');
+    const s = id ? deps.index.get(id) : undefined;
+    if (!s || !isSandboxLabels(s.labels)) throw notFound(`pod sandbox "${req.pod_sandbox_id}" not found`);
+    return { stats: await podStatsOf(deps, s) };
+  };
+}
+
+export function listPodSandboxStats(
+  deps: Deps,
+): UnaryImpl<ListPodSandboxStatsRequest__Output, ListPodSandboxStatsResponse> {
+  return async (req) => {
+    const f = req.filter;
+    const id = f?.id ? deps.index.resolve(f.id, 'pod sandbox') : undefined;
+    if (f?.id && !id) return { stats: [] };
+    const picked = deps.index
+      .list()
+      .filter(
+        (s) =>
+          isSandboxLabels(s.labels) && (!id || s.id === id) && matchesSelector(s.labels, f?.label_selector),
+      );
+    return { stats: await mapBounded(picked, PARALLEL, (s) => podStatsOf(deps, s)) };
+  };
+}
