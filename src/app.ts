@@ -3,6 +3,7 @@ import { socketPath } from './config';
 import { DockerClient } from './docker/client';
 import { ContainerIndex } from './docker/container-index';
 import { KeyedMutex } from './runtime/keyed-mutex';
+import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import type { Deps } from './deps';
 import { CriServer } from './server';
@@ -19,6 +20,8 @@ export interface App {
 
 export async function startApp(config: Config): Promise<App> {
   setLogLevel(config.logLevel);
+  // Once, early: on hosts that refuse negative values this logs the one warning about clamping.
+  detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
   const stats = new StatsCollector(docker, index);

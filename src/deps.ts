@@ -2,6 +2,7 @@ import type { Config } from './config';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './runtime/keyed-mutex';
+import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
 
 /**
@@ -20,5 +21,7 @@ export interface Deps {
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;
+    /** Sets up and tears down a pod's own network namespace (see runtime/sandbox-network.ts). */
+    pod?: PodNetworkPlugin;
   };
 }

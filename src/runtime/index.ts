@@ -4,6 +4,11 @@ import type { HandlerMap } from '../server';
 import { version } from './version';
 import { runtimeStatus } from './runtime-status';
 import { runtimeConfig } from './runtime-config';
+import { runPodSandbox } from './sandbox-run';
+import { stopPodSandbox } from './sandbox-stop';
+import { removePodSandbox } from './sandbox-remove';
+import { podSandboxStatus } from './sandbox-status';
+import { listPodSandbox } from './sandbox-list';
 import { containerStats, listContainerStats } from './container-stats';
 import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
 
@@ -13,6 +18,11 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     Version: unary('Version', version(deps)),
     Status: unary('Status', runtimeStatus(deps)),
     RuntimeConfig: unary('RuntimeConfig', runtimeConfig(deps)),
+    RunPodSandbox: unary('RunPodSandbox', runPodSandbox(deps)),
+    StopPodSandbox: unary('StopPodSandbox', stopPodSandbox(deps)),
+    RemovePodSandbox: unary('RemovePodSandbox', removePodSandbox(deps)),
+    PodSandboxStatus: unary('PodSandboxStatus', podSandboxStatus(deps)),
+    ListPodSandbox: unary('ListPodSandbox', listPodSandbox(deps)),
     ContainerStats: unary('ContainerStats', containerStats(deps)),
     ListContainerStats: unary('ListContainerStats', listContainerStats(deps)),
     PodSandboxStats: unary('PodSandboxStats', podSandboxStats(deps)),

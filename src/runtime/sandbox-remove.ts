@@ -1,0 +1,48 @@
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { RemovePodSandboxRequest__Output } from '../generated/runtime/v1/RemovePodSandboxRequest';
+import type { RemovePodSandboxResponse } from '../generated/runtime/v1/RemovePodSandboxResponse';
+import { isNotFound } from '../docker/errors';
+import { isHostNetwork } from '../translate/sandbox-status';
+import { logger } from '../logger';
+import { findSandboxIfExists } from './sandbox-lookup';
+import { sandboxMembers } from './sandbox-members';
+import { podNetwork } from './sandbox-network';
+
+async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
+  try {
+    await deps.docker.call('container.remove', `${what} "${id}"`, (d) =>
+      d.getContainer(id).remove({ force: true, v: true }),
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  deps.index.forget(id);
+}
+
+export function removePodSandbox(
+  deps: Deps,
+): UnaryImpl<RemovePodSandboxRequest__Output, RemovePodSandboxResponse> {
+  return async (req) => {
+    const found = await findSandboxIfExists(deps, req.pod_sandbox_id);
+    if (!found) {
+      logger.info('RemovePodSandbox of an absent sandbox: nothing to do', {
+        pod_sandbox_id: req.pod_sandbox_id,
+      });
+      return {};
+    }
+    const { id } = found;
+    await deps.podLocks.run(id, async () => {
+      const members = await sandboxMembers(deps, id);
+      await Promise.all(members.map((c) => removeForce(deps, c.Id, 'container')));
+      const current = await findSandboxIfExists(deps, id);
+      if (!current) return;
+      // A sandbox removed without a stop first still gets its network released.
+      if (current.inspect.State?.Running && !isHostNetwork(current.inspect)) {
+        await podNetwork(deps).tearDown(current.inspect);
+      }
+      await removeForce(deps, id, 'pod sandbox');
+    });
+    return {};
+  };
+}

@@ -1,0 +1,150 @@
+import fs from 'fs';
+import { status } from '@grpc/grpc-js';
+import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { RunPodSandboxRequest__Output } from '../generated/runtime/v1/RunPodSandboxRequest';
+import type { RunPodSandboxResponse } from '../generated/runtime/v1/RunPodSandboxResponse';
+import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig';
+import { CriError, invalidArgument } from '../grpc/status-error';
+import { isNotFound } from '../docker/errors';
+import { renderResolvConf } from '../network/dns';
+import { withRandomSuffix } from '../translate/names';
+import { nowNanos } from '../translate/time';
+import {
+  namespacesOf,
+  sandboxCreateOptions,
+  SandboxConfigError,
+  seccompProfilePath,
+  validateSandboxConfig,
+} from '../translate/sandbox-config';
+import { logger } from '../logger';
+import { ensurePauseImage } from './pause-image';
+import { clampOomScoreAdj, PAUSE_OOM_SCORE_ADJ } from './oom-score';
+import { checkRuntimeHandler, engineFacts } from './sandbox-engine';
+import { podNetwork } from './sandbox-network';
+
+function readSeccompProfile(file: string): string {
+  const field = 'config.linux.security_context.seccomp.localhost_ref';
+  if (!file.startsWith('/')) throw invalidArgument(`${field} "${file}" must be an absolute path on the node`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw invalidArgument(`${field} "${file}" cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    JSON.parse(text);
+  } catch {
+    throw invalidArgument(`${field} "${file}" is not a JSON seccomp profile`);
+  }
+  return text;
+}
+
+/**
+ * Docker fills empty DNS lists from the host's resolv.conf; the kubelet wants exactly what it said.
+ * Containers that join the pod's network use this same file. An engine on another machine keeps
+ * its file out of our reach: then Docker's own rendering (from HostConfig.Dns*) stands.
+ */
+function writeResolvConf(inspect: ContainerInspectInfo, config: PodSandboxConfig__Output): void {
+  const dns = config.dns_config;
+  const file = inspect.ResolvConfPath;
+  if (!dns || !file) return;
+  const wanted = renderResolvConf(dns);
+  try {
+    if (fs.readFileSync(file, 'utf8') === wanted) return;
+    fs.writeFileSync(file, wanted);
+  } catch (err) {
+    logger.debug('resolv.conf of the pod is not reachable from here; Docker rendered it', {
+      id: inspect.Id,
+      error: (err as Error).message,
+    });
+  }
+}
+
+async function createWithName(deps: Deps, opts: ContainerCreateOptions): Promise<string> {
+  try {
+    const c = await deps.docker.call('container.create', `pod sandbox "${opts.name}"`, (d) =>
+      d.createContainer(opts),
+    );
+    return c.id;
+  } catch (err) {
+    if (!(err instanceof CriError) || err.code !== status.ALREADY_EXISTS) throw err;
+    // An older container holds the name (a leftover of dockershim or an earlier attempt).
+    const name = withRandomSuffix(opts.name as string);
+    logger.info('sandbox name taken; using a suffixed one', { wanted: opts.name, name });
+    const c = await deps.docker.call('container.create', `pod sandbox "${name}"`, (d) =>
+      d.createContainer({ ...opts, name }),
+    );
+    return c.id;
+  }
+}
+
+/** Removes a half-made sandbox; its own failure is only logged, the original error is what counts. */
+async function discard(deps: Deps, id: string): Promise<void> {
+  try {
+    await deps.docker.call('container.remove', `pod sandbox "${id}"`, (d) =>
+      d.getContainer(id).remove({ force: true, v: true }),
+    );
+  } catch (err) {
+    if (!isNotFound(err))
+      logger.error('could not remove a half-made pod sandbox', { id, error: (err as Error).message });
+  }
+  deps.index.forget(id);
+}
+
+export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Output, RunPodSandboxResponse> {
+  return async (req) => {
+    let config: PodSandboxConfig__Output;
+    try {
+      config = validateSandboxConfig(req.config);
+    } catch (err) {
+      if (err instanceof SandboxConfigError) throw invalidArgument(err.message);
+      throw err;
+    }
+    const handler = req.runtime_handler ?? '';
+    await checkRuntimeHandler(deps, handler);
+    const md = config.metadata!;
+    // Two kubelet retries of the same pod attempt must not race for one name.
+    return deps.podLocks.run(`run/${md.uid}/${md.attempt}`, async () => {
+      const pauseImage = await ensurePauseImage(deps);
+      const sc = config.linux?.security_context;
+      const seccompPath = seccompProfilePath(sc);
+      const seccompProfileJson = seccompPath !== undefined ? readSeccompProfile(seccompPath) : undefined;
+      const cgroupDriver = config.linux?.cgroup_parent ? (await engineFacts(deps)).cgroupDriver : 'cgroupfs';
+      const network = podNetwork(deps);
+      let opts: ContainerCreateOptions;
+      try {
+        opts = sandboxCreateOptions({
+          config,
+          runtimeHandler: handler,
+          pauseImage: deps.config.podInfraContainerImage,
+          cgroupDriver,
+          podNetworkMode: network.networkMode,
+          networkPlugin: deps.config.networkPlugin,
+          oomScoreAdj: clampOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
+          seccompProfileJson,
+          createdAtNanos: nowNanos(),
+        });
+      } catch (err) {
+        if (err instanceof SandboxConfigError) throw invalidArgument(err.message);
+        throw err;
+      }
+      const id = await createWithName(deps, opts);
+      try {
+        await deps.docker.call('container.start', `pod sandbox "${id}"`, (d) => d.getContainer(id).start());
+        const inspect = await deps.docker.call('container.inspect', `pod sandbox "${id}"`, (d) =>
+          d.getContainer(id).inspect(),
+        );
+        writeResolvConf(inspect, config);
+        if (namespacesOf(sc?.namespace_options).network !== 'NODE') await network.setUp(inspect, config);
+      } catch (err) {
+        await discard(deps, id);
+        throw err;
+      }
+      await deps.index.refresh(id, 'start');
+      logger.info('pod sandbox running', { id, pod: `${md.namespace}/${md.name}`, image: pauseImage });
+      return { pod_sandbox_id: id };
+    });
+  };
+}

@@ -1,0 +1,53 @@
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { StopPodSandboxRequest__Output } from '../generated/runtime/v1/StopPodSandboxRequest';
+import type { StopPodSandboxResponse } from '../generated/runtime/v1/StopPodSandboxResponse';
+import { isNotFound, isNotModified } from '../docker/errors';
+import { isHostNetwork } from '../translate/sandbox-status';
+import { logger } from '../logger';
+import { findSandboxIfExists } from './sandbox-lookup';
+import { sandboxMembers } from './sandbox-members';
+import { podNetwork } from './sandbox-network';
+
+/** Stops one container at once; already stopped or gone counts as done. */
+export async function stopNow(deps: Deps, id: string, what: string): Promise<void> {
+  try {
+    // The kubelet has already given every container its grace period: what still runs is killed.
+    await deps.docker.call('container.stop', `${what} "${id}"`, (d) => d.getContainer(id).stop({ t: 0 }));
+  } catch (err) {
+    if (!isNotModified(err) && !isNotFound(err)) throw err;
+  }
+}
+
+export function stopPodSandbox(deps: Deps): UnaryImpl<StopPodSandboxRequest__Output, StopPodSandboxResponse> {
+  return async (req) => {
+    const found = await findSandboxIfExists(deps, req.pod_sandbox_id);
+    if (!found) {
+      logger.info('StopPodSandbox of an absent sandbox: nothing to do', {
+        pod_sandbox_id: req.pod_sandbox_id,
+      });
+      return {};
+    }
+    const { id } = found;
+    await deps.podLocks.run(id, async () => {
+      const members = await sandboxMembers(deps, id);
+      await Promise.all(
+        members
+          .filter((c) => c.State !== 'exited' && c.State !== 'created' && c.State !== 'dead')
+          .map(async (c) => {
+            await stopNow(deps, c.Id, 'container');
+            await deps.index.refresh(c.Id, 'stop');
+          }),
+      );
+      // Re-read: the sandbox may have been stopped by a call that held the lock before us.
+      const current = await findSandboxIfExists(deps, id);
+      if (!current) return;
+      if (current.inspect.State?.Running) {
+        if (!isHostNetwork(current.inspect)) await podNetwork(deps).tearDown(current.inspect);
+        await stopNow(deps, id, 'pod sandbox');
+      }
+      await deps.index.refresh(id, 'stop');
+    });
+    return {};
+  };
+}
