@@ -165,17 +165,21 @@ export class CniNetwork {
     };
   }
 
+  /**
+   * After a failed ADD: DEL whatever the plugins did, then forget the sandbox either way. The
+   * sandbox is removed with the failure, so no StopPodSandbox will come for it; a record kept
+   * after a failing DEL (a configuration broken for DEL too) would only be an orphan.
+   */
   private async undoFailedAdd(record: NetworkRecord, rt: RuntimeConf, partial: CniResult | undefined) {
     try {
       await delNetworkList(parseNetworkConfig(record.source, record.config), rt, partial, this.invoke);
-      await this.store.remove(record.sandboxId);
     } catch (err) {
-      // The record stays: StopPodSandbox tries the DEL again.
       logger.warn('cleanup after failed CNI ADD failed', {
         sandbox: record.sandboxId,
         error: (err as Error).message,
       });
     }
+    await this.store.remove(record.sandboxId);
   }
 
   private pluginFailure(err: unknown, what: string, sandboxId: string): CriError {
