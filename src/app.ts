@@ -10,6 +10,7 @@ import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
 import { imageHandlers } from './image';
 import { logger, setLogLevel } from './logger';
+import { cniNetworkDeps } from './network/cni-network';
 
 /** A running docker-cri: the gRPC server plus everything it owns, stopped in reverse order. */
 export interface App {
@@ -26,6 +27,7 @@ export async function startApp(config: Config): Promise<App> {
   const index = new ContainerIndex(docker);
   const stats = new StatsCollector(docker, index);
   const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats };
+  if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
     runtimeHandlers(deps),

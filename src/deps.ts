@@ -23,5 +23,7 @@ export interface Deps {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;
     /** Sets up and tears down a pod's own network namespace (see runtime/sandbox-network.ts). */
     pod?: PodNetworkPlugin;
+    /** The node's pod CIDRs from UpdateRuntimeConfig, kept across restarts (CNI's ipRanges). */
+    podCidrs?: { get(): string[]; set(cidrs: string[]): Promise<void> };
   };
 }

@@ -1,7 +1,9 @@
 import fs from 'fs';
 import path from 'path';
 import { status } from '@grpc/grpc-js';
+import type { ContainerInspectInfo } from 'dockerode';
 import type { Config } from '../config';
+import type { Deps } from '../deps';
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig';
 import { CriError } from '../grpc/status-error';
 import { logger } from '../logger';
@@ -14,6 +16,8 @@ import { PluginError } from './cni/plugin-exec';
 import { parseResult, podIps as ipsOf } from './cni/result';
 import { ResultStore, type NetworkRecord } from './cni/result-store';
 import type { CniResult, RuntimeConf } from './cni/types';
+import type { PodNetworkPlugin } from '../runtime/sandbox-network';
+import type { PodIps } from '../translate/sandbox-status';
 
 /** Debian's containernetworking-plugins install here, whatever --cni-bin-dir says. */
 export const DEBIAN_CNI_DIR = '/usr/lib/cni';
@@ -188,4 +192,36 @@ export class CniNetwork {
     if (err instanceof PluginError && err.timedOut) return new CriError(status.DEADLINE_EXCEEDED, msg);
     return new CriError(status.INTERNAL, msg);
   }
+}
+
+/** The sandbox handlers' view (runtime/sandbox-network.ts) of a CniNetwork. */
+export function cniPodNetwork(cni: CniNetwork): PodNetworkPlugin {
+  return {
+    networkMode: cni.sandboxNetworkMode,
+    async setUp(sandbox: ContainerInspectInfo, config: PodSandboxConfig__Output) {
+      await cni.setUp(sandbox.Id, sandbox.State?.Pid ?? 0, config);
+    },
+    async tearDown(sandbox: ContainerInspectInfo) {
+      // A dead pause container has no namespace left: DEL then runs with an empty path.
+      await cni.tearDown(sandbox.Id, sandbox.State?.Running ? sandbox.State.Pid : 0);
+    },
+    async ips(sandbox: ContainerInspectInfo): Promise<PodIps | undefined> {
+      // No record: a sandbox from before the switch to CNI (or torn down); inspect answers.
+      const record = await cni.store.load(sandbox.Id).catch(() => undefined);
+      if (!record) return undefined;
+      const [ip = '', ...rest] = record.result ? record.podIps : [];
+      return { ip, additional_ips: rest.map((a) => ({ ip: a })) };
+    },
+  };
+}
+
+/** deps.network for `--network-plugin cni`. */
+export function cniNetworkDeps(config: Config): NonNullable<Deps['network']> {
+  const cni = new CniNetwork(config);
+  logger.info('pod networking through CNI plugins', {
+    confDir: config.cniConfDir,
+    binDirs: cni.binDirs,
+    podCidrs: cni.podCidrs.get(),
+  });
+  return { readiness: () => cni.readiness(), pod: cniPodNetwork(cni), podCidrs: cni.podCidrs };
 }

@@ -11,6 +11,7 @@ import { podSandboxStatus } from './sandbox-status';
 import { listPodSandbox } from './sandbox-list';
 import { containerStats, listContainerStats } from './container-stats';
 import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
+import { updateRuntimeConfig } from './update-runtime-config';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -27,5 +28,6 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     ListContainerStats: unary('ListContainerStats', listContainerStats(deps)),
     PodSandboxStats: unary('PodSandboxStats', podSandboxStats(deps)),
     ListPodSandboxStats: unary('ListPodSandboxStats', listPodSandboxStats(deps)),
+    UpdateRuntimeConfig: unary('UpdateRuntimeConfig', updateRuntimeConfig(deps)),
   } as HandlerMap;
 }
