@@ -96,7 +96,10 @@ export class StatsCollector {
     if (known) return known;
     let p = this.pending.get(id);
     if (!p) {
-      p = this.inspect(id).finally(() => this.pending.delete(id));
+      // A change that lands during the inspect makes it stale; one more look settles it.
+      p = this.inspect(id)
+        .then((t) => t ?? (this.index.get(id)?.state === 'running' ? this.inspect(id) : undefined))
+        .finally(() => this.pending.delete(id));
       this.pending.set(id, p);
     }
     return p;
