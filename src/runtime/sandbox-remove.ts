@@ -38,7 +38,7 @@ export function removePodSandbox(
       const current = await findSandboxIfExists(deps, id);
       if (!current) return;
       // A sandbox removed without a stop first still gets its network released.
-      if (current.inspect.State?.Running && !isHostNetwork(current.inspect)) {
+      if (!isHostNetwork(current.inspect)) {
         await podNetwork(deps).tearDown(current.inspect);
       }
       await removeForce(deps, id, 'pod sandbox');

@@ -42,8 +42,9 @@ export function stopPodSandbox(deps: Deps): UnaryImpl<StopPodSandboxRequest__Out
       // Re-read: the sandbox may have been stopped by a call that held the lock before us.
       const current = await findSandboxIfExists(deps, id);
       if (!current) return;
+      // Also when the pause container died by itself: its pod addresses are still held (CNI).
+      if (!isHostNetwork(current.inspect)) await podNetwork(deps).tearDown(current.inspect);
       if (current.inspect.State?.Running) {
-        if (!isHostNetwork(current.inspect)) await podNetwork(deps).tearDown(current.inspect);
         await stopNow(deps, id, 'pod sandbox');
       }
       await deps.index.refresh(id, 'stop');
