@@ -6,6 +6,9 @@ import path from 'path';
 import { startShim, type TestShim } from '../support/shim';
 import { podConfig, removeTestPods, testDocker, OWNER_LABEL, TEST_OWNER } from '../support/pod-config';
 
+// jest 30 ignores the project-level testTimeout in jest.config.js; Docker work needs more than 5 s.
+jest.setTimeout(300_000);
+
 /**
  * Every PodSandboxConfig field, checked where it takes effect: in the pause process (/proc/<pid>)
  * and in a container that joins the pod's namespaces the way a pod's containers do.

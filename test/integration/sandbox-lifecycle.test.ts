@@ -3,6 +3,9 @@ import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
 import { podConfig, removeTestPods, testDocker, OWNER_LABEL, TEST_OWNER } from '../support/pod-config';
 
+// jest 30 ignores the project-level testTimeout in jest.config.js; Docker work needs more than 5 s.
+jest.setTimeout(300_000);
+
 interface PodSandbox {
   id: string;
   metadata: { name: string; namespace: string; uid: string; attempt: number };
