@@ -5,6 +5,8 @@ import { ContainerIndex } from './docker/container-index';
 import { KeyedMutex } from './runtime/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
+import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
+import { LogManager } from './logs/log-manager';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -16,6 +18,8 @@ import { cniNetworkDeps } from './network/cni-network';
 export interface App {
   deps: Deps;
   server: CriServer;
+  /** The Prometheus endpoint, when --metrics-bind-addr is given. */
+  metrics?: MetricsServer;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -26,7 +30,12 @@ export async function startApp(config: Config): Promise<App> {
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
   const stats = new StatsCollector(docker, index);
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats };
+  observeDocker(docker);
+  const unobserveIndex = observeIndex(index);
+  // First, so that a bad or taken address fails the start before anything else is running.
+  const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
+  const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
+  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
@@ -44,14 +53,20 @@ export async function startApp(config: Config): Promise<App> {
   // The index retries by itself while the engine is away; answer only once it has had its first try.
   await index.start();
   stats.start();
+  logs.start();
   await server.start();
   return {
     deps,
     server,
+    metrics: metricsServer,
     async stop(graceMs = 10_000) {
       await server.stop(graceMs);
+      // Before the index: pumps write out everything they have read, then close their files.
+      await logs.stop();
       index.stop();
       stats.stop();
+      unobserveIndex();
+      await metricsServer?.close();
     },
   };
 }
