@@ -12,6 +12,7 @@ import { loadNetwork } from './cni/config-loader';
 import { addNetworkList, delNetworkList, type InvokeOptions } from './cni/invoke';
 import { capabilityArgsFor, cniArgsFor, PodNetworkInputError, usesHostNetwork } from './cni/pod-capabilities';
 import { PodCidrStore } from './cni/pod-cidr';
+import { findLibcniCache, removeLibcniCache, writeLibcniCache } from './cni/libcni-cache';
 import { PluginError } from './cni/plugin-exec';
 import { parseResult, podIps as ipsOf } from './cni/result';
 import { ResultStore, type NetworkRecord } from './cni/result-store';
@@ -127,6 +128,11 @@ export class CniNetwork {
     record.result = result.raw;
     record.podIps = ipsOf(result, POD_IFNAME);
     await this.store.save(record);
+    if (this.config.cniCacheDir) {
+      await writeLibcniCache(this.config.cniCacheDir, record, netns).catch((err: Error) =>
+        logger.warn('could not write the libcni result cache', { sandbox: sandboxId, error: err.message }),
+      );
+    }
     logger.info('pod network set up', { sandbox: sandboxId, network: list.name, ips: record.podIps });
     return record.podIps;
   }
@@ -137,7 +143,7 @@ export class CniNetwork {
    * and host-port rules. Idempotent: without a record there is nothing to do.
    */
   async tearDown(sandboxId: string, pid: number | undefined): Promise<void> {
-    const record = await this.store.load(sandboxId);
+    const record = await this.lookup(sandboxId);
     if (!record) return;
     const list = parseNetworkConfig(record.source, record.config);
     const cached = record.result ? parseResult(JSON.stringify(record.result), 'stored result') : undefined;
@@ -148,16 +154,27 @@ export class CniNetwork {
       throw this.pluginFailure(err, `tear down pod network "${list.name}" (${list.source})`, sandboxId);
     }
     await this.store.remove(sandboxId);
+    if (this.config.cniCacheDir) await removeLibcniCache(this.config.cniCacheDir, record);
     logger.info('pod network torn down', { sandbox: sandboxId, network: list.name, netns: rt.netns });
   }
 
   /** The pod's IPs from its stored ADD result; empty for host-network pods and after DEL. */
   async podIps(sandboxId: string): Promise<string[]> {
-    const record = await this.store.load(sandboxId).catch((err: Error) => {
+    const record = await this.lookup(sandboxId).catch((err: Error) => {
       logger.warn('unreadable CNI record', { sandbox: sandboxId, error: err.message });
       return undefined;
     });
     return record?.result ? record.podIps : [];
+  }
+
+  /**
+   * Our record of a sandbox, else libcni's cache entry for it (a pod cri-dockerd set up before
+   * an in-place switch); undefined when the sandbox has no CNI attachment.
+   */
+  async lookup(sandboxId: string): Promise<NetworkRecord | undefined> {
+    const own = await this.store.load(sandboxId);
+    if (own || !this.config.cniCacheDir) return own;
+    return findLibcniCache(this.config.cniCacheDir, sandboxId, POD_IFNAME);
   }
 
   private runtimeConf(record: NetworkRecord): Omit<RuntimeConf, 'netns'> {
@@ -207,7 +224,7 @@ export function cniPodNetwork(cni: CniNetwork): PodNetworkPlugin {
     },
     async ips(sandbox: ContainerInspectInfo): Promise<PodIps | undefined> {
       // No record: a sandbox from before the switch to CNI (or torn down); inspect answers.
-      const record = await cni.store.load(sandbox.Id).catch(() => undefined);
+      const record = await cni.lookup(sandbox.Id).catch(() => undefined);
       if (!record) return undefined;
       const [ip = '', ...rest] = record.result ? record.podIps : [];
       return { ip, additional_ips: rest.map((a) => ({ ip: a })) };

@@ -129,6 +129,30 @@ describe('CNI plugins (bridge, host-local, firewall, portmap, loopback)', () => 
     await restarted.tearDown(id, ns.pid);
   });
 
+  it("writes libcni's cache, and a sandbox known only from that cache (cri-dockerd) still gets DEL", async () => {
+    net.writeConf('10-net.conflist', JSON.stringify(net.conflist()));
+    const cni = new CniNetwork(config);
+    const ns = await netns();
+    const id = hexId(seq++);
+    const [ip] = await cni.setUp(id, ns.pid, pod('cache'));
+    const cacheFile = path.join(config.cniCacheDir, 'results', `${net.name}-${id}-eth0`);
+    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Record<string, unknown>;
+    expect(cached).toMatchObject({
+      kind: 'cniCacheV1',
+      containerId: id,
+      networkName: net.name,
+      ifName: 'eth0',
+    });
+
+    // As after a switch from cri-dockerd: no record of ours, only libcni's entry.
+    fs.rmSync(path.join(root, 'cni', `${id}.json`));
+    const migrated = new CniNetwork(config);
+    expect(await migrated.podIps(id)).toEqual([ip]);
+    await migrated.tearDown(id, ns.pid);
+    expect(net.reserved()).not.toContain(ip);
+    expect(fs.existsSync(cacheFile)).toBe(false);
+  });
+
   it('DEL after the namespace is gone still releases the address', async () => {
     net.writeConf('10-net.conflist', JSON.stringify(net.conflist()));
     const cni = new CniNetwork(config);
