@@ -6,7 +6,6 @@ import { KeyedMutex } from './runtime/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
-import { LogManager } from './logs/log-manager';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -34,8 +33,7 @@ export async function startApp(config: Config): Promise<App> {
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
-  const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
+  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
@@ -53,7 +51,6 @@ export async function startApp(config: Config): Promise<App> {
   // The index retries by itself while the engine is away; answer only once it has had its first try.
   await index.start();
   stats.start();
-  logs.start();
   await server.start();
   return {
     deps,
@@ -61,8 +58,6 @@ export async function startApp(config: Config): Promise<App> {
     metrics: metricsServer,
     async stop(graceMs = 10_000) {
       await server.stop(graceMs);
-      // Before the index: pumps write out everything they have read, then close their files.
-      await logs.stop();
       index.stop();
       stats.stop();
       unobserveIndex();
