@@ -9,6 +9,14 @@ import { stopPodSandbox } from './sandbox-stop';
 import { removePodSandbox } from './sandbox-remove';
 import { podSandboxStatus } from './sandbox-status';
 import { listPodSandbox } from './sandbox-list';
+import { createContainer } from './container-create';
+import { startContainer } from './container-start';
+import { stopContainer } from './container-stop';
+import { removeContainer } from './container-remove';
+import { containerStatus } from './container-status';
+import { listContainers } from './container-list';
+import { updateContainerResources } from './container-update';
+import { execSync } from './exec-sync';
 import { containerStats, listContainerStats } from './container-stats';
 import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
 import { updateRuntimeConfig } from './update-runtime-config';
@@ -24,6 +32,14 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     RemovePodSandbox: unary('RemovePodSandbox', removePodSandbox(deps)),
     PodSandboxStatus: unary('PodSandboxStatus', podSandboxStatus(deps)),
     ListPodSandbox: unary('ListPodSandbox', listPodSandbox(deps)),
+    CreateContainer: unary('CreateContainer', createContainer(deps)),
+    StartContainer: unary('StartContainer', startContainer(deps)),
+    StopContainer: unary('StopContainer', stopContainer(deps)),
+    RemoveContainer: unary('RemoveContainer', removeContainer(deps)),
+    ContainerStatus: unary('ContainerStatus', containerStatus(deps)),
+    ListContainers: unary('ListContainers', listContainers(deps)),
+    UpdateContainerResources: unary('UpdateContainerResources', updateContainerResources(deps)),
+    ExecSync: unary('ExecSync', execSync(deps)),
     ContainerStats: unary('ContainerStats', containerStats(deps)),
     ListContainerStats: unary('ListContainerStats', listContainerStats(deps)),
     PodSandboxStats: unary('PodSandboxStats', podSandboxStats(deps)),

@@ -24,7 +24,7 @@ import { checkUserNamespace, dockerUser, toDockerSecurity } from './container-se
 /** The annotation under which the kubelet says where the termination message file is mounted. */
 export const ANNOTATION_TERMINATION_MESSAGE_PATH = 'io.kubernetes.container.terminationMessagePath';
 
-/** What the pod contributes when the request carries no sandbox_config (some clients omit it). */
+/** What the pod's sandbox contributes, read from the pause container. */
 export interface SandboxFacts {
   id: string;
   podName: string;
@@ -160,7 +160,7 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
   if (config.working_dir) opts.WorkingDir = config.working_dir;
   const user = dockerUser(sc);
   if (user !== undefined) opts.User = user;
-  const cgroupParent = sandboxConfig?.linux?.cgroup_parent || sandbox.cgroupParent;
-  if (cgroupParent) opts.HostConfig!.CgroupParent = cgroupParent;
+  // The pause container's own parent: already in the form the engine's cgroup driver wants.
+  if (sandbox.cgroupParent) opts.HostConfig!.CgroupParent = sandbox.cgroupParent;
   return opts;
 }

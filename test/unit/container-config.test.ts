@@ -21,8 +21,14 @@ const JOIN = {
 function input(obj: object, extra: Partial<CreateInput> = {}): CreateInput {
   return {
     config: validateConfig(containerConfig(obj)),
-    sandbox: { id: SANDBOX_ID, podName: 'pod', podNamespace: 'ns', podUid: 'uid1', cgroupParent: '' },
-    sandboxConfig: sandboxConfig({ linux: { cgroup_parent: '/kubepods/poduid1' } }),
+    sandbox: {
+      id: SANDBOX_ID,
+      podName: 'pod',
+      podNamespace: 'ns',
+      podUid: 'uid1',
+      cgroupParent: '/kubepods/poduid1',
+    },
+    sandboxConfig: sandboxConfig(),
     image: IMAGE,
     namespaces: JOIN,
     ...extra,

@@ -1,0 +1,40 @@
+import type { ContainerInspectInfo } from 'dockerode';
+import type { Deps } from '../deps';
+import { invalidArgument, notFound } from '../grpc/status-error';
+import { isNotFound } from '../docker/errors';
+import { isContainerLabels } from '../translate/labels';
+
+/**
+ * A workload container by full id or unambiguous prefix, inspected; undefined when there is none
+ * (a sandbox's id is not a container's). The index resolves prefixes; a container it has not seen
+ * yet is asked of Docker directly.
+ */
+export async function findContainerIfExists(
+  deps: Deps,
+  idOrPrefix: string | undefined,
+  field = 'container_id',
+): Promise<ContainerInspectInfo | undefined> {
+  if (!idOrPrefix) throw invalidArgument(`${field} is empty: a container id is required`);
+  const id = deps.index.resolve(idOrPrefix, 'container') ?? idOrPrefix;
+  let inspect: ContainerInspectInfo;
+  try {
+    inspect = await deps.docker.call('container.inspect', `container "${idOrPrefix}"`, (d) =>
+      d.getContainer(id).inspect(),
+    );
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  return isContainerLabels(inspect.Config?.Labels) ? inspect : undefined;
+}
+
+/** Like findContainerIfExists, but NOT_FOUND naming the id when there is no such container. */
+export async function findContainer(
+  deps: Deps,
+  idOrPrefix: string | undefined,
+  field = 'container_id',
+): Promise<ContainerInspectInfo> {
+  const found = await findContainerIfExists(deps, idOrPrefix, field);
+  if (!found) throw notFound(`container "${idOrPrefix}" not found`);
+  return found;
+}

@@ -1,0 +1,68 @@
+import fs from 'fs';
+import type { ContainerInspectInfo } from 'dockerode';
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { ContainerStatusRequest__Output } from '../generated/runtime/v1/ContainerStatusRequest';
+import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse';
+import { logger } from '../logger';
+import {
+  TERMINATION_MESSAGE_LIMIT,
+  containerVerboseInfo,
+  criState,
+  parseProcStatusIds,
+  terminationMessageHostPath,
+  toContainerStatus,
+  type ProcessIds,
+  type StatusExtras,
+} from '../translate/container-status';
+import { findContainer } from './container-lookup';
+
+/** The first 4 KiB of the termination message file, when the container exited and wrote one. */
+async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {
+  const file = terminationMessageHostPath(inspect);
+  if (!file) return undefined;
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(file, 'r');
+    const buf = Buffer.alloc(TERMINATION_MESSAGE_LIMIT);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      logger.warn('cannot read termination message', { id: inspect.Id, file, error: (err as Error).message });
+    }
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The main process's ids as the kernel sees them (readable when we share the host's /proc). */
+async function processIds(pid: number | undefined): Promise<ProcessIds | undefined> {
+  if (!pid) return undefined;
+  try {
+    return parseProcStatusIds(await fs.promises.readFile(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** ContainerStatus: one inspect, plus the termination message file and the process's ids. */
+export function containerStatus(
+  deps: Deps,
+): UnaryImpl<ContainerStatusRequest__Output, ContainerStatusResponse> {
+  return async (req) => {
+    const inspect = await findContainer(deps, req.container_id);
+    // The engine's event may still be on its way: bring the list up to what we just saw.
+    if (deps.index.get(inspect.Id)?.state !== inspect.State?.Status)
+      await deps.index.refresh(inspect.Id, 'status');
+    const extras: StatusExtras = {};
+    const state = criState(inspect.State?.Status);
+    if (state === 'CONTAINER_EXITED') extras.terminationMessage = await terminationMessage(inspect);
+    if (inspect.State?.Running) extras.user = await processIds(inspect.State.Pid);
+    return {
+      status: toContainerStatus(inspect, extras),
+      info: req.verbose ? containerVerboseInfo(inspect) : {},
+    };
+  };
+}

@@ -1,0 +1,203 @@
+import fs from 'fs';
+import { Writable, type Duplex } from 'stream';
+import type { Exec } from 'dockerode';
+import type { Deps } from '../deps';
+import type { UnaryImpl } from '../grpc/handler';
+import type { ExecSyncRequest__Output } from '../generated/runtime/v1/ExecSyncRequest';
+import type { ExecSyncResponse } from '../generated/runtime/v1/ExecSyncResponse';
+import { deadlineExceeded, failedPrecondition, invalidArgument } from '../grpc/status-error';
+import { MAX_MESSAGE_BYTES } from '../grpc/proto';
+import { logger } from '../logger';
+import { findContainer } from './container-lookup';
+
+/** Per stream, as the kubelet's own limit; more is read and dropped. */
+export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
+/** Both streams together must still fit in one gRPC answer. */
+const RESPONSE_ROOM = MAX_MESSAGE_BYTES - 64 * 1024;
+
+/** Keeps the first `limit` bytes written to it and discards the rest (so the process never blocks). */
+class CappedSink extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    const room = this.limit - this.size;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.size += part.length;
+    }
+    if (chunk.length > room) this.truncated = true;
+    done();
+  }
+
+  content(max = this.limit): Buffer {
+    const all = Buffer.concat(this.chunks);
+    return all.length > max ? all.subarray(0, max) : all;
+  }
+}
+
+/** The parent pid from a /proc/<pid>/stat line (the command name may hold spaces and parens). */
+export function parentPidOf(stat: string): number | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(' ');
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
+}
+
+/** `pid` and every process below it, from the host's /proc. */
+function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const ppid = parentPidOf(stat);
+    if (ppid === undefined) continue;
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * Kills an exec'd process and everything it started. The tree is frozen first (SIGSTOP, repeated
+ * until it stops growing) so nothing forks away between listing and killing; children left
+ * behind would be re-parented to the pod's init and live on, which is the known pain of exec
+ * probes with a timeout.
+ */
+export function killProcessTree(pid: number): number[] {
+  let tree: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const next = processTree(pid);
+    for (const p of next) signal(p, 'SIGSTOP');
+    const grew = next.length !== tree.length;
+    tree = next;
+    if (!grew) break;
+  }
+  for (const p of tree) signal(p, 'SIGKILL');
+  return tree;
+}
+
+async function execInspect(deps: Deps, exec: Exec, what: string) {
+  return deps.docker.call('exec.inspect', what, () => exec.inspect());
+}
+
+/**
+ * ExecSync: the command runs in the container through Docker exec; stdout and stderr come back
+ * apart, with the exit code. On timeout (or the client giving up) the process tree is killed, so
+ * no process is left behind, and the call fails DEADLINE_EXCEEDED.
+ */
+export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyncResponse> {
+  return async (req, ctx) => {
+    if (!req.cmd?.length) throw invalidArgument('cmd is empty: a command is required');
+    const timeoutSec = Number(req.timeout || 0);
+    if (!Number.isSafeInteger(timeoutSec) || timeoutSec < 0) {
+      throw invalidArgument(`timeout "${req.timeout}" is not a non-negative number of seconds`);
+    }
+    const c = await findContainer(deps, req.container_id);
+    const what = `container "${c.Id}"`;
+    if (!c.State?.Running) throw failedPrecondition(`${what} is not running: cannot exec in it`);
+
+    // The stream client: an exec may rightly run longer than the API call timeout.
+    const exec = await deps.docker.call('exec.create', what, () =>
+      deps.docker.stream.getContainer(c.Id).exec({
+        Cmd: [...req.cmd],
+        AttachStdin: false,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+      }),
+    );
+    const stream = (await deps.docker.call('exec.start', what, () =>
+      exec.start({ hijack: true, stdin: false }),
+    )) as Duplex;
+    const stdout = new CappedSink(EXEC_OUTPUT_LIMIT);
+    const stderr = new CappedSink(EXEC_OUTPUT_LIMIT);
+    deps.docker.stream.modem.demuxStream(stream, stdout, stderr);
+
+    let expired: 'timeout' | 'cancelled' | undefined;
+    const ended = new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', (err) => {
+        logger.warn('exec stream failed', { id: c.Id, error: err.message });
+        resolve();
+      });
+    });
+    const expire = (why: 'timeout' | 'cancelled'): void => {
+      if (expired) return;
+      expired = why;
+      void execInspect(deps, exec, what)
+        .then((info) => {
+          if (info.Running && info.Pid) {
+            const killed = killProcessTree(info.Pid);
+            logger.info('exec killed', { id: c.Id, cmd: req.cmd[0], why, pids: killed });
+          }
+        })
+        .catch((err: Error) => logger.warn('could not kill exec process', { id: c.Id, error: err.message }))
+        .finally(() => {
+          // The stream ends once the process is gone; do not wait on a stuck engine beyond that.
+          setTimeout(() => stream.destroy(), 5000).unref();
+        });
+    };
+    const timer = timeoutSec > 0 ? setTimeout(() => expire('timeout'), timeoutSec * 1000) : undefined;
+    const onAbort = (): void => expire('cancelled');
+    ctx.signal.addEventListener('abort', onAbort);
+    try {
+      await ended;
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+    if (expired) {
+      throw deadlineExceeded(
+        expired === 'timeout'
+          ? `command "${req.cmd.join(' ')}" in ${what} timed out after ${timeoutSec}s and was killed`
+          : `command "${req.cmd.join(' ')}" in ${what} was killed: the call was cancelled`,
+      );
+    }
+
+    // The stream can end a moment before Docker records the exit code.
+    let info = await execInspect(deps, exec, what);
+    for (let i = 0; info.Running && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await execInspect(deps, exec, what);
+    }
+    const out = stdout.content();
+    const err = stderr.content(Math.max(0, Math.min(EXEC_OUTPUT_LIMIT, RESPONSE_ROOM - out.length)));
+    if (stdout.truncated || stderr.truncated) {
+      logger.warn('exec output truncated', { id: c.Id, cmd: req.cmd[0], limitBytes: EXEC_OUTPUT_LIMIT });
+    }
+    return { stdout: out, stderr: err, exit_code: info.ExitCode ?? 0 };
+  };
+}
