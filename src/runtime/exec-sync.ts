@@ -10,9 +10,11 @@ import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
 import { findContainer } from './container-lookup';
 
-/** Per stream, as the kubelet's own limit; more is read and dropped. */
+/**
+ * Per stream, as the kubelet's own limit; more is read and dropped. Both together are further held
+ * to what one gRPC answer can carry (16 MiB less room for the envelope), stdout first.
+ */
 export const EXEC_OUTPUT_LIMIT = 16 * 1024 * 1024;
-/** Both streams together must still fit in one gRPC answer. */
 const RESPONSE_ROOM = MAX_MESSAGE_BYTES - 64 * 1024;
 
 /** Keeps the first `limit` bytes written to it and discards the rest (so the process never blocks). */
@@ -193,7 +195,7 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
       await new Promise((r) => setTimeout(r, 20));
       info = await execInspect(deps, exec, what);
     }
-    const out = stdout.content();
+    const out = stdout.content(Math.min(EXEC_OUTPUT_LIMIT, RESPONSE_ROOM));
     const err = stderr.content(Math.max(0, Math.min(EXEC_OUTPUT_LIMIT, RESPONSE_ROOM - out.length)));
     if (stdout.truncated || stderr.truncated) {
       logger.warn('exec output truncated', { id: c.Id, cmd: req.cmd[0], limitBytes: EXEC_OUTPUT_LIMIT });
