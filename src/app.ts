@@ -6,6 +6,7 @@ import { KeyedMutex } from './runtime/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
+import { closeEventStreams } from './runtime/container-events';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -57,6 +58,8 @@ export async function startApp(config: Config): Promise<App> {
     server,
     metrics: metricsServer,
     async stop(graceMs = 10_000) {
+      // Event streams last as long as their client; the server would wait on them for its whole grace.
+      closeEventStreams(deps);
       await server.stop(graceMs);
       index.stop();
       stats.stop();

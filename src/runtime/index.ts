@@ -19,6 +19,8 @@ import { updateContainerResources } from './container-update';
 import { execSync } from './exec-sync';
 import { containerStats, listContainerStats } from './container-stats';
 import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
+import { getContainerEvents } from './container-events';
+import { listMetricDescriptors, listPodSandboxMetrics } from './metric-descriptors';
 import { updateRuntimeConfig } from './update-runtime-config';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
@@ -44,6 +46,9 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     ListContainerStats: unary('ListContainerStats', listContainerStats(deps)),
     PodSandboxStats: unary('PodSandboxStats', podSandboxStats(deps)),
     ListPodSandboxStats: unary('ListPodSandboxStats', listPodSandboxStats(deps)),
+    GetContainerEvents: getContainerEvents(deps),
+    ListMetricDescriptors: unary('ListMetricDescriptors', listMetricDescriptors(deps)),
+    ListPodSandboxMetrics: unary('ListPodSandboxMetrics', listPodSandboxMetrics(deps)),
     UpdateRuntimeConfig: unary('UpdateRuntimeConfig', updateRuntimeConfig(deps)),
   } as HandlerMap;
 }
