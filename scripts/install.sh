@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Installs docker-cri on this node, offline once `npm ci` has run in the checkout:
+#   $PREFIX/lib/docker-cri/           compiled program, proto, production node_modules
+#   $PREFIX/bin/docker-cri            the binary (a wrapper running it on this node's `node`)
+#   $PREFIX/bin/docker-cri-smoke      a CRI client check: Version, Status, ImageFsInfo
+#   $SYSTEMD_DIR/docker-cri.service   the unit, its ExecStart pointing at $PREFIX/bin
+#   $PREFIX/share/doc/docker-cri/     README, kubelet examples
+# Usage: [PREFIX=/usr/local] [SYSTEMD_DIR=/etc/systemd/system] [DESTDIR=/staging] bash scripts/install.sh
+# DESTDIR stages everything under another root for packaging: files land in $DESTDIR$PREFIX but refer
+# to $PREFIX, where they run once copied. `systemctl daemon-reload` runs only for a real install into
+# /etc/systemd/system on a systemd host.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PREFIX=${PREFIX:-/usr/local}
+SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
+DESTDIR=${DESTDIR:-}
+NODE=${NODE:-$(command -v node)}
+LIBDIR=$PREFIX/lib/docker-cri
+cd "$ROOT"
+
+major=$("$NODE" -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "install: docker-cri needs Node 20 or newer; $NODE is $("$NODE" --version)" >&2
+  exit 1
+fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+# Only what main.ts and smoke-check.ts import; production dependencies only, pruned offline.
+"$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$stage/dist"
+cp package.json package-lock.json "$stage/"
+cp -r proto "$stage/proto"
+cp -a node_modules "$stage/node_modules"
+(cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
+rm -rf "$stage/node_modules/.cache"
+
+# Swap the program directory in one rename, so a running docker-cri never sees half a tree.
+dest=$DESTDIR$LIBDIR
+mkdir -p "$(dirname "$dest")"
+rm -rf "$dest.new" "$dest.old"
+cp -a "$stage/." "$dest.new"
+[ -d "$dest" ] && mv "$dest" "$dest.old"
+mv "$dest.new" "$dest"
+rm -rf "$dest.old"
+
+wrapper() { # name script
+  local out=$DESTDIR$PREFIX/bin/$1
+  mkdir -p "$(dirname "$out")"
+  cat >"$out.tmp" <<SH
+#!/bin/sh
+# Installed by docker-cri's scripts/install.sh. The commit is baked in: there is no .git here.
+DOCKER_CRI_COMMIT=\${DOCKER_CRI_COMMIT:-$commit}
+export DOCKER_CRI_COMMIT
+exec "$NODE" "$LIBDIR/dist/src/$2" "\$@"
+SH
+  chmod 755 "$out.tmp"
+  mv "$out.tmp" "$out"
+}
+wrapper docker-cri main.js
+wrapper docker-cri-smoke smoke-check.js
+
+mkdir -p "$DESTDIR$SYSTEMD_DIR"
+sed "s|/usr/local/|$PREFIX/|g" shims/systemd/docker-cri.service >"$DESTDIR$SYSTEMD_DIR/docker-cri.service"
+chmod 644 "$DESTDIR$SYSTEMD_DIR/docker-cri.service"
+
+doc=$DESTDIR$PREFIX/share/doc/docker-cri
+mkdir -p "$doc/kubelet"
+cp README.md "$doc/README.md"
+cp shims/kubelet/* "$doc/kubelet/"
+
+version=$(DOCKER_CRI_COMMIT=$commit "$NODE" "$dest/dist/src/main.js" --version)
+echo "install: ${version#docker-cri } in $DESTDIR$PREFIX, unit in $DESTDIR$SYSTEMD_DIR" >&2
+if [ -z "$DESTDIR" ] && [ "$SYSTEMD_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ] &&
+  command -v systemctl >/dev/null 2>&1; then
+  systemctl daemon-reload
+  echo "install: next: systemctl enable --now docker-cri; see $doc/kubelet for the kubelet" >&2
+fi
