@@ -14,6 +14,7 @@ import { withRandomSuffix } from '../translate/names';
 import { containerJoinModes, findSandbox, sandboxNamespaces } from './sandbox-lookup';
 import { sandboxMetadata } from '../translate/sandbox-status';
 import { clampOomScoreAdj } from './oom-score';
+import { limitedHostCapabilities } from './container-host-caps';
 
 const SECCOMP_FIELD = 'config.linux.security_context.seccomp';
 
@@ -86,6 +87,7 @@ export function createContainer(
         image: { id: image.Id, repoDigests: image.RepoDigests ?? [] },
         seccompProfile,
         clampOom: clampOomScoreAdj,
+        hostCapabilities: limitedHostCapabilities(),
         namespaces: containerJoinModes(sandbox.id, sandboxNamespaces(sandbox.inspect), containerNs),
       });
       const extras = config.linux?.resources;

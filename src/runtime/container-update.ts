@@ -3,7 +3,7 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { UpdateContainerResourcesRequest__Output } from '../generated/runtime/v1/UpdateContainerResourcesRequest';
 import type { UpdateContainerResourcesResponse } from '../generated/runtime/v1/UpdateContainerResourcesResponse';
 import { logger } from '../logger';
-import { toDockerUpdate } from '../translate/container-resources';
+import { swapFollowsMemory, toDockerUpdate } from '../translate/container-resources';
 import { findContainer } from './container-lookup';
 
 /**
@@ -16,7 +16,7 @@ export function updateContainerResources(
 ): UnaryImpl<UpdateContainerResourcesRequest__Output, UpdateContainerResourcesResponse> {
   return async (req) => {
     const c = await findContainer(deps, req.container_id);
-    const update = toDockerUpdate(req.linux, 'linux');
+    const update = swapFollowsMemory(toDockerUpdate(req.linux, 'linux'), c.HostConfig);
     if (
       req.linux &&
       (Object.keys(req.linux.unified ?? {}).length ||

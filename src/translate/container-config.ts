@@ -42,6 +42,8 @@ export interface CreateInput {
   image: { id: string; repoDigests: string[] };
   /** JSON of the Localhost seccomp profile, when one was asked for. */
   seccompProfile?: string;
+  /** The host's capability bounding set when it lacks some (see container-caps.ts). */
+  hostCapabilities?: readonly string[];
   /** Adapts oom_score_adj to what the host allows (negative values are refused on some hosts). */
   clampOom?: (v: number) => number;
   /** How the container joins its sandbox (from the sandbox engineer's containerJoinModes). */
@@ -150,7 +152,7 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
       IpcMode: input.namespaces.IpcMode,
       PidMode: input.namespaces.PidMode,
       ...(input.namespaces.UTSMode ? { UTSMode: input.namespaces.UTSMode } : {}),
-      ...toDockerSecurity(sc, input.seccompProfile),
+      ...toDockerSecurity(sc, input.seccompProfile, input.hostCapabilities),
       ...toDockerResources(linux?.resources, 'config.linux.resources', input.clampOom),
       Binds: toBinds(config.mounts),
       Devices: toDevices(config.devices),

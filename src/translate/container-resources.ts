@@ -139,3 +139,19 @@ export function fromDockerResources(
   }
   return out;
 }
+
+/**
+ * A memory change without a swap limit keeps the container's swap allowance: Docker refuses a
+ * memory limit above the memory+swap limit already in place, and an unchanged allowance is what
+ * a caller leaving swap out means.
+ */
+export function swapFollowsMemory(
+  update: DockerUpdate,
+  current: Partial<HostConfig> | undefined,
+): DockerUpdate {
+  if (!update.Memory || update.MemorySwap !== undefined) return update;
+  const oldMemory = current?.Memory ?? 0;
+  const oldSwap = current?.MemorySwap ?? 0;
+  if (oldSwap <= 0 || oldMemory <= 0) return update;
+  return { ...update, MemorySwap: update.Memory + Math.max(0, oldSwap - oldMemory) };
+}

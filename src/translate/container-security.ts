@@ -6,7 +6,7 @@ import path from 'path';
 import type { HostConfig } from 'dockerode';
 import type { LinuxContainerSecurityContext__Output } from '../generated/runtime/v1/LinuxContainerSecurityContext';
 import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceOption';
-import { invalidArgument } from '../grpc/status-error';
+import { failedPrecondition, invalidArgument } from '../grpc/status-error';
 
 const FIELD = 'config.linux.security_context';
 
@@ -132,15 +132,39 @@ export type DockerSecurity = Pick<
   | 'SecurityOpt'
   | 'MaskedPaths'
   | 'ReadonlyPaths'
+  | 'DeviceCgroupRules'
 >;
 
 /**
+ * Privileged without Docker's privileged flag, for hosts whose bounding set lacks capabilities:
+ * every capability the host has, no seccomp/AppArmor/SELinux confinement, nothing masked or
+ * read-only, every device allowed by the device cgroup. What it cannot give: the host's device
+ * nodes in /dev and a writable /sys.
+ */
+function privilegedOnLimitedHost(out: DockerSecurity, available: readonly string[], opts: string[]): void {
+  delete out.Privileged;
+  out.CapAdd = [...available];
+  delete out.CapDrop;
+  out.MaskedPaths = [];
+  out.ReadonlyPaths = [];
+  out.DeviceCgroupRules = ['a *:* rwm'];
+  for (const o of ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable']) {
+    const key = o.split('=')[0];
+    const i = opts.findIndex((x) => x.startsWith(`${key}=`));
+    if (i >= 0) opts.splice(i, 1);
+    opts.push(o);
+  }
+}
+
+/**
  * HostConfig security fields. `seccompProfile` is the JSON of the Localhost profile when
- * seccompChoice() named a file.
+ * seccompChoice() named a file; `hostCapabilities` is the host's bounding set when it lacks some
+ * capability (undefined: it has them all).
  */
 export function toDockerSecurity(
   sc: LinuxContainerSecurityContext__Output | null | undefined,
   seccompProfile?: string,
+  hostCapabilities?: readonly string[],
 ): DockerSecurity {
   if (!sc) return { SecurityOpt: ['seccomp=unconfined'] };
   const out: DockerSecurity = {};
@@ -158,7 +182,18 @@ export function toDockerSecurity(
       `${FIELD}.capabilities.add_ambient_capabilities: ambient capabilities are not supported by Docker`,
     );
   }
-  if (add.length) out.CapAdd = add;
+  if (hostCapabilities) {
+    for (const [i, cap] of add.entries()) {
+      if (cap !== 'ALL' && !hostCapabilities.includes(cap)) {
+        throw failedPrecondition(
+          `${FIELD}.capabilities.add_capabilities[${i}]: ${cap} is not in this host's capability bounding set`,
+        );
+      }
+    }
+  }
+  // ALL on a limited host would ask runc for what it cannot have: ask for what there is.
+  const adds = hostCapabilities && add.includes('ALL') ? [...hostCapabilities] : add;
+  if (adds.length) out.CapAdd = adds;
   if (drop.length) out.CapDrop = drop;
   const groups = (sc.supplemental_groups ?? []).map((g, i) => {
     const n = Number(g);
@@ -189,10 +224,11 @@ export function toDockerSecurity(
       if (se[key]) opts.push(`label=${key}:${se[key]}`);
     }
   }
-  if (opts.length) out.SecurityOpt = opts;
   // Empty lists mean "the runtime's default" here (proto3 cannot tell empty from unset).
   if (sc.masked_paths?.length) out.MaskedPaths = [...sc.masked_paths];
   if (sc.readonly_paths?.length) out.ReadonlyPaths = [...sc.readonly_paths];
+  if (sc.privileged && hostCapabilities) privilegedOnLimitedHost(out, hostCapabilities, opts);
+  if (opts.length) out.SecurityOpt = opts;
   return out;
 }
 

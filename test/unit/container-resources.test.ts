@@ -3,6 +3,7 @@ import {
   fromDockerResources,
   toDockerResources,
   toDockerUpdate,
+  swapFollowsMemory,
 } from '../../src/translate/container-resources';
 import { resources } from './container-fixtures';
 
@@ -76,5 +77,22 @@ describe('resources ⇄ docker', () => {
       unified: { 'memory.high': '1000' },
     });
     expect(fromDockerResources(undefined, 'not json').cpu_quota).toBe('0');
+  });
+
+  it('keeps the swap allowance when only memory changes', () => {
+    expect(swapFollowsMemory({ Memory: 200 }, { Memory: 100, MemorySwap: 100 })).toEqual({
+      Memory: 200,
+      MemorySwap: 200,
+    });
+    expect(swapFollowsMemory({ Memory: 200 }, { Memory: 100, MemorySwap: 150 })).toEqual({
+      Memory: 200,
+      MemorySwap: 250,
+    });
+    expect(swapFollowsMemory({ Memory: 200 }, { Memory: 100, MemorySwap: -1 })).toEqual({ Memory: 200 });
+    expect(swapFollowsMemory({ Memory: 200, MemorySwap: 300 }, { Memory: 100, MemorySwap: 100 })).toEqual({
+      Memory: 200,
+      MemorySwap: 300,
+    });
+    expect(swapFollowsMemory({ CpuShares: 2 }, { Memory: 100, MemorySwap: 100 })).toEqual({ CpuShares: 2 });
   });
 });
