@@ -173,14 +173,12 @@ describe('pod sandbox config fields, seen inside the pod', () => {
       'mkdir -p /www && echo hello-from-the-pod > /www/index.html && exec httpd -f -p 8080 -h /www',
     ]);
     // The server takes a moment to listen; poll until it answers (the test timeout bounds this).
-    let body = '';
-    for (;;) {
-      try {
-        body = await httpGet(tcpPort);
-        break;
-      } catch {
+    let body: string | undefined;
+    while (body === undefined) {
+      body = await httpGet(tcpPort).catch(async () => {
         await new Promise((r) => setTimeout(r, 100));
-      }
+        return undefined;
+      });
     }
     expect(body).toBe('hello-from-the-pod\n');
 
