@@ -7,6 +7,7 @@ import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
 import { closeEventStreams } from './runtime/container-events';
+import { LogManager } from './logs/log-manager';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -34,7 +35,8 @@ export async function startApp(config: Config): Promise<App> {
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats };
+  const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
+  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
@@ -52,6 +54,7 @@ export async function startApp(config: Config): Promise<App> {
   // The index retries by itself while the engine is away; answer only once it has had its first try.
   await index.start();
   stats.start();
+  logs.start();
   await server.start();
   return {
     deps,
@@ -61,6 +64,8 @@ export async function startApp(config: Config): Promise<App> {
       // Event streams last as long as their client; the server would wait on them for its whole grace.
       closeEventStreams(deps);
       await server.stop(graceMs);
+      // Before the index: pumps write out everything they have read, then close their files.
+      await logs.stop();
       index.stop();
       stats.stop();
       unobserveIndex();

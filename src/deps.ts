@@ -4,6 +4,7 @@ import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './runtime/keyed-mutex';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
+import type { LogManager } from './logs/log-manager';
 
 /**
  * What handlers share. Built once in app.ts; every field is either configuration or a cache that can
@@ -18,6 +19,8 @@ export interface Deps {
   podLocks: KeyedMutex;
   /** Container and pod readings (cgroup files, writable-layer walks), cached per container. */
   stats: StatsCollector;
+  /** The log pumps: Docker's log streams → CRI-format files at the kubelet's log paths. */
+  logs: LogManager;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;

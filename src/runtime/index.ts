@@ -22,6 +22,7 @@ import { listPodSandboxStats, podSandboxStats } from './pod-sandbox-stats';
 import { getContainerEvents } from './container-events';
 import { listMetricDescriptors, listPodSandboxMetrics } from './metric-descriptors';
 import { updateRuntimeConfig } from './update-runtime-config';
+import { reopenContainerLog } from './container-reopen-log';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -50,5 +51,6 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     ListMetricDescriptors: unary('ListMetricDescriptors', listMetricDescriptors(deps)),
     ListPodSandboxMetrics: unary('ListPodSandboxMetrics', listPodSandboxMetrics(deps)),
     UpdateRuntimeConfig: unary('UpdateRuntimeConfig', updateRuntimeConfig(deps)),
+    ReopenContainerLog: unary('ReopenContainerLog', reopenContainerLog(deps)),
   } as HandlerMap;
 }

@@ -1,0 +1,274 @@
+/**
+ * One container's pump: Docker's log stream (stdout and stderr, with timestamps) → CRI records
+ * appended to the kubelet's log file. Runs until the container's output is over (it exited and Docker
+ * sent everything), the container is gone, or stop() is called; a broken stream of a running
+ * container is opened again from the position reached.
+ */
+import fs from 'fs';
+import type { Readable } from 'stream';
+import type { DockerClient } from '../docker/client';
+import { isNotFound } from '../docker/errors';
+import { logger } from '../logger';
+import { CriEncoder, sinceParam, type ResumePoint } from './cri-format';
+import { DockerLogParser } from './docker-stream';
+import { findResumePoint, writePos } from './log-resume';
+
+export type PumpEnd = 'complete' | 'gone' | 'stopped' | 'failed';
+
+export interface PumpOptions {
+  id: string;
+  logPath: string;
+  /** The position side file (see log-resume.ts). */
+  posFile: string;
+  docker: DockerClient;
+  /** Bytes the file stream may buffer before Docker's stream is paused. */
+  highWaterMark?: number;
+  /** Delay before opening a broken stream again. */
+  retryMs?: number;
+}
+
+function openAppend(file: string, highWaterMark: number): Promise<fs.WriteStream> {
+  return new Promise((resolve, reject) => {
+    const ws = fs.createWriteStream(file, { flags: 'a', highWaterMark });
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.off('error', reject);
+      resolve(ws);
+    });
+  });
+}
+
+/** Flushes and closes a file stream; resolves even if it failed (the error was already reported). */
+function closeStream(ws: fs.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.closed) return resolve();
+    ws.once('close', () => resolve());
+    ws.end();
+  });
+}
+
+export class LogPump {
+  readonly id: string;
+  readonly logPath: string;
+  /** Resolves when the pump has ended and its file is closed. */
+  readonly done: Promise<PumpEnd>;
+  private readonly encoder = new CriEncoder();
+  private ws: fs.WriteStream | undefined;
+  private input: Readable | undefined;
+  private parser: DockerLogParser | undefined;
+  private stopped = false;
+  private ended = false;
+  private writeError: Error | undefined;
+  private swapping: Promise<void> | undefined;
+  /** While the file is being swapped, output waits in `held`. */
+  private holding = false;
+  private held: Buffer[] = [];
+  private wake: (() => void) | undefined;
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+  private readonly hwm: number;
+  /** Bytes handed to the file, for metrics and benchmarks. */
+  bytesWritten = 0;
+
+  constructor(private readonly opts: PumpOptions) {
+    this.id = opts.id;
+    this.logPath = opts.logPath;
+    this.hwm = opts.highWaterMark ?? 1024 * 1024;
+    this.ready = new Promise((r) => (this.markReady = r));
+    this.done = this.run().finally(() => {
+      this.ended = true;
+      this.markReady();
+    });
+  }
+
+  /** Stops reading, writes what was read, closes the file. Nothing read is lost. */
+  async stop(): Promise<PumpEnd> {
+    this.stopped = true;
+    this.input?.destroy();
+    this.wake?.();
+    return this.done;
+  }
+
+  /**
+   * ReopenContainerLog: closes the file (flushing it), then continues in a new file at the same path.
+   * Output read meanwhile is held and goes to the new file.
+   */
+  async reopen(): Promise<void> {
+    await this.ready;
+    if (this.swapping) return this.swapping;
+    if (!this.ws || this.ended) throw new Error(`log pump of container ${this.id} is not running`);
+    const old = this.ws;
+    // Taken before anything else is encoded: exactly what the old file will hold.
+    const at = this.encoder.position();
+    this.holding = true;
+    const swap = (async () => {
+      try {
+        await closeStream(old);
+        await writePos(this.opts.posFile, { at });
+        this.ws = await openAppend(this.logPath, this.hwm);
+        this.watch(this.ws);
+      } finally {
+        // Synchronously from here on: no output may slip in between the held batches and new ones.
+        this.holding = false;
+        const held = this.held;
+        this.held = [];
+        for (const b of held) this.ws?.write(b);
+      }
+    })();
+    this.swapping = swap.finally(() => {
+      if (this.swapping === guarded) this.swapping = undefined;
+    });
+    const guarded = this.swapping;
+    return this.swapping;
+  }
+
+  position(): ResumePoint | undefined {
+    return this.encoder.position();
+  }
+
+  private watch(ws: fs.WriteStream): void {
+    ws.on('error', (err) => {
+      this.writeError = err;
+      logger.error('writing container log failed', { id: this.id, path: this.logPath, error: err.message });
+      this.input?.destroy();
+    });
+  }
+
+  private write(b: Buffer): boolean {
+    this.bytesWritten += b.length;
+    if (this.holding || !this.ws) {
+      this.held.push(b);
+      return false;
+    }
+    return this.ws.write(b);
+  }
+
+  private flush(): boolean {
+    const b = this.encoder.take();
+    return b ? this.write(b) : true;
+  }
+
+  private async run(): Promise<PumpEnd> {
+    try {
+      const resume = await findResumePoint(this.logPath, this.opts.posFile);
+      this.encoder.resumeFrom(resume);
+      this.ws = await openAppend(this.logPath, this.hwm);
+      this.watch(this.ws);
+    } catch (err) {
+      logger.warn('cannot open container log file', { id: this.id, path: this.logPath, error: String(err) });
+      return 'failed';
+    }
+    this.markReady();
+    let end: PumpEnd;
+    try {
+      end = await this.follow();
+    } catch (err) {
+      logger.error('log pump failed', { id: this.id, error: (err as Error).stack ?? String(err) });
+      end = 'failed';
+    } finally {
+      this.flush();
+      while (this.swapping) await this.swapping;
+      if (this.ws) await closeStream(this.ws);
+    }
+    if (this.writeError) end = 'failed';
+    return end;
+  }
+
+  private async inspect(): Promise<{ running: boolean; tty: boolean } | 'gone'> {
+    try {
+      const info = await this.opts.docker.call('container.inspect', `container "${this.id}"`, (d) =>
+        d.getContainer(this.id).inspect(),
+      );
+      return { running: info.State.Running || info.State.Restarting, tty: !!info.Config.Tty };
+    } catch (err) {
+      if (isNotFound(err)) return 'gone';
+      throw err;
+    }
+  }
+
+  private async follow(): Promise<PumpEnd> {
+    while (!this.stopped && !this.writeError) {
+      let outcome: 'end' | 'broken';
+      try {
+        const info = await this.inspect();
+        if (info === 'gone') return 'gone';
+        const since = this.encoder.rewind();
+        const stream = (await this.opts.docker.call('container.logs', `container "${this.id}"`, () =>
+          this.opts.docker.stream.getContainer(this.id).logs({
+            follow: true,
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            ...(since ? { since: sinceParam(since.ts) } : {}),
+          }),
+        )) as unknown as Readable;
+        this.parser = new DockerLogParser(info.tty, (s, b, st, e) => this.encoder.message(s, b, st, e));
+        outcome = await this.consume(stream, this.parser);
+      } catch (err) {
+        if (isNotFound(err)) return 'gone';
+        if (this.stopped) break;
+        logger.warn('container log stream failed; retrying', { id: this.id, error: (err as Error).message });
+        outcome = 'broken';
+      }
+      if (this.stopped || this.writeError) break;
+      if (outcome === 'end') {
+        // Docker ends a follow stream when the container stops; if it still runs, the stream broke.
+        const info = await this.inspect().catch(() => undefined);
+        if (info === 'gone' || (info && !info.running)) {
+          this.parser?.finish();
+          this.encoder.finish();
+          this.flush();
+          return info === 'gone' ? 'gone' : 'complete';
+        }
+      }
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, this.opts.retryMs ?? 1000);
+      });
+      this.wake = undefined;
+    }
+    return 'stopped';
+  }
+
+  private consume(stream: Readable, parser: DockerLogParser): Promise<'end' | 'broken'> {
+    this.input = stream;
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (how: 'end' | 'broken'): void => {
+        if (settled) return;
+        settled = true;
+        this.input = undefined;
+        resolve(how);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        parser.push(chunk);
+        if (!this.flush()) {
+          // Backpressure: the disk (or a swap) is behind; stop reading until it catches up.
+          stream.pause();
+          void this.writable().then(() => {
+            if (!settled) stream.resume();
+          });
+        }
+      });
+      stream.once('end', () => settle('end'));
+      stream.once('error', () => settle('broken'));
+      stream.once('close', () => settle(stream.readableEnded ? 'end' : 'broken'));
+      if (this.stopped) stream.destroy();
+    });
+  }
+
+  private async writable(): Promise<void> {
+    for (;;) {
+      if (this.swapping) {
+        await this.swapping.catch(() => undefined);
+        continue;
+      }
+      const ws = this.ws;
+      if (!ws || !ws.writableNeedDrain || ws.destroyed) return;
+      await new Promise<void>((r) => {
+        ws.once('drain', r);
+        ws.once('close', r);
+      });
+    }
+  }
+}
