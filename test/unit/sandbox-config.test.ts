@@ -45,7 +45,7 @@ function secCtx(over: Record<string, unknown> = {}) {
       supplemental_groups_policy: 'Merge',
       ...over,
     },
-  } as unknown as PodSandboxConfig__Output['linux'];
+  } as unknown as NonNullable<PodSandboxConfig__Output['linux']>;
 }
 
 function opts(config: PodSandboxConfig__Output, over: Partial<SandboxCreateInput> = {}) {
