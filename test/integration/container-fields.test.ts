@@ -214,6 +214,22 @@ describe('ContainerConfig honoured inside the container', () => {
     expect((await cri.status(bidi)).status.mounts[0].propagation).toBe('PROPAGATION_BIDIRECTIONAL');
   });
 
+  it('accepts SELinux and AppArmor options (no-ops where the host has neither)', async () => {
+    const id = await cri.run(
+      pod,
+      'sleep 100000',
+      sc({
+        selinux_options: { user: 'system_u', role: 'system_r', type: 'spc_t', level: 's0:c1,c2' },
+        apparmor: { profile_type: 'Unconfined' },
+      }),
+    );
+    const opts = (await docker.getContainer(id).inspect()).HostConfig.SecurityOpt as string[];
+    expect(opts).toEqual(
+      expect.arrayContaining(['label=type:spc_t', 'label=level:s0:c1,c2', 'apparmor=unconfined']),
+    );
+    expect((await cri.status(id)).status.state).toBe('CONTAINER_RUNNING');
+  });
+
   it('passes devices with their path in the container and permissions', async () => {
     const id = await cri.run(pod, 'sleep 100000', {
       devices: [{ host_path: '/dev/zero', container_path: '/dev/myzero', permissions: 'rwm' }],

@@ -252,4 +252,65 @@ describe('containers through the CRI: create, start, status, list, stop, remove'
     expect(parsed.sandboxID).toBe(pod.id);
     expect(parsed.pid).toBeGreaterThan(0);
   });
+
+  it('reads containers made by dockershim or cri-dockerd (no labels of ours) and manages them', async () => {
+    const m = pod.config.metadata;
+    const made = await docker.createContainer({
+      name: `k8s_legacy_${m.name}_${m.namespace}_${m.uid}_2`,
+      Image: 'busybox:latest',
+      Cmd: ['sleep', '100000'],
+      Labels: {
+        'io.kubernetes.docker.type': 'container',
+        'io.kubernetes.sandbox.id': pod.id,
+        'io.kubernetes.container.logpath': '/var/log/pods/x/legacy/2.log',
+        'io.kubernetes.container.name': 'legacy',
+        'annotation.io.kubernetes.container.restartCount': '2',
+      },
+      HostConfig: { NetworkMode: `container:${pod.id}`, IpcMode: `container:${pod.id}` },
+    });
+    await made.start();
+    // The index learns of it from the engine's events.
+    let listed = await cri.list({ id: made.id });
+    while (!listed.length || listed[0].state !== 'CONTAINER_RUNNING') {
+      await new Promise((r) => setTimeout(r, 50));
+      listed = await cri.list({ id: made.id });
+    }
+    expect(listed[0]).toMatchObject({
+      pod_sandbox_id: pod.id,
+      metadata: { name: 'legacy', attempt: 2 },
+      annotations: { 'io.kubernetes.container.restartCount': '2' },
+      labels: { 'io.kubernetes.container.name': 'legacy' },
+    });
+    const st = (await cri.status(made.id)).status;
+    expect(st).toMatchObject({
+      metadata: { name: 'legacy', attempt: 2 },
+      state: 'CONTAINER_RUNNING',
+      log_path: '/var/log/pods/x/legacy/2.log',
+      image: { image: 'busybox:latest' },
+    });
+    expect(st.image_ref).toMatch(/^sha256:/);
+    expect((await cri.exec(made.id, ['true'])).exit_code).toBe(0);
+    await shim.client.rt('StopContainer', { container_id: made.id, timeout: 0 });
+    await shim.client.rt('RemoveContainer', { container_id: made.id });
+    expect(await cri.list({ id: made.id })).toEqual([]);
+  });
+
+  it('sees every container as it was after a shim restart', async () => {
+    const running = await cri.run(pod, 'sleep 100000', { labels: { 'dcri-test': 'yes', keep: 'r' } });
+    const exited = await cri.run(pod, 'exit 4', { labels: { 'dcri-test': 'yes', keep: 'e' } });
+    await cri.waitExited(exited);
+    const before = await Promise.all([running, exited].map(async (id) => (await cri.status(id)).status));
+    const listedBefore = await cri.list({ pod_sandbox_id: pod.id });
+
+    await shim.stop();
+    shim = await startShim();
+    cri = new Cri(shim);
+
+    const after = await Promise.all([running, exited].map(async (id) => (await cri.status(id)).status));
+    expect(after).toEqual(before);
+    const listedAfter = await cri.list({ pod_sandbox_id: pod.id });
+    const byId = (l: typeof listedBefore) => [...l].sort((a, b) => a.id.localeCompare(b.id));
+    expect(byId(listedAfter)).toEqual(byId(listedBefore));
+    expect((await cri.exec(running, ['true'])).exit_code).toBe(0);
+  });
 });
