@@ -48,7 +48,13 @@ describe('pod sandbox lifecycle through the CRI', () => {
     const { pod_sandbox_id: id } = await run(cfg);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
 
-    const st = (await statusOf(id, true)).status;
+    const verbose = await statusOf(id, true);
+    const st = verbose.status;
+    const info = JSON.parse(verbose.info.info) as { pid: number; image: string; inspect: { Id: string } };
+    expect(info.pid).toBeGreaterThan(0);
+    expect(info.image).toBe('registry.k8s.io/pause:3.10');
+    expect(info.inspect.Id).toBe(id);
+    expect((await statusOf(id)).info).toEqual({});
     expect(st.id).toBe(id);
     expect(st.state).toBe('SANDBOX_READY');
     expect(st.metadata).toEqual(cfg.metadata);
@@ -159,6 +165,18 @@ describe('pod sandbox lifecycle through the CRI', () => {
     expect(st.runtime_handler).toBe('runc');
     expect((await list({ id }))[0].runtime_handler).toBe('runc');
     expect((await docker.getContainer(id).inspect()).HostConfig.Runtime).toBe('runc');
+    await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: id });
+  });
+  it('a restarted shim sees the pod as it was (state lives in Docker labels)', async () => {
+    const cfg = podConfig('restart', { annotations: { x: 'y' } });
+    const { pod_sandbox_id: id } = await run(cfg, 'runc');
+    const before = await statusOf(id);
+    const listedBefore = await list({ id });
+    await shim.stop();
+    shim = await startShim();
+    const after = await statusOf(id);
+    expect(after.status).toEqual(before.status);
+    expect(await list({ id })).toEqual(listedBefore);
     await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: id });
   });
 });
