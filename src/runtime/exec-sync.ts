@@ -159,13 +159,18 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     const expire = (why: 'timeout' | 'cancelled'): void => {
       if (expired) return;
       expired = why;
-      void execInspect(deps, exec, what)
-        .then((info) => {
-          if (info.Running && info.Pid) {
-            const killed = killProcessTree(info.Pid);
-            logger.info('exec killed', { id: c.Id, cmd: req.cmd[0], why, pids: killed });
-          }
-        })
+      void (async () => {
+        // Docker may not have recorded the pid yet when the timeout is short: ask again briefly.
+        let info = await execInspect(deps, exec, what);
+        for (let i = 0; info.Running && !info.Pid && i < 50; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          info = await execInspect(deps, exec, what);
+        }
+        if (info.Running && info.Pid) {
+          const killed = killProcessTree(info.Pid);
+          logger.info('exec killed', { id: c.Id, cmd: req.cmd[0], why, pids: killed });
+        }
+      })()
         .catch((err: Error) => logger.warn('could not kill exec process', { id: c.Id, error: err.message }))
         .finally(() => {
           // The stream ends once the process is gone; do not wait on a stuck engine beyond that.

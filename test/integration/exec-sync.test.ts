@@ -50,6 +50,18 @@ describe('ExecSync', () => {
     expect(ps).toMatch(/sleep 100000/);
   });
 
+  it('kills the command when the client gives up before any timeout of its own', async () => {
+    const err = await grpcError(cri.exec(id, ['sh', '-c', 'sleep 1004 & sleep 1005'], 0, 1500));
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    // The kill follows the cancellation; look until it has happened (bounded by the test timeout).
+    let ps = await cri.sh(id, 'ps -o args');
+    while (/sleep 100[45]/.test(ps)) {
+      await new Promise((r) => setTimeout(r, 100));
+      ps = await cri.sh(id, 'ps -o args');
+    }
+    expect(ps).toMatch(/sleep 100000/);
+  });
+
   it('caps output at what one answer can carry', async () => {
     const r = await cri.exec(id, ['sh', '-c', 'head -c 20000000 /dev/zero; echo tail >&2'], 60);
     expect(r.exit_code).toBe(0);
