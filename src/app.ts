@@ -14,6 +14,7 @@ import { runtimeHandlers } from './runtime';
 import { imageHandlers } from './image';
 import { logger, setLogLevel } from './logger';
 import { cniNetworkDeps } from './network/cni-network';
+import { StreamingServer } from './streaming/server';
 
 /** A running docker-cri: the gRPC server plus everything it owns, stopped in reverse order. */
 export interface App {
@@ -38,6 +39,8 @@ export async function startApp(config: Config): Promise<App> {
   const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
   const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
+  const streaming = new StreamingServer(config.streamingBindAddr, docker);
+  deps.streaming = streaming;
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),
     runtimeHandlers(deps),
@@ -55,6 +58,7 @@ export async function startApp(config: Config): Promise<App> {
   await index.start();
   stats.start();
   logs.start();
+  await streaming.start();
   await server.start();
   return {
     deps,
@@ -64,6 +68,7 @@ export async function startApp(config: Config): Promise<App> {
       // Event streams last as long as their client; the server would wait on them for its whole grace.
       closeEventStreams(deps);
       await server.stop(graceMs);
+      await streaming.stop();
       // Before the index: pumps write out everything they have read, then close their files.
       await logs.stop();
       index.stop();

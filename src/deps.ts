@@ -5,6 +5,7 @@ import type { KeyedMutex } from './runtime/keyed-mutex';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
+import type { StreamingServer } from './streaming/server';
 
 /**
  * What handlers share. Built once in app.ts; every field is either configuration or a cache that can
@@ -21,6 +22,8 @@ export interface Deps {
   stats: StatsCollector;
   /** The log pumps: Docker's log streams → CRI-format files at the kubelet's log paths. */
   logs: LogManager;
+  /** The exec/attach/port-forward HTTP server whose URLs Exec, Attach and PortForward hand out. */
+  streaming?: StreamingServer;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;

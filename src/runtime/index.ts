@@ -23,6 +23,9 @@ import { getContainerEvents } from './container-events';
 import { listMetricDescriptors, listPodSandboxMetrics } from './metric-descriptors';
 import { updateRuntimeConfig } from './update-runtime-config';
 import { reopenContainerLog } from './container-reopen-log';
+import { exec } from './exec';
+import { attach } from './attach';
+import { portForward } from './port-forward';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -52,5 +55,8 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     ListPodSandboxMetrics: unary('ListPodSandboxMetrics', listPodSandboxMetrics(deps)),
     UpdateRuntimeConfig: unary('UpdateRuntimeConfig', updateRuntimeConfig(deps)),
     ReopenContainerLog: unary('ReopenContainerLog', reopenContainerLog(deps)),
+    Exec: unary('Exec', exec(deps)),
+    Attach: unary('Attach', attach(deps)),
+    PortForward: unary('PortForward', portForward(deps)),
   } as HandlerMap;
 }

@@ -1,0 +1,58 @@
+import type { Duplex } from 'stream';
+import type { DockerClient } from '../docker/client';
+import { logger } from '../logger';
+import { wireDockerStream } from './docker-io';
+import type { ExecTarget } from './requests';
+import type { SessionIO } from './session-io';
+
+const EXIT_POLL_MS = 50;
+const EXIT_POLL_TRIES = 100;
+
+/**
+ * Runs one exec session: Docker exec create + hijacked start, streams wired to the client, resizes
+ * forwarded, and the exit code (from exec inspect) reported as the protocol wants it.
+ */
+export async function runExec(docker: DockerClient, target: ExecTarget, io: SessionIO): Promise<void> {
+  const ctx = `container "${target.containerId}"`;
+  try {
+    const exec = await docker.call('exec.create', ctx, (d) =>
+      d.getContainer(target.containerId).exec({
+        Cmd: target.cmd,
+        AttachStdin: !!io.stdin,
+        AttachStdout: !!io.stdout,
+        AttachStderr: !!io.stderr,
+        Tty: target.tty,
+      }),
+    );
+    // The hijacked connection lives as long as the command: the stream client has no call timeout.
+    const sock = (await docker.call('exec.start', ctx, () =>
+      docker.stream
+        .getExec(exec.id)
+        .start({ hijack: true, stdin: !!io.stdin, Tty: target.tty, Detach: false }),
+    )) as unknown as Duplex;
+    if (target.tty) {
+      io.onResize((size) => {
+        docker
+          .call('exec.resize', ctx, (d) => d.getExec(exec.id).resize({ h: size.height, w: size.width }))
+          .catch((err: Error) =>
+            logger.debug('exec resize failed', { id: target.containerId, error: err.message }),
+          );
+      });
+    }
+    const how = await wireDockerStream(sock, target.tty, io);
+    if (how === 'aborted') return;
+    const code = await exitCode(docker, exec.id, ctx);
+    await io.finish({ kind: 'exit', code, command: target.cmd });
+  } catch (err) {
+    await io.finish({ kind: 'error', message: (err as Error).message });
+  }
+}
+
+/** Docker may still report the exec as running for a moment after its output closed. */
+async function exitCode(docker: DockerClient, execId: string, ctx: string): Promise<number> {
+  for (let i = 0; ; i++) {
+    const info = await docker.call('exec.inspect', ctx, (d) => d.getExec(execId).inspect());
+    if (!info.Running || i >= EXIT_POLL_TRIES) return info.ExitCode ?? -1;
+    await new Promise((r) => setTimeout(r, EXIT_POLL_MS));
+  }
+}
