@@ -56,6 +56,8 @@ export class CriEncoder {
   private open: [boolean, boolean, boolean] = [false, false, false];
   /** Records written, for tests and metrics. */
   records = 0;
+  /** Message bytes encoded per stream (index 1 stdout, 2 stderr), for metrics. */
+  readonly streamBytes: [number, number, number] = [0, 0, 0];
 
   /** Makes the next messages skip what `at` says is already written. */
   resumeFrom(at: ResumePoint | undefined): void {
@@ -142,6 +144,7 @@ export class CriEncoder {
       this.lastUnits = units;
     }
     const streamKey = stream === STDERR ? 2 : 1;
+    this.streamBytes[streamKey] += cEnd - cStart;
     do {
       const take = Math.min(MAX_RECORD_BYTES, cEnd - cStart);
       const last = cStart + take >= cEnd;

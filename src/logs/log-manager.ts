@@ -9,6 +9,7 @@ import type { DockerClient } from '../docker/client';
 import type { ContainerIndex, IndexChange, IndexedContainer } from '../docker/container-index';
 import { failedPrecondition } from '../grpc/status-error';
 import { logger } from '../logger';
+import { metrics } from '../metrics';
 import { isContainerLabels, LABEL_LOG_PATH } from '../translate/labels';
 import { LogPump, type PumpEnd } from './log-pump';
 import { readPos, writePos } from './log-resume';
@@ -157,7 +158,11 @@ export class LogManager {
     const pump = new LogPump({ id, logPath, posFile: this.posFile(id), docker: this.docker });
     this.pumps.set(id, pump);
     logger.debug('log pump started', { id, path: logPath });
-    void pump.done.then((end) => this.ended(pump, end));
+    const counted = metrics.logPumpStarted();
+    void pump.done.then((end) => {
+      counted();
+      return this.ended(pump, end);
+    });
   }
 
   private async ended(pump: LogPump, end: PumpEnd): Promise<void> {

@@ -9,6 +9,7 @@ import type { Readable } from 'stream';
 import type { DockerClient } from '../docker/client';
 import { isNotFound } from '../docker/errors';
 import { logger } from '../logger';
+import { metrics } from '../metrics';
 import { CriEncoder, sinceParam, type ResumePoint } from './cri-format';
 import { DockerLogParser } from './docker-stream';
 import { findResumePoint, writePos } from './log-resume';
@@ -145,7 +146,26 @@ export class LogPump {
 
   private flush(): boolean {
     const b = this.encoder.take();
-    return b ? this.write(b) : true;
+    if (!b) return true;
+    this.observe();
+    return this.write(b);
+  }
+
+  private reported: [number, number] = [0, 0];
+  private lagSampledAt = 0;
+
+  /** Metrics per batch, not per line: byte counts by stream, and a lag sample at most once a second. */
+  private observe(): void {
+    const [, out, err] = this.encoder.streamBytes;
+    if (out > this.reported[0]) metrics.logPumpBytes('stdout', out - this.reported[0]);
+    if (err > this.reported[1]) metrics.logPumpBytes('stderr', err - this.reported[1]);
+    this.reported = [out, err];
+    const now = Date.now();
+    if (now - this.lagSampledAt < 1000) return;
+    this.lagSampledAt = now;
+    const ts = this.encoder.position()?.ts;
+    const at = ts ? Date.parse(ts) : NaN;
+    if (!Number.isNaN(at)) metrics.logPumpLag((now - at) / 1000);
   }
 
   private async run(): Promise<PumpEnd> {
