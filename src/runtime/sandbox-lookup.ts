@@ -15,6 +15,10 @@ export interface FoundSandbox {
 
 function checkId(idOrPrefix: string | undefined, field: string): string {
   if (!idOrPrefix) throw invalidArgument(`${field} is empty: a pod sandbox id is required`);
+  // Only hex reaches Docker: an id is 64 hex digits, a prefix fewer (never a name or a path).
+  if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) {
+    throw invalidArgument(`${field} "${idOrPrefix.slice(0, 100)}" is not a pod sandbox id (hex digits)`);
+  }
   return idOrPrefix;
 }
 

@@ -149,6 +149,12 @@ describe('pod sandbox lifecycle through the CRI', () => {
 
     const e5 = await grpcError(shim.client.rt('StopPodSandbox', { pod_sandbox_id: '' }));
     expect(e5.code).toBe(status.INVALID_ARGUMENT);
+    // Only hex ids reach Docker: no names, no paths.
+    for (const method of ['StopPodSandbox', 'RemovePodSandbox', 'PodSandboxStatus']) {
+      const e = await grpcError(shim.client.rt(method, { pod_sandbox_id: '../../etc/passwd' }));
+      expect(e.code).toBe(status.INVALID_ARGUMENT);
+      expect(e.details).toMatch(/pod_sandbox_id/);
+    }
 
     // Nothing half-made was left behind by the refused calls.
     const left = await docker.listContainers({
