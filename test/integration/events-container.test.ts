@@ -5,6 +5,9 @@ import { Cri } from './container-support';
 import { eventually } from './stats-helpers';
 import type { ContainerEventResponse__Output } from '../../src/generated/runtime/v1/ContainerEventResponse';
 
+// The project-level testTimeout is not applied to every run; these tests poll a real engine.
+jest.setTimeout(120_000);
+
 /** One GetContainerEvents subscriber on the real socket, collecting what arrives. */
 function subscribe(shim: TestShim): {
   events: ContainerEventResponse__Output[];

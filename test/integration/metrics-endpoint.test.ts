@@ -5,6 +5,9 @@ import { grpcError } from '../support/cri-client';
 import { PodFactory } from './stats-helpers';
 import { metrics, registry } from '../../src/metrics';
 
+// The project-level testTimeout is not applied to every run; these tests poll a real engine.
+jest.setTimeout(120_000);
+
 /** What parse-prometheus-text-format returns (it ships no types). */
 interface Family {
   name: string;

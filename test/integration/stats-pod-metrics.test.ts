@@ -3,6 +3,9 @@ import { PodFactory } from './stats-helpers';
 import type { MetricDescriptor__Output } from '../../src/generated/runtime/v1/MetricDescriptor';
 import type { PodSandboxMetrics__Output } from '../../src/generated/runtime/v1/PodSandboxMetrics';
 
+// The project-level testTimeout is not applied to every run; these tests poll a real engine.
+jest.setTimeout(120_000);
+
 describe('ListMetricDescriptors and ListPodSandboxMetrics', () => {
   let shim: TestShim;
   const pods = new PodFactory();
