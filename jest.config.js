@@ -15,6 +15,7 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'],
       testTimeout: 120000,
     },
   ],

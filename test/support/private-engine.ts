@@ -5,17 +5,31 @@ import path from 'path';
 import Dockerode from 'dockerode';
 
 /**
- * A second, throw-away dockerd for tests that stop and start the engine. It has no bridge and no
- * iptables rules, so it never disturbs the shared test engine or the host's networking.
+ * A second, throw-away dockerd for tests that stop and start the engine. It gets a bridge of its
+ * own and no iptables rules, so it never disturbs the shared test engine or the host's networking.
+ * (`--bridge none` would not do: dockerd then deletes the host's docker0, the shared engine's.)
  */
 export class PrivateEngine {
   readonly dir: string;
   readonly socket: string;
   private child: ChildProcess | undefined;
+  private readonly bridge: string;
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-engine-'));
     this.socket = path.join(this.dir, 'docker.sock');
+    this.bridge = `dcrio${process.pid % 100000}`;
+  }
+
+  private ensureBridge(): void {
+    try {
+      execFileSync('ip', ['link', 'show', this.bridge], { stdio: 'ignore' });
+    } catch {
+      execFileSync('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+      // An address only on this bridge of our own; nothing is ever sent to it.
+      execFileSync('ip', ['addr', 'add', `10.251.${process.pid % 250}.1/24`, 'dev', this.bridge]);
+      execFileSync('ip', ['link', 'set', this.bridge, 'up']);
+    }
   }
 
   get endpoint(): string {
@@ -27,6 +41,7 @@ export class PrivateEngine {
   }
 
   async start(): Promise<void> {
+    this.ensureBridge();
     const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
     this.child = spawn(
       'dockerd',
@@ -40,7 +55,7 @@ export class PrivateEngine {
         '--pidfile',
         path.join(this.dir, 'docker.pid'),
         '--bridge',
-        'none',
+        this.bridge,
         '--iptables=false',
         '--ip-masq=false',
       ],
@@ -108,5 +123,10 @@ export class PrivateEngine {
       // nothing mounted
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+    try {
+      execFileSync('ip', ['link', 'del', this.bridge], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
   }
 }
