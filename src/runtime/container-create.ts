@@ -13,6 +13,7 @@ import { seccompChoice } from '../translate/container-security';
 import { withRandomSuffix } from '../translate/names';
 import { containerJoinModes, findSandbox, sandboxNamespaces } from './sandbox-lookup';
 import { sandboxMetadata } from '../translate/sandbox-status';
+import { LABEL_LOG_DIRECTORY } from '../translate/sandbox-config';
 import { clampOomScoreAdj } from './oom-score';
 import { limitedHostCapabilities } from './container-host-caps';
 
@@ -79,6 +80,7 @@ export function createContainer(
         podNamespace: req.sandbox_config?.metadata?.namespace || meta.namespace,
         podUid: req.sandbox_config?.metadata?.uid || meta.uid,
         cgroupParent: sandbox.inspect.HostConfig?.CgroupParent ?? '',
+        logDirectory: sandbox.inspect.Config?.Labels?.[LABEL_LOG_DIRECTORY],
       };
       const opts = toCreateOptions({
         config,

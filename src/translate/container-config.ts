@@ -31,6 +31,8 @@ export interface SandboxFacts {
   podNamespace: string;
   podUid: string;
   cgroupParent: string;
+  /** The pod's log directory as recorded at RunPodSandbox, for requests without sandbox_config. */
+  logDirectory?: string;
 }
 
 export interface CreateInput {
@@ -122,7 +124,7 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
   const linux = config.linux;
   const sc = linux?.security_context ?? null;
   checkUserNamespace(sc?.namespace_options);
-  const logPath = logPathOf(sandboxConfig?.log_directory, config.log_path);
+  const logPath = logPathOf(sandboxConfig?.log_directory || sandbox.logDirectory, config.log_path);
 
   const internal: Record<string, string> = {
     [LABEL_TYPE]: TYPE_CONTAINER,

@@ -235,6 +235,18 @@ describe('containers through the CRI: create, start, status, list, stop, remove'
     expect(s2.image_id).toBe(img.image.id);
   });
 
+  it('creates without sandbox_config, taking pod metadata and log directory from the sandbox', async () => {
+    const { container_id: id } = await shim.client.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id: pod.id.slice(0, 12),
+      config: cri.config('bare', { command: ['true'] }),
+    });
+    const m = pod.config.metadata;
+    expect((await docker.getContainer(id).inspect()).Name).toBe(
+      `/k8s_bare_${m.name}_${m.namespace}_${m.uid}_0`,
+    );
+    expect((await cri.status(id)).status.log_path).toBe(`${pod.config.log_directory}/bare/0.log`);
+  });
+
   it('gives a second container with the same name and attempt a suffixed Docker name', async () => {
     const a = await cri.create(pod, { command: ['true'] }, 'twin');
     const b = await cri.create(pod, { command: ['true'] }, 'twin');

@@ -105,6 +105,10 @@ describe('ContainerConfig → docker create options', () => {
     expect(() => logPathOf('/logs', 'a/../../x.log')).toThrow(/must not leave/);
     expect(logPathOf('/logs', 'a/../b.log')).toBe('/logs/b.log');
     expect(() => toCreateOptions(input({ log_path: '../../etc/x' }))).toThrow(/config.log_path/);
+    // Without sandbox_config, the log directory recorded on the sandbox is used.
+    const bare = input({ log_path: 'c/0.log' }, { sandboxConfig: null });
+    bare.sandbox.logDirectory = '/recorded';
+    expect(toCreateOptions(bare).Labels!['io.kubernetes.container.logpath']).toBe('/recorded/c/0.log');
   });
 
   it('validates the config naming the field', () => {
