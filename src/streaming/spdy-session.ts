@@ -179,11 +179,12 @@ export class SpdySession extends EventEmitter {
       logger.debug('spdy connection error', { error: err.message });
       this.teardown();
     });
-    socket.on('close', () => this.teardown());
+    // Frames already read are still being handled (header inflation is async): let them finish.
+    socket.on('close', () => void this.inbound.then(() => this.teardown()));
     // The peer is done sending: let out what is queued, then hang up our side too (upgraded
     // sockets are half-open, nothing else would end them).
     socket.on('end', () => {
-      void this.outbound.then(() => {
+      void Promise.all([this.inbound, this.outbound]).then(() => {
         if (!this.socket.destroyed) this.socket.end();
         this.teardown();
       });
