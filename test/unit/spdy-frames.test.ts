@@ -27,6 +27,21 @@ const KUBECTL_EXEC = hex(`
   00000003 00000006 68656c6c6f0a
   00000003 01000000`);
 
+/**
+ * kubectl 1.32 `port-forward pod/p 18099:8080` with two concurrent curl requests: per connection an
+ * error stream (closed at once by the client) and a data stream, paired by `requestid`.
+ */
+const KUBECTL_PORT_FORWARD = hex(`
+  800300010000003e0000000100000000000078f9e3c6a7c202253a060606ce2248fc6482d22da30138e59514a526e642
+  0b17d65450d0430aea22709eb030b03000000000ffff800300010000001800000003000000000000826a265229aa1d86
+  00000000ffff000000010100000080030001000000180000000500000000000022d26650b196886e1a000000ffff0000
+  000301000000800300010000001700000007000000000000c26a312e9568f602000000ffff0000000500000059474554
+  202f696e6465782e68746d6c20485454502f312e310d0a486f73743a203132372e302e302e313a31383039390d0a5573
+  65722d4167656e743a206375726c2f372e38382e310d0a4163636570743a202a2f2a0d0a0d0a00000007000000594745
+  54202f696e6465782e68746d6c20485454502f312e310d0a486f73743a203132372e302e302e313a31383039390d0a55
+  7365722d4167656e743a206375726c2f372e38382e310d0a4163636570743a202a2f2a0d0a0d0a000000070100000000
+  00000501000000`);
+
 describe('SPDY/3 header dictionary', () => {
   it('is the 1423-byte dictionary whose zlib id is 0xe3c6a7c2', () => {
     expect(SPDY3_DICTIONARY.length).toBe(1423);
@@ -59,6 +74,27 @@ describe('SPDY/3.1 frames', () => {
     ).toEqual([1, 3, 5, 7]);
     expect(frames[4]).toEqual({ type: 'data', streamId: 3, flags: 0, data: Buffer.from('hello\n') });
     expect(frames[5]).toEqual({ type: 'data', streamId: 3, flags: 1, data: Buffer.alloc(0) });
+  });
+
+  it('decodes a Go port-forward session: paired streams with port and requestid', async () => {
+    const frames = new FrameParser().push(KUBECTL_PORT_FORWARD);
+    const d = new HeaderDecompressor();
+    const syns: Array<Record<string, string>> = [];
+    for (const f of frames) {
+      if (f.type !== 'syn_stream') continue;
+      const h = await d.decompress(f.headerBlock);
+      syns.push({ id: String(f.streamId), type: h.streamtype[0], port: h.port[0], req: h.requestid[0] });
+    }
+    d.close();
+    expect(syns).toEqual([
+      { id: '1', type: 'error', port: '8080', req: '0' },
+      { id: '3', type: 'error', port: '8080', req: '1' },
+      { id: '5', type: 'data', port: '8080', req: '0' },
+      { id: '7', type: 'data', port: '8080', req: '1' },
+    ]);
+    const data = frames.filter((f) => f.type === 'data' && f.streamId === 5);
+    expect((data[0] as { data: Buffer }).data.toString()).toMatch(/^GET \/index.html HTTP\/1.1\r\n/);
+    expect(Buffer.concat(frames.map(encodeFrame)).equals(KUBECTL_PORT_FORWARD)).toBe(true);
   });
 
   it('re-encodes those frames byte for byte', () => {
