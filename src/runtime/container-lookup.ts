@@ -1,8 +1,9 @@
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
-import { invalidArgument, notFound } from '../grpc/status-error';
+import { notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isContainerLabels } from '../translate/labels';
+import { checkId } from './ids';
 
 /**
  * A workload container by full id or unambiguous prefix, inspected; undefined when there is none
@@ -14,8 +15,8 @@ export async function findContainerIfExists(
   idOrPrefix: string | undefined,
   field = 'container_id',
 ): Promise<ContainerInspectInfo | undefined> {
-  if (!idOrPrefix) throw invalidArgument(`${field} is empty: a container id is required`);
-  const id = deps.index.resolve(idOrPrefix, 'container') ?? idOrPrefix;
+  const given = checkId(idOrPrefix, field, 'container');
+  const id = deps.index.resolve(given, 'container') ?? given;
   let inspect: ContainerInspectInfo;
   try {
     inspect = await deps.docker.call('container.inspect', `container "${idOrPrefix}"`, (d) =>

@@ -4,6 +4,7 @@ import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceO
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isSandboxLabels } from '../translate/labels';
+import { checkId } from './ids';
 import { sandboxNamespaces } from '../translate/sandbox-status';
 import type { SandboxNamespaces } from '../translate/sandbox-config';
 
@@ -11,15 +12,6 @@ export interface FoundSandbox {
   /** Full 64-hex id. */
   id: string;
   inspect: ContainerInspectInfo;
-}
-
-function checkId(idOrPrefix: string | undefined, field: string): string {
-  if (!idOrPrefix) throw invalidArgument(`${field} is empty: a pod sandbox id is required`);
-  // Only hex reaches Docker: an id is 64 hex digits, a prefix fewer (never a name or a path).
-  if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix)) {
-    throw invalidArgument(`${field} "${idOrPrefix.slice(0, 100)}" is not a pod sandbox id (hex digits)`);
-  }
-  return idOrPrefix;
 }
 
 /**
@@ -31,7 +23,7 @@ export async function findSandboxIfExists(
   idOrPrefix: string,
   field = 'pod_sandbox_id',
 ): Promise<FoundSandbox | undefined> {
-  const ref = checkId(idOrPrefix, field);
+  const ref = checkId(idOrPrefix, field, 'pod sandbox');
   const id = deps.index.resolve(ref, 'pod sandbox') ?? ref;
   let inspect: ContainerInspectInfo;
   try {
