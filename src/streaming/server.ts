@@ -47,7 +47,8 @@ export function urlHost(host: string): string {
 export class StreamingServer {
   readonly tokens = new TokenCache<StreamTarget>();
   private readonly http: http.Server;
-  private readonly wss: WebSocketServer;
+  private readonly wssExec: WebSocketServer;
+  private readonly wssPortForward: WebSocketServer;
   private readonly live = new Set<Duplex>();
   private baseUrl = '';
 
@@ -59,16 +60,18 @@ export class StreamingServer {
     this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    this.wss = new WebSocketServer({
+    // One server per protocol family: each picks the client's first subprotocol it speaks.
+    const pick = (supported: readonly string[]) => (offered: Set<string>) =>
+      [...offered].find((p) => supported.includes(p)) ?? false;
+    this.wssExec = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
-      handleProtocols: (offered, req) => {
-        const supported =
-          (req as http.IncomingMessage & { dcriKind?: string }).dcriKind === 'portforward'
-            ? WS_PORT_FORWARD_PROTOCOLS
-            : WS_EXEC_PROTOCOLS;
-        return [...offered].find((p) => supported.includes(p)) ?? false;
-      },
+      handleProtocols: pick(WS_EXEC_PROTOCOLS),
+    });
+    this.wssPortForward = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      handleProtocols: pick(WS_PORT_FORWARD_PROTOCOLS),
     });
   }
 
@@ -89,7 +92,7 @@ export class StreamingServer {
   async stop(): Promise<void> {
     for (const s of this.live) s.destroy();
     this.live.clear();
-    for (const c of this.wss.clients) c.terminate();
+    for (const c of [...this.wssExec.clients, ...this.wssPortForward.clients]) c.terminate();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
@@ -155,6 +158,14 @@ export class StreamingServer {
     logger.debug('spdy session', { kind: target.kind, protocol: chosen.protocol });
     if (target.kind === 'portforward') {
       serveSpdyPortForward(this.docker, target, session);
+      const started = Date.now();
+      void session.closed.then(() =>
+        logger.info('streaming session ended', {
+          kind: target.kind,
+          pod_sandbox_id: target.sandboxId,
+          durationMs: Date.now() - started,
+        }),
+      );
       return;
     }
     spdySessionIO(session, chosen.protocol, target).then(
@@ -183,9 +194,9 @@ export class StreamingServer {
       if (ports.length === 0) ports = target.ports;
       if (ports.length === 0) return refuse(socket, 400, 'Bad Request', {}, 'no port given (?port=N)');
     }
-    (req as http.IncomingMessage & { dcriKind?: string }).dcriKind = target.kind;
     this.track(socket);
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    const wss = target.kind === 'portforward' ? this.wssPortForward : this.wssExec;
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       logger.debug('websocket session', { kind: target.kind, protocol: ws.protocol });
       if (target.kind === 'portforward') serveWsPortForward(this.docker, target, ws, ports);
       else this.run(target, wsSessionIO(ws, target));
@@ -193,13 +204,23 @@ export class StreamingServer {
   }
 
   private run(target: StreamTarget, io: SessionIO): void {
+    const started = Date.now();
     const work =
       target.kind === 'exec'
         ? runExec(this.docker, target, io)
         : target.kind === 'attach'
           ? runAttach(this.docker, target, io)
           : Promise.resolve();
-    work.catch((err: Error) => logger.error('streaming session failed', { error: err.stack ?? err.message }));
+    work.then(
+      () =>
+        logger.info('streaming session ended', {
+          kind: target.kind,
+          container_id: target.kind === 'portforward' ? undefined : target.containerId,
+          durationMs: Date.now() - started,
+          clientGone: io.signal.aborted,
+        }),
+      (err: Error) => logger.error('streaming session failed', { error: err.stack ?? err.message }),
+    );
   }
 }
 
