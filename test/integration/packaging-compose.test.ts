@@ -7,6 +7,7 @@ import path from 'path';
 import { promisify } from 'util';
 import { CriClient } from '../support/cri-client';
 import { podConfig, removeTestPods, testDocker } from '../support/pod-config';
+import { collect, remoteCommand, spdyConnect } from '../support/spdy-client';
 
 /**
  * The developer path of the README: an image built offline from the Dockerfile (local base image,
@@ -41,6 +42,7 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 
 describe('docker-compose: docker-cri in a container on the host engine', () => {
   let runDir: string;
+  let logRoot: string;
   let env: NodeJS.ProcessEnv;
   let client: CriClient | undefined;
   let sock: string;
@@ -53,6 +55,7 @@ describe('docker-compose: docker-cri in a container on the host engine', () => {
   beforeAll(async () => {
     runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-compose-'));
     sock = path.join(runDir, 'docker-cri.sock');
+    logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-compose-logs-'));
     const base = (
       await run('bash', [path.join(ROOT, 'scripts/build-base-image.sh')], { env: process.env })
     ).stdout.trim();
@@ -64,6 +67,7 @@ describe('docker-compose: docker-cri in a container on the host engine', () => {
       BUILD_NETWORK: 'none',
       DOCKER_SOCKET: process.env.DOCKER_HOST!.replace(/^unix:\/\//, ''),
       DOCKER_CRI_RUN_DIR: runDir,
+      POD_LOG_DIR: logRoot,
       STREAMING_PORT: String(await freePort()),
       LOG_LEVEL: 'info',
     };
@@ -96,6 +100,7 @@ describe('docker-compose: docker-cri in a container on the host engine', () => {
         .catch(() => undefined);
     }
     fs.rmSync(runDir, { recursive: true, force: true });
+    fs.rmSync(logRoot, { recursive: true, force: true });
   }, 120_000);
 
   it('serves CRI on the host folder socket: Version and a pod on the host engine', async () => {
@@ -117,6 +122,65 @@ describe('docker-compose: docker-cri in a container on the host engine', () => {
     await client!.rt('StopPodSandbox', { pod_sandbox_id: podId });
     await client!.rt('RemovePodSandbox', { pod_sandbox_id: podId });
     await expect(docker.getContainer(podId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('streams through the published loopback port (Exec, PortForward) and writes logs on the host', async () => {
+    const c = client!;
+    const cfg = podConfig('compose-ctr', { log_directory: path.join(logRoot, 'pod') });
+    // the kubelet makes the container's log directory before CreateContainer
+    fs.mkdirSync(path.join(logRoot, 'pod', 'web'), { recursive: true });
+    const { pod_sandbox_id: podId } = await c.rt<{ pod_sandbox_id: string }>('RunPodSandbox', {
+      config: cfg,
+    });
+    const { container_id: ctr } = await c.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id: podId,
+      sandbox_config: cfg,
+      config: {
+        metadata: { name: 'web', attempt: 0 },
+        image: { image: 'busybox:latest' },
+        command: ['sh', '-c', 'echo ready; echo compose-ok >/tmp/index.html; exec httpd -f -p 8080 -h /tmp'],
+        labels: { 'io.kubernetes.container.name': 'web', 'dcri-test': 'yes' },
+        log_path: 'web/0.log',
+        linux: {},
+      },
+    });
+    await c.rt('StartContainer', { container_id: ctr });
+
+    const exec = await c.rt<{ url: string }>('Exec', {
+      container_id: ctr,
+      cmd: ['echo', 'hi'],
+      stdout: true,
+    });
+    expect(exec.url.startsWith(`http://127.0.0.1:${env.STREAMING_PORT}/`)).toBe(true);
+    const session = await remoteCommand(exec.url, { stderr: false });
+    const result = await session.result;
+    expect(result.stdout.toString()).toBe('hi\n');
+    await session.session.close();
+
+    const pf = await c.rt<{ url: string }>('PortForward', { pod_sandbox_id: podId, port: [8080] });
+    expect(pf.url.startsWith(`http://127.0.0.1:${env.STREAMING_PORT}/`)).toBe(true);
+    const conn = await spdyConnect(pf.url, ['portforward.k8s.io']);
+    expect(conn.status).toBe(101);
+    const pfSession = conn.session!;
+    const errStream = pfSession.openStream({ streamtype: ['error'], port: ['8080'], requestid: ['0'] });
+    await errStream.waitReply();
+    errStream.end();
+    const data = pfSession.openStream({ streamtype: ['data'], port: ['8080'], requestid: ['0'] });
+    await data.waitReply();
+    data.end('GET /index.html HTTP/1.0\r\n\r\n');
+    expect((await collect(data)).toString()).toContain('compose-ok');
+    await pfSession.close();
+
+    // The container's output reached the host path the client named, in CRI format.
+    const logFile = path.join(logRoot, 'pod', 'web/0.log');
+    await waitFor(
+      () => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('ready'),
+      30_000,
+      logFile,
+    );
+    expect(fs.readFileSync(logFile, 'utf8')).toMatch(/^\S+ stdout F ready$/m);
+
+    await c.rt('RemovePodSandbox', { pod_sandbox_id: podId });
   });
 
   it('bakes the git commit into the image for --version', async () => {
@@ -148,10 +212,11 @@ describe('docker-compose: docker-cri in a container on the host engine', () => {
     const [c] = await docker.listContainers({
       filters: { label: [`com.docker.compose.project=${project}`, 'com.docker.compose.service=docker-cri'] },
     });
-    expect(c.Ports).toEqual([
+    // EXPOSE 10010 of the image shows up unpublished; what is published is the port, on loopback only.
+    expect(c.Ports.filter((p) => p.PublicPort !== undefined)).toEqual([
       expect.objectContaining({
         IP: '127.0.0.1',
-        PrivatePort: 10010,
+        PrivatePort: Number(env.STREAMING_PORT),
         PublicPort: Number(env.STREAMING_PORT),
       }),
     ]);
