@@ -75,6 +75,25 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
     expect(JSON.parse(res.error).status).toBe('Success');
   });
 
+  it('takes 5 MiB of stdin with backpressure', async () => {
+    const rc = await remoteCommand(await execUrl(['wc', '-c'], { stdin: true }), { stdin: true });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    for (let i = 0; i < 80; i++) {
+      if (!rc.stdin!.write(chunk)) await new Promise((r) => rc.stdin!.once('drain', r));
+    }
+    rc.stdin!.end();
+    const res = await rc.result;
+    expect(res.stdout.toString().trim()).toBe(String(80 * 64 * 1024));
+  });
+
+  it('keeps serving after a client hangs up mid-session', async () => {
+    const rc = await remoteCommand(await execUrl(['sh', '-c', 'echo started; sleep 600']));
+    rc.session.destroy();
+    await rc.result;
+    const again = await remoteCommand(await execUrl(['echo', 'still here']));
+    expect((await again.result).stdout.toString()).toBe('still here\n');
+  });
+
   it('speaks older protocol versions: v2 writes plain-text errors and nothing on success', async () => {
     const ok = await remoteCommand(await execUrl(['true']), { protocols: ['v2.channel.k8s.io'] });
     expect(ok.protocol).toBe('v2.channel.k8s.io');
