@@ -5,10 +5,11 @@ import { CriError, failedPrecondition, invalidArgument } from '../grpc/status-er
 import type { ExecRequest__Output } from '../generated/runtime/v1/ExecRequest';
 import type { ExecResponse } from '../generated/runtime/v1/ExecResponse';
 import type { StreamTarget } from '../streaming/requests';
+import { checkId } from './ids';
 
 /** The container's full id, after checking that it exists and runs. */
 export async function runningContainer(deps: Deps, id: string): Promise<string> {
-  if (!id) throw invalidArgument('container_id is required');
+  checkId(id, 'container_id', 'container');
   const info = await deps.docker.call('container.inspect', `container "${id}"`, (d) =>
     d.getContainer(id).inspect(),
   );

@@ -5,12 +5,13 @@ import type { PortForwardRequest__Output } from '../generated/runtime/v1/PortFor
 import type { PortForwardResponse } from '../generated/runtime/v1/PortForwardResponse';
 import { isSandboxLabels } from '../translate/labels';
 import { streamingUrl } from './exec';
+import { checkId } from './ids';
 
 /** PortForward: validates the sandbox and ports, then returns the URL that forwards into the pod. */
 export function portForward(deps: Deps): UnaryImpl<PortForwardRequest__Output, PortForwardResponse> {
   return async (req) => {
     const id = req.pod_sandbox_id;
-    if (!id) throw invalidArgument('pod_sandbox_id is required');
+    checkId(id, 'pod_sandbox_id', 'pod sandbox');
     for (const p of req.port ?? []) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw invalidArgument(`port ${p} is not in 1-65535`);
     }

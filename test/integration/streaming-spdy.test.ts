@@ -155,6 +155,15 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
     expect((await grpcError(shim.client.rt('Exec', { container_id: box, cmd: ['true'] }))).code).toBe(
       status.INVALID_ARGUMENT,
     );
+    const pathLike = await grpcError(
+      shim.client.rt('Exec', { container_id: '../../info', cmd: ['true'], stdout: true }),
+    );
+    expect(pathLike.code).toBe(status.INVALID_ARGUMENT);
+    expect(pathLike.details).toContain('container_id');
+    const sandboxPath = await grpcError(
+      shim.client.rt('PortForward', { pod_sandbox_id: '../x', port: [80] }),
+    );
+    expect(sandboxPath.code).toBe(status.INVALID_ARGUMENT);
     const missing = await grpcError(
       shim.client.rt('Exec', { container_id: 'f'.repeat(64), cmd: ['true'], stdout: true }),
     );
