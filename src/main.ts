@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import fs from 'fs';
 import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';
 import { logger } from './logger';
@@ -41,6 +42,30 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGUSR2', reportResources);
+}
+
+/**
+ * SIGUSR2 logs what the process holds (memory after a collection when node runs with --expose-gc,
+ * open files, active handles and timers), so that leaks can be checked on a live node.
+ */
+function reportResources(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+  const resources: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
+  let fds = -1;
+  try {
+    fds = fs.readdirSync('/proc/self/fd').length;
+  } catch {
+    // not Linux
+  }
+  logger.info('resources', {
+    gcRan: Boolean(gc),
+    memory: process.memoryUsage(),
+    fds,
+    activeResources: resources,
+  });
 }
 
 main().catch((err: unknown) => {
