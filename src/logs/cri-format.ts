@@ -6,11 +6,14 @@
  * `F` ends a line; `P` is a piece of a longer line whose later pieces follow. Docker's own timestamps
  * are kept: they are the resume key after a restart (`since=<timestamp>`).
  *
- * Resume position: the last timestamp written and how many "units" of messages with exactly that
- * timestamp were written (content bytes, plus one for each line end). Docker returns messages at
- * `since` inclusively and in the order it stored them, so skipping that many units of messages at
- * that timestamp lands exactly after the last byte written: nothing lost, nothing twice, even when a
- * long line was cut in the middle of its pieces.
+ * Resume position. Docker stamps stdout and stderr messages in two goroutines before storing them,
+ * so stored order and timestamp order can disagree (by microseconds). What we wrote is a prefix of
+ * Docker's stored sequence. We resume with `since` = (latest timestamp written) - REORDER_WINDOW:
+ * every message not yet written was stored after the written ones, so its timestamp is at least
+ * that. Docker answers with the stored messages at or after `since`, in stored order, and the first
+ * of them are exactly the written ones at or after `since`. `units` counts those (content bytes, plus
+ * one per line end); skipping that many units lands just after the last byte written: nothing lost,
+ * nothing twice, even when a long line was cut between its pieces.
  */
 import { DOCKER_PARTIAL_BYTES, STDERR, type StreamId } from './docker-stream';
 
@@ -31,10 +34,106 @@ const HEAD_LEN = 10;
 const BATCH_BYTES = 64 * 1024;
 
 export interface ResumePoint {
-  /** Docker's RFC3339Nano timestamp of the last record written. */
+  /** Docker's `since`, as an RFC3339Nano timestamp: REORDER_WINDOW before the latest written. */
   ts: string;
-  /** Units (content bytes + 1 per F record) written with exactly that timestamp. */
+  /** Units (content bytes + 1 per F record) written with timestamps at or after `ts`. */
   units: number;
+  /** Those records' timestamps and units, so that a resumed pump can compute later positions. */
+  window?: Array<[string, number]>;
+}
+
+/** How far stored order may stray from timestamp order (it is microseconds in practice). */
+export const REORDER_WINDOW_NS = 250_000_000;
+
+/** A timestamp as whole seconds and nanoseconds: exact, and no BigInt per message. */
+interface Instant {
+  sec: number;
+  nsec: number;
+}
+
+function before(a: Instant, b: Instant): boolean {
+  return a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
+}
+
+function minus(a: Instant, ns: number): Instant {
+  let sec = a.sec - Math.floor(ns / 1e9);
+  let nsec = a.nsec - (ns % 1e9);
+  if (nsec < 0) {
+    nsec += 1e9;
+    sec -= 1;
+  }
+  return { sec, nsec };
+}
+
+export function parseInstant(ts: string): Instant | undefined {
+  const since = sinceParam(ts);
+  if (!since) return undefined;
+  const [sec, nsec] = since.split('.');
+  return { sec: Number(sec), nsec: Number(nsec) };
+}
+
+export function formatInstant(t: Instant): string {
+  return `${new Date(t.sec * 1000).toISOString().slice(0, 19)}.${String(t.nsec).padStart(9, '0')}Z`;
+}
+
+/**
+ * The records written within the reorder window of the latest one, in a ring of typed arrays (no
+ * object per line). position() sums the units at or after `since`.
+ */
+class RecentRecords {
+  private sec = new Float64Array(1024);
+  private nsec = new Float64Array(1024);
+  private units = new Float64Array(1024);
+  private head = 0;
+  private size = 0;
+  latest: Instant | undefined;
+
+  add(sec: number, nsec: number, units: number): void {
+    const l = this.latest;
+    if (!l || sec > l.sec || (sec === l.sec && nsec > l.nsec)) this.latest = { sec, nsec };
+    // Drop from the oldest stored while they are older than twice the window: nothing later stored
+    // can be counted against them any more.
+    const floor = minus(this.latest!, 2 * REORDER_WINDOW_NS);
+    while (this.size > 0) {
+      const h = this.head;
+      if (!(this.sec[h] < floor.sec || (this.sec[h] === floor.sec && this.nsec[h] < floor.nsec))) break;
+      this.head = (h + 1) % this.sec.length;
+      this.size--;
+    }
+    if (this.size === this.sec.length) this.grow();
+    const at = (this.head + this.size) % this.sec.length;
+    this.sec[at] = sec;
+    this.nsec[at] = nsec;
+    this.units[at] = units;
+    this.size++;
+  }
+
+  private grow(): void {
+    const n = this.sec.length * 2;
+    const [s, ns, u] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    for (let i = 0; i < this.size; i++) {
+      const k = (this.head + i) % this.sec.length;
+      s[i] = this.sec[k];
+      ns[i] = this.nsec[k];
+      u[i] = this.units[k];
+    }
+    [this.sec, this.nsec, this.units, this.head] = [s, ns, u, 0];
+  }
+
+  position(): ResumePoint | undefined {
+    if (!this.latest) return undefined;
+    const since = minus(this.latest, REORDER_WINDOW_NS);
+    let units = 0;
+    const window: Array<[string, number]> = [];
+    for (let i = 0; i < this.size; i++) {
+      const k = (this.head + i) % this.sec.length;
+      const t = { sec: this.sec[k], nsec: this.nsec[k] };
+      if (before(t, since)) continue;
+      units += this.units[k];
+      window.push([formatInstant(t), this.units[k]]);
+    }
+    return { ts: formatInstant(since), units, window };
+  }
 }
 
 /**
@@ -48,10 +147,11 @@ export class CriEncoder {
   private outLen = 0;
   private lastTs = Buffer.alloc(MAX_TS);
   private lastTsLen = 0;
-  private lastUnits = 0;
-  private skipTs = Buffer.alloc(MAX_TS);
-  private skipTsLen = 0;
+  private recent = new RecentRecords();
   private skipUnits = 0;
+  /** Seconds of the last timestamp's `YYYY-MM-DDTHH:MM:SS` prefix, parsed once per second of output. */
+  private secPrefix = Buffer.alloc(19);
+  private secValue = NaN;
   /** Per stream: did its last record leave a line open (P)? */
   private open: [boolean, boolean, boolean] = [false, false, false];
   /** Records written, for tests and metrics. */
@@ -62,27 +162,49 @@ export class CriEncoder {
   /** Makes the next messages skip what `at` says is already written. */
   resumeFrom(at: ResumePoint | undefined): void {
     if (!at) return;
-    const ts = Buffer.from(at.ts);
-    if (ts.length > MAX_TS) return;
-    ts.copy(this.skipTs);
-    this.skipTsLen = ts.length;
     this.skipUnits = at.units;
-    ts.copy(this.lastTs);
-    this.lastTsLen = ts.length;
-    this.lastUnits = at.units;
+    this.recent = new RecentRecords();
+    for (const [ts, units] of at.window ?? [[at.ts, at.units]]) {
+      const t = parseInstant(ts);
+      if (t) this.recent.add(t.sec, t.nsec, units);
+    }
   }
 
   /** What has been encoded so far (written or about to be). */
   position(): ResumePoint | undefined {
-    if (this.lastTsLen === 0) return undefined;
-    return { ts: this.lastTs.toString('latin1', 0, this.lastTsLen), units: this.lastUnits };
+    return this.recent.position();
+  }
+
+  /** The latest timestamp written, as seconds since the epoch (for lag metrics). */
+  latestSeconds(): number | undefined {
+    const l = this.recent.latest;
+    return l ? l.sec + l.nsec / 1e9 : undefined;
   }
 
   /** Re-arms skipping at the current position: for reading Docker's stream again from `since`. */
   rewind(): ResumePoint | undefined {
     const at = this.position();
-    this.resumeFrom(at);
+    this.skipUnits = at?.units ?? 0;
     return at;
+  }
+
+  /** Seconds and nanoseconds of a Docker timestamp in buf[start, end), or undefined if not one. */
+  private instant(buf: Buffer, start: number, end: number): Instant | undefined {
+    const len = end - start;
+    if (len < 21 || buf[start + 19] !== 0x2e || buf[end - 1] !== 0x5a /* Z */) {
+      return parseInstant(buf.toString('latin1', start, end));
+    }
+    if (Number.isNaN(this.secValue) || buf.compare(this.secPrefix, 0, 19, start, start + 19) !== 0) {
+      const ms = Date.parse(buf.toString('latin1', start, start + 19) + 'Z');
+      if (Number.isNaN(ms)) return undefined;
+      buf.copy(this.secPrefix, 0, start, start + 19);
+      this.secValue = Math.floor(ms / 1000);
+    }
+    let nsec = 0;
+    let digits = 0;
+    for (let i = start + 20; i < end - 1 && digits < 9; i++, digits++) nsec = nsec * 10 + (buf[i] - 0x30);
+    for (; digits < 9; digits++) nsec *= 10;
+    return { sec: this.secValue, nsec };
   }
 
   /** One Docker message: `<ts> <content>[\n]` in buf[start, end). */
@@ -119,30 +241,25 @@ export class CriEncoder {
     eol: boolean,
   ): void {
     const tsLen = tsEnd - tsStart;
-    const units = cEnd - cStart + (eol ? 1 : 0);
+    let units = cEnd - cStart + (eol ? 1 : 0);
     // Docker cuts a partial message only when its buffer is full; a shorter one without a newline
     // is the output's last bytes (the container exited mid-line): that ends the line.
     const final = eol || cEnd - cStart < DOCKER_PARTIAL_BYTES;
-    const sameTs = buf.compare(this.lastTs, 0, this.lastTsLen, tsStart, tsEnd) === 0;
-    if (this.skipTsLen > 0) {
-      if (buf.compare(this.skipTs, 0, this.skipTsLen, tsStart, tsEnd) === 0) {
-        if (units <= this.skipUnits) {
-          this.skipUnits -= units;
-          return;
-        }
-        // Part of this message is already in the file (killed between its pieces): write the rest.
-        cStart += this.skipUnits;
-        this.lastUnits -= this.skipUnits;
+    if (this.skipUnits > 0) {
+      // The first messages Docker sends again are the ones already written (see the top).
+      if (units <= this.skipUnits) {
+        this.skipUnits -= units;
+        return;
       }
-      this.skipTsLen = 0;
+      // Part of this message is already in the file (killed between its pieces): write the rest.
+      cStart += this.skipUnits;
+      units -= this.skipUnits;
       this.skipUnits = 0;
     }
-    if (sameTs) this.lastUnits += units;
-    else {
-      buf.copy(this.lastTs, 0, tsStart, tsEnd);
-      this.lastTsLen = tsLen;
-      this.lastUnits = units;
-    }
+    const t = this.instant(buf, tsStart, tsEnd);
+    if (t) this.recent.add(t.sec, t.nsec, units);
+    buf.copy(this.lastTs, 0, tsStart, tsEnd);
+    this.lastTsLen = tsLen;
     const streamKey = stream === STDERR ? 2 : 1;
     this.streamBytes[streamKey] += cEnd - cStart;
     do {
@@ -170,16 +287,22 @@ export class CriEncoder {
   finish(): void {
     for (const s of [1, 2] as const) {
       if (!this.open[s]) continue;
+      const t = parseInstant(this.lastTs.toString('latin1', 0, this.lastTsLen));
+      if (t) this.recent.add(t.sec, t.nsec, 1);
       this.ensure(this.lastTsLen + HEAD_LEN + 1);
       let p = this.outLen;
       p += this.lastTs.copy(this.out, p, 0, this.lastTsLen);
       p += HEADS[`${s}F`].copy(this.out, p);
       this.out[p++] = NL;
       this.outLen = p;
-      this.lastUnits += 1;
       this.records++;
       this.open[s] = false;
     }
+  }
+
+  /** Bytes encoded and not yet taken. */
+  pendingBytes(): number {
+    return this.outLen - this.outStart;
   }
 
   /** The records encoded since the last take, as one buffer; undefined when there are none. */
@@ -235,33 +358,77 @@ export function recordUnits(r: CriRecord): number {
   return r.end - r.start + (r.partial ? 0 : 1);
 }
 
-export interface TailScan extends ResumePoint {
-  /** Every record of the scanned bytes has this timestamp (earlier ones may be in an older file). */
-  allAtTs: boolean;
+/**
+ * Reads a log file's records backwards, from its end or on from a newer file's start, until it is
+ * past the reorder window; result() is the position they amount to.
+ */
+export class TailScanner {
+  private records: Array<[Instant, string, number]> = [];
+  private latest: Instant | undefined;
+  private stopped = false;
+
+  /**
+   * `buf`: the file's last bytes, ending with a newline. 'more' asks for more of the file before buf;
+   * 'start' means the whole file was read and the window may go on in an older file; 'done' means
+   * the window is complete (or the records end in something that is not a CRI record).
+   */
+  feed(buf: Buffer, atFileStart: boolean): 'more' | 'start' | 'done' {
+    if (this.stopped) return 'done';
+    let end = buf.length;
+    const found: Array<[Instant, string, number]> = [];
+    let result: 'more' | 'start' | 'done' = atFileStart ? 'start' : 'more';
+    while (end > 0) {
+      const nlBefore = end >= 2 ? buf.lastIndexOf(NL, end - 2) : -1;
+      if (nlBefore < 0 && !atFileStart) break;
+      const start = nlBefore + 1;
+      const rec = parseRecord(buf, start, end - 1);
+      const t = rec && parseInstant(rec.ts);
+      if (!rec || !t) {
+        result = 'done';
+        break;
+      }
+      if (!this.latest || before(this.latest, t)) this.latest = t;
+      if (before(t, minus(this.latest, 2 * REORDER_WINDOW_NS))) {
+        result = 'done';
+        break;
+      }
+      found.push([t, rec.ts, recordUnits(rec)]);
+      end = start;
+    }
+    if (result === 'more') {
+      // The records of this buffer will be seen again with more of the file before them.
+      this.latest = this.records.reduce<Instant | undefined>(
+        (l, [t]) => (!l || before(l, t) ? t : l),
+        undefined,
+      );
+      return 'more';
+    }
+    this.records.push(...found);
+    if (result === 'done') this.stopped = true;
+    return result;
+  }
+
+  result(): ResumePoint | undefined {
+    if (!this.latest) return undefined;
+    const since = minus(this.latest, REORDER_WINDOW_NS);
+    let units = 0;
+    const window: Array<[string, number]> = [];
+    // Oldest first, as they were written.
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const [t, ts, u] = this.records[i];
+      if (before(t, since)) continue;
+      units += u;
+      window.push([ts, u]);
+    }
+    return { ts: formatInstant(since), units, window };
+  }
 }
 
-/**
- * Reads a log file's last records backwards from `buf`, the file's last bytes ending with a newline.
- * 'more' asks for more of the file before buf (a record or the run of equal timestamps goes on
- * there); undefined means the last line is not a CRI record.
- */
-export function scanTail(buf: Buffer, atFileStart: boolean): TailScan | 'more' | undefined {
-  let end = buf.length;
-  if (end === 0) return atFileStart ? undefined : 'more';
-  let ts: string | undefined;
-  let units = 0;
-  while (end > 0) {
-    const nlBefore = end >= 2 ? buf.lastIndexOf(NL, end - 2) : -1;
-    if (nlBefore < 0 && !atFileStart) return 'more';
-    const start = nlBefore + 1;
-    const rec = parseRecord(buf, start, end - 1);
-    if (!rec) return ts === undefined ? undefined : { ts, units, allAtTs: false };
-    if (ts === undefined) ts = rec.ts;
-    else if (rec.ts !== ts) return { ts, units, allAtTs: false };
-    units += recordUnits(rec);
-    end = start;
-  }
-  return ts === undefined ? undefined : { ts, units, allAtTs: true };
+/** One buffer's worth of scanTail, for callers that have the whole tail in memory. */
+export function scanTail(buf: Buffer, atFileStart: boolean): ResumePoint | 'more' | undefined {
+  const s = new TailScanner();
+  const r = s.feed(buf, atFileStart);
+  return r === 'more' ? 'more' : s.result();
 }
 
 /** Docker's `since` for a record timestamp: `<unix seconds>.<nanoseconds>`. */
@@ -282,13 +449,4 @@ export function compareTs(a: string, b: string): number {
   const [b1, b2] = sb.split('.');
   if (a1 !== b1) return Number(a1) - Number(b1);
   return a2 < b2 ? -1 : a2 > b2 ? 1 : 0;
-}
-
-/** The later of two positions: later timestamp, or more written at the same one. */
-export function laterPoint(a: ResumePoint | undefined, b: ResumePoint | undefined): ResumePoint | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  const c = compareTs(a.ts, b.ts);
-  if (c !== 0) return c > 0 ? a : b;
-  return a.units >= b.units ? a : b;
 }

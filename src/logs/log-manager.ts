@@ -178,9 +178,10 @@ export class LogManager {
     await this.locks.release(id);
     if (this.stopped) return;
     if (end === 'failed') this.retryLater(id);
-    // It may have been started again meanwhile (a new attempt of the same container).
+    // Started again meanwhile? The index may also just not have seen the exit yet, so look again
+    // later rather than now (a pump per index lag would spin).
     const now = this.index.get(id);
-    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) this.consider(now);
+    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) this.retryLater(id);
   }
 
   private retryLater(id: string): void {

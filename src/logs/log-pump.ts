@@ -14,6 +14,11 @@ import { CriEncoder, sinceParam, type ResumePoint } from './cri-format';
 import { DockerLogParser } from './docker-stream';
 import { findResumePoint, writePos } from './log-resume';
 
+/** A batch this large is written without waiting for the end of the I/O turn. */
+const BATCH_BYTES = 256 * 1024;
+/** How long encoded records may wait for more before they are written. */
+const FLUSH_MS = 10;
+
 export type PumpEnd = 'complete' | 'gone' | 'stopped' | 'failed';
 
 export interface PumpOptions {
@@ -163,9 +168,8 @@ export class LogPump {
     const now = Date.now();
     if (now - this.lagSampledAt < 1000) return;
     this.lagSampledAt = now;
-    const ts = this.encoder.position()?.ts;
-    const at = ts ? Date.parse(ts) : NaN;
-    if (!Number.isNaN(at)) metrics.logPumpLag((now - at) / 1000);
+    const latest = this.encoder.latestSeconds();
+    if (latest !== undefined) metrics.logPumpLag(now / 1000 - latest);
   }
 
   private async run(): Promise<PumpEnd> {
@@ -260,14 +264,26 @@ export class LogPump {
         this.input = undefined;
         resolve(how);
       };
-      stream.on('data', (chunk: Buffer) => {
-        parser.push(chunk);
-        if (!this.flush()) {
+      // Docker flushes every message, so a busy container arrives as many small reads. Records are
+      // collected for FLUSH_MS (or until a batch is large) and written at once: a file write costs
+      // far more than encoding a line, and a few ms of delay is nothing for a log reader.
+      let scheduled = false;
+      const flushNow = (): void => {
+        scheduled = false;
+        if (!this.flush() && !settled) {
           // Backpressure: the disk (or a swap) is behind; stop reading until it catches up.
           stream.pause();
           void this.writable().then(() => {
             if (!settled) stream.resume();
           });
+        }
+      };
+      stream.on('data', (chunk: Buffer) => {
+        parser.push(chunk);
+        if (this.encoder.pendingBytes() >= BATCH_BYTES) flushNow();
+        else if (!scheduled) {
+          scheduled = true;
+          setTimeout(flushNow, FLUSH_MS);
         }
       });
       stream.once('end', () => settle('end'));

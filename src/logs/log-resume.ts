@@ -7,11 +7,11 @@
  *   the newest rotated sibling (`<path>.<timestamp>`, not `.gz`) holds the last records;
  * - at a reopen we write the position reached into `<root>/logs/<id>.pos` (fsync'd), which covers a
  *   rotated file that has since been compressed or removed.
- * The latest of these positions wins: every one of them is a prefix of the same Docker sequence.
+ * The position file is only the last resort: the files say more, and say it exactly.
  */
 import fsp from 'fs/promises';
 import path from 'path';
-import { laterPoint, scanTail, type ResumePoint, type TailScan } from './cri-format';
+import { TailScanner, type ResumePoint } from './cri-format';
 
 const NL = 0x0a;
 const CHUNK = 64 * 1024;
@@ -23,21 +23,25 @@ export interface PosFile {
 }
 
 /**
- * The last records of a CRI log file; undefined when it is missing, empty or not CRI. A torn last
- * line (killed in the middle of a write) is cut off when `repair` is set, so appends start clean.
+ * Feeds a CRI log file's last records to `scanner` (see TailScanner); 'missing' when there is no
+ * file or nothing in it. A torn last line (killed in the middle of a write) is cut off when `repair`
+ * is set, so appends start clean.
  */
-export async function scanFile(file: string, repair: boolean): Promise<TailScan | undefined> {
+export async function scanFile(
+  scanner: TailScanner,
+  file: string,
+  repair: boolean,
+): Promise<'missing' | 'start' | 'done'> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, repair ? 'r+' : 'r');
   } catch {
-    return undefined;
+    return 'missing';
   }
   try {
-    let size = (await fh.stat()).size;
-    if (size === 0) return undefined;
+    const size = (await fh.stat()).size;
     // Find the end of the last complete record.
-    let end = size;
+    let end = 0;
     let pos = size;
     let buf = Buffer.alloc(0);
     while (pos > 0) {
@@ -52,16 +56,11 @@ export async function scanFile(file: string, repair: boolean): Promise<TailScan 
         buf = buf.subarray(0, nl + 1);
         break;
       }
-      if (pos === 0) end = 0;
     }
-    if (end < size && repair) {
-      await fh.truncate(end);
-      size = end;
-    }
-    if (end === 0) return undefined;
-    // Read backwards until the run of records with the last timestamp is complete.
+    if (end < size && repair) await fh.truncate(end);
+    if (end === 0) return 'missing';
     for (;;) {
-      const r = scanTail(buf, pos === 0);
+      const r = scanner.feed(buf, pos === 0);
       if (r !== 'more') return r;
       const len = Math.min(Math.max(CHUNK, buf.length), pos);
       pos -= len;
@@ -114,17 +113,13 @@ export async function writePos(file: string, pos: PosFile): Promise<void> {
 
 /** The position to resume `logPath` from; undefined means from the beginning of the output. */
 export async function findResumePoint(logPath: string, posFile: string): Promise<ResumePoint | undefined> {
-  const [current, rotatedPath, pos] = await Promise.all([
-    scanFile(logPath, true),
-    newestRotated(logPath),
-    readPos(posFile),
-  ]);
-  const rotated = rotatedPath ? await scanFile(rotatedPath, false) : undefined;
-  const before = laterPoint(pos.at, rotated && { ts: rotated.ts, units: rotated.units });
-  if (!current) return before;
-  // Records with the last timestamp that began in the previous file count as written too.
-  if (before && current.allAtTs && before.ts === current.ts) {
-    return { ts: current.ts, units: before.units + current.units };
+  const scanner = new TailScanner();
+  const current = await scanFile(scanner, logPath, true);
+  if (current !== 'done') {
+    // Nothing here, or the window reaches back past this file's start: on in the file before it.
+    const rotated = await newestRotated(logPath);
+    const older = rotated ? await scanFile(scanner, rotated, false) : 'missing';
+    if (current === 'missing' && older === 'missing') return (await readPos(posFile)).at;
   }
-  return laterPoint({ ts: current.ts, units: current.units }, before);
+  return scanner.result();
 }

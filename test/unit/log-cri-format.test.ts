@@ -1,7 +1,6 @@
 import { DockerLogParser, DOCKER_PARTIAL_BYTES, type StreamId } from '../../src/logs/docker-stream';
 import {
   CriEncoder,
-  laterPoint,
   parseRecord,
   scanTail,
   sinceParam,
@@ -12,6 +11,7 @@ import {
 const T1 = '2026-11-25T11:04:31.624791906Z';
 const T2 = '2026-11-25T11:04:31.624871676Z';
 const T3 = '2026-11-25T11:04:32.000000001Z';
+const T0 = '2026-11-25T11:04:30.000000000Z';
 
 function frame(stream: StreamId, payload: Buffer | string): Buffer {
   const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
@@ -159,6 +159,34 @@ describe('resuming', () => {
     }
   });
 
+  it('resumes exactly when Docker stored stderr and stdout out of timestamp order', () => {
+    // Docker stamps each stream's messages before storing them; stored order can disagree by µs.
+    const early = '2026-11-25T11:04:31.624850000Z';
+    const late = '2026-11-25T11:04:31.624900000Z';
+    const stored = [
+      frame(1, `${T0} zero\n`),
+      frame(1, `${T1} one\n`),
+      frame(1, `${late} out-late\n`),
+      frame(2, `${early} err-early\n`),
+      frame(1, `${late} out-again\n`),
+      frame(2, `${early} err-again\n`),
+    ];
+    const all = encode(Buffer.concat(stored), false).text.toString();
+    const lines = all.trimEnd().split('\n');
+    for (let cut = 1; cut <= lines.length; cut++) {
+      const written = lines
+        .slice(0, cut)
+        .map((l) => l + '\n')
+        .join('');
+      const at = scanTail(Buffer.from(written), true) as ResumePoint;
+      const replay = stored.filter((m) => compareTs(m.subarray(8, 38).toString(), at.ts) >= 0);
+      expect(written + encode(Buffer.concat(replay), false, undefined, at).text.toString()).toBe(all);
+      // The position kept in memory while writing agrees with the one read back from the file.
+      const mem = encode(Buffer.concat(stored.slice(0, cut)), false).enc.position();
+      expect(mem).toEqual(at);
+    }
+  });
+
   it('resumes in the middle of a long line cut into pieces', () => {
     const line = 'q'.repeat(40_000);
     const m = frame(1, `${T1} ${line}\n`);
@@ -166,25 +194,36 @@ describe('resuming', () => {
     const recs = full.split('\n');
     const written = recs[0] + '\n'; // killed after the first piece
     const at = scanTail(Buffer.from(written), true);
-    expect(at).toEqual({ ts: T1, units: 16 * 1024, allAtTs: true });
+    expect(at).toMatchObject({ ts: '2026-11-25T11:04:31.374791906Z', units: 16 * 1024 });
     const rest = encode(m, false, undefined, at as ResumePoint).text.toString();
     expect(written + rest).toBe(full);
   });
 
-  it('tracks the position across batches and merges positions', () => {
-    const { enc } = encode(Buffer.concat(msgs.slice(0, 3)), false);
-    expect(enc.position()).toEqual({ ts: T2, units: 4 + 6 });
-    expect(laterPoint({ ts: T2, units: 3 }, { ts: T1, units: 9 })).toEqual({ ts: T2, units: 3 });
-    expect(laterPoint({ ts: T2, units: 3 }, { ts: T2, units: 9 })).toEqual({ ts: T2, units: 9 });
-    expect(laterPoint(undefined, { ts: T2, units: 9 })).toEqual({ ts: T2, units: 9 });
+  it('keeps the position in memory as the file would give it: the reorder window before the latest', () => {
+    const { enc, text } = encode(Buffer.concat(msgs.slice(0, 3)), false);
+    // since = T2 - 250 ms, which T1 (80 µs before T2) is after: every record counts.
+    expect(enc.position()).toEqual({
+      ts: '2026-11-25T11:04:31.374871676Z',
+      units: 4 + 4 + 6,
+      window: [
+        [T1, 4],
+        [T2, 4],
+        [T2, 6],
+      ],
+    });
+    expect(scanTail(text, true)).toEqual(enc.position());
+    const later = encode(Buffer.concat(msgs), false).enc.position();
+    expect(later).toMatchObject({ ts: '2026-11-25T11:04:31.750000001Z', units: 5 });
   });
 
   it('asks for more of the file when a record starts before the bytes read', () => {
     expect(scanTail(Buffer.from(`${T1} stdout F a\n`), false)).toBe('more');
-    expect(scanTail(Buffer.from(`x\n${T1} stdout F a\n${T2} stdout F bb\n`), false)).toEqual({
-      ts: T2,
+    // T2 is within the reorder window of T1: the scan must go on past T1 (and asks for more).
+    expect(scanTail(Buffer.from(`x\n${T1} stdout F a\n${T2} stdout F bb\n`), false)).toBe('more');
+    expect(scanTail(Buffer.from(`x\n${T0} stdout F a\n${T2} stdout F bb\n`), false)).toEqual({
+      ts: '2026-11-25T11:04:31.374871676Z',
       units: 3,
-      allAtTs: false,
+      window: [[T2, 3]],
     });
     expect(scanTail(Buffer.from('not a record\n'), true)).toBeUndefined();
   });
