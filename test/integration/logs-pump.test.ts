@@ -152,4 +152,26 @@ describe('a shim restart', () => {
     expect(afterStop).toBeGreaterThanOrEqual(100);
     expect(all).toEqual(Array.from({ length: 3000 }, (_, i) => `n-${i}`));
   });
+
+  it('a new shim with no position files leaves finished logs as they are (stdout and stderr interleaved)', async () => {
+    const c = await loggedContainer(
+      docker,
+      made,
+      'i=0; while [ $i -lt 300 ]; do echo out-$i; echo err-$i >&2; i=$((i+1)); done',
+    );
+    await waitFor('output written', done(c.id));
+    const recs = records(c.logPath);
+    expect(lines(recs, 'stdout')).toEqual(Array.from({ length: 300 }, (_, i) => `out-${i}`));
+    expect(lines(recs, 'stderr')).toEqual(Array.from({ length: 300 }, (_, i) => `err-${i}`));
+    const files = made.dirs.map((d) => `${d}/c/0.log`).filter((f) => fs.existsSync(f));
+    const before = files.map((f) => fs.readFileSync(f));
+    await shim.stop();
+    // A fresh root: every exited container is read again from Docker and compared with its file.
+    shim = await startShim();
+    for (const id of made.containers) {
+      const info = await docker.getContainer(id).inspect();
+      if (info.State.Status === 'exited') await waitFor('output checked', done(id));
+    }
+    expect(files.map((f) => fs.readFileSync(f))).toEqual(before);
+  });
 });
