@@ -25,6 +25,9 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/proto ./proto
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+# Where docker-cri builds the pause image from when it can be neither found nor pulled (needs gcc,
+# which slim bases lack: there, preload or mirror the pause image).
+COPY --from=build /src/shims/pause/pause.c ./shims/pause/pause.c
 # There is no .git in the image: the commit `--version` prints comes in as a build argument.
 ARG GIT_COMMIT=unknown
 ENV DOCKER_CRI_COMMIT=${GIT_COMMIT}

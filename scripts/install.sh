@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs docker-cri on this node, offline once `npm ci` has run in the checkout:
-#   $PREFIX/lib/docker-cri/           compiled program, proto, production node_modules
+#   $PREFIX/lib/docker-cri/           compiled program, proto, production node_modules, pause source
 #   $PREFIX/bin/docker-cri            the binary (a wrapper running it on this node's `node`)
 #   $PREFIX/bin/docker-cri-smoke      a CRI client check: Version, Status, ImageFsInfo
 #   $SYSTEMD_DIR/docker-cri.service   the unit, its ExecStart pointing at $PREFIX/bin
@@ -35,6 +35,13 @@ cp -r proto "$stage/proto"
 cp -a node_modules "$stage/node_modules"
 (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
 rm -rf "$stage/node_modules/.cache"
+# The pause image's source, where docker-cri looks when the pause image can be neither found nor
+# pulled (it then builds the image itself); prebuilt here when gcc is at hand, since nodes rarely have it.
+mkdir -p "$stage/shims/pause"
+cp shims/pause/pause.c "$stage/shims/pause/"
+if command -v gcc >/dev/null 2>&1; then
+  gcc -static -Os -o "$stage/shims/pause/pause" shims/pause/pause.c && strip "$stage/shims/pause/pause" 2>/dev/null || true
+fi
 
 # Swap the program directory in one rename, so a running docker-cri never sees half a tree.
 dest=$DESTDIR$LIBDIR

@@ -83,6 +83,9 @@ describe('scripts/install.sh and the systemd unit', () => {
     expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/node_modules/@grpc/grpc-js'))).toBe(true);
     expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/node_modules/typescript'))).toBe(false);
     expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/proto/runtime/v1/api.proto'))).toBe(true);
+    // the pause fallback's source sits where docker-cri looks for it, prebuilt on this gcc host
+    expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/shims/pause/pause.c'))).toBe(true);
+    expect(fs.statSync(path.join(prefix, 'lib/docker-cri/shims/pause/pause')).mode & 0o111).not.toBe(0);
   });
 
   it('--help of the installed binary agrees with the README flag table', async () => {
