@@ -73,6 +73,7 @@ describe('every RPC under generated malformed requests', () => {
               if (!CLEAR_CODES.has(e.code) && !pullRefused) {
                 throw new Error(
                   `${method} answered ${status[e.code]}: ${e.details}\nrequest: ${JSON.stringify(req).slice(0, 2000)}`,
+                  { cause: err },
                 );
               }
               expect(e.details.length).toBeGreaterThan(0);
