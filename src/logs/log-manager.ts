@@ -136,11 +136,22 @@ export class LogManager {
       return;
     }
     if (!running && (await readPos(this.posFile(id))).done) return;
-    // The kubelet makes the pod's log directory; if it is gone, so is the pod's interest in the log.
-    const dirOk = await fsp.stat(path.dirname(logPath)).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
+    // The kubelet makes the pod's log directory (and the container's below it; crictl users do not,
+    // and containerd makes that one too). If the pod's is gone, so is the pod's interest in the log:
+    // a leaked container must not bring back a directory that was cleaned up.
+    const dir = path.dirname(logPath);
+    const isDir = (p: string): Promise<boolean> =>
+      fsp.stat(p).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+    let dirOk = await isDir(dir);
+    if (!dirOk && running && (await isDir(path.dirname(dir)))) {
+      dirOk = await fsp.mkdir(dir, { recursive: true, mode: 0o755 }).then(
+        () => true,
+        () => false,
+      );
+    }
     if (!dirOk) {
       if (running) logger.warn('container log directory does not exist', { id, path: logPath });
       return;
