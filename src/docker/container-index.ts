@@ -45,7 +45,10 @@ function fromListEntry(c: ContainerInfo): IndexedContainer {
  */
 export class ContainerIndex extends EventEmitter {
   private entries = new Map<string, IndexedContainer>();
+  /** Per id, the number of the newest refresh asked for, and its answer while it runs. */
   private seq = new Map<string, number>();
+  private pending = new Map<string, Promise<IndexedContainer | undefined>>();
+  private counter = 0;
   private events: Readable | undefined;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -102,31 +105,44 @@ export class ContainerIndex extends EventEmitter {
   }
 
   /** Re-reads one container now: mutating handlers call this so that a List right after sees it. */
-  async refresh(id: string, action = 'refresh'): Promise<IndexedContainer | undefined> {
-    const mySeq = (this.seq.get(id) ?? 0) + 1;
+  refresh(id: string, action = 'refresh'): Promise<IndexedContainer | undefined> {
+    // Ids of refreshes only grow, so an older answer is never mistaken for the newest one.
+    const mySeq = ++this.counter;
     this.seq.set(id, mySeq);
-    let found: IndexedContainer | undefined;
-    try {
-      const list = await this.docker.call('container.list', `container "${id}"`, (d) =>
-        d.listContainers({ all: true, filters: { id: [id], ...K8S_FILTER } }),
-      );
-      const entry = list.find((c) => c.Id === id || c.Id.startsWith(id));
-      found = entry ? fromListEntry(entry) : undefined;
-    } catch (err) {
-      logger.warn('index refresh failed', { id, error: (err as Error).message });
-      return this.entries.get(id);
-    }
-    // A later refresh of the same id was started meanwhile: its answer is the newer one.
-    if (this.seq.get(id) !== mySeq) return this.entries.get(found?.id ?? id);
-    this.seq.delete(id);
-    const key = found?.id ?? id;
-    const before = this.entries.get(key);
-    if (found) this.entries.set(key, found);
-    else this.entries.delete(key);
-    if (before?.state !== found?.state || !before !== !found) {
-      this.emit('change', { id: key, before, after: found, action } satisfies IndexChange);
-    }
-    return found;
+    const run = async (): Promise<IndexedContainer | undefined> => {
+      let found: IndexedContainer | undefined;
+      try {
+        const list = await this.docker.call('container.list', `container "${id}"`, (d) =>
+          d.listContainers({ all: true, filters: { id: [id], ...K8S_FILTER } }),
+        );
+        const entry = list.find((c) => c.Id === id || c.Id.startsWith(id));
+        found = entry ? fromListEntry(entry) : undefined;
+      } catch (err) {
+        logger.warn('index refresh failed', { id, error: (err as Error).message });
+        return this.entries.get(id);
+      }
+      if (this.seq.get(id) !== mySeq) {
+        // A later refresh (or a destroy event) came meanwhile: its answer is the current one.
+        const newer = this.pending.get(id);
+        return newer && newer !== mine ? newer : this.entries.get(found?.id ?? id);
+      }
+      const key = found?.id ?? id;
+      const before = this.entries.get(key);
+      if (found) this.entries.set(key, found);
+      else this.entries.delete(key);
+      if (before?.state !== found?.state || !before !== !found) {
+        this.emit('change', { id: key, before, after: found, action } satisfies IndexChange);
+      }
+      return found;
+    };
+    const mine: Promise<IndexedContainer | undefined> = run().finally(() => {
+      if (this.pending.get(id) === mine) {
+        this.pending.delete(id);
+        this.seq.delete(id);
+      }
+    });
+    this.pending.set(id, mine);
+    return mine;
   }
 
   /** Drops an entry at once (after a successful remove), without waiting for the event. */
@@ -222,7 +238,8 @@ export class ContainerIndex extends EventEmitter {
     if (!this.entries.has(id) && !ev.Actor?.Attributes?.[LABEL_TYPE]) return;
     if (action.startsWith('exec_') || action === 'top' || action.startsWith('health_status')) return;
     if (action === 'destroy') {
-      this.seq.set(id, (this.seq.get(id) ?? 0) + 1);
+      // A refresh still running must not bring the container back.
+      if (this.pending.has(id)) this.seq.set(id, ++this.counter);
       this.forget(id);
       return;
     }
