@@ -43,6 +43,9 @@ describe('kill -9 of the shim in the middle of pod creation and removal', () => 
   const shim = new BinaryShim(path.join(dir, 'cri.sock'), path.join(dir, 'root'));
   const docker = testDocker();
 
+  afterEach(async () => {
+    await shim.signal('SIGKILL');
+  });
   afterAll(async () => {
     await shim.signal('SIGKILL');
     await sweepWithDocker();
@@ -77,21 +80,42 @@ describe('kill -9 of the shim in the middle of pod creation and removal', () => 
       await Promise.all(work);
 
       client = await shim.start();
-      const view = await dockerView();
-      const sandboxes = (
-        await client.rt<{ items: Sandbox[] }>('ListPodSandbox', {
-          filter: { label_selector: { [OWNER_LABEL]: TEST_OWNER } },
-        })
-      ).items;
-      // Every pause container in Docker is reported, READY exactly when it runs.
+      // Requests the dead shim had sent may still be finishing inside dockerd: compare until the
+      // two views agree (the index follows Docker's events), for at most 15 s.
+      let view = await dockerView();
+      let sandboxes: Sandbox[] = [];
+      let containers: Container[] = [];
+      const agree = (): boolean => {
+        const ids = new Set(sandboxes.map((s) => s.id));
+        if (ids.size !== view.sandboxes.size || [...view.sandboxes.keys()].some((id) => !ids.has(id)))
+          return false;
+        for (const s of sandboxes) {
+          if (s.state !== (view.sandboxes.get(s.id) === 'running' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY'))
+            return false;
+        }
+        if (containers.length !== view.containers.size) return false;
+        return containers.every((c) => view.containers.get(c.id) === c.pod_sandbox_id);
+      };
+      const until = Date.now() + 15_000;
+      for (;;) {
+        view = await dockerView();
+        sandboxes = (
+          await client.rt<{ items: Sandbox[] }>('ListPodSandbox', {
+            filter: { label_selector: { [OWNER_LABEL]: TEST_OWNER } },
+          })
+        ).items;
+        containers = (await client.rt<{ containers: Container[] }>('ListContainers', {})).containers.filter(
+          (c) => view.sandboxes.has(c.pod_sandbox_id),
+        );
+        if (agree() || Date.now() > until) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      // Every pause container in Docker is reported, READY exactly when it runs; every container
+      // is reported under its own pod.
       expect(new Set(sandboxes.map((s) => s.id))).toEqual(new Set(view.sandboxes.keys()));
       for (const s of sandboxes) {
         expect(s.state).toBe(view.sandboxes.get(s.id) === 'running' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY');
       }
-      // Every container is reported, under its own pod.
-      const containers = (
-        await client.rt<{ containers: Container[] }>('ListContainers', {})
-      ).containers.filter((c) => view.sandboxes.has(c.pod_sandbox_id));
       expect(new Set(containers.map((c) => c.id))).toEqual(new Set(view.containers.keys()));
       for (const c of containers) expect(c.pod_sandbox_id).toBe(view.containers.get(c.id));
 

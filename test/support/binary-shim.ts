@@ -18,6 +18,8 @@ export class BinaryShim {
   ) {}
 
   async start(): Promise<CriClient> {
+    // Never two at once: a test that failed half-way may have left the last one running.
+    await this.signal('SIGKILL');
     this.output = '';
     const child = spawn(
       process.execPath,
