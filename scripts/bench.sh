@@ -6,14 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-bash scripts/setup-host.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-eval "$(bash scripts/ensure-docker.sh)"
-export DOCKER_HOST
-bash scripts/build-images.sh
-eval "$(bash scripts/registry.sh)"
+eval "$(bash scripts/prepare-env.sh)"
+export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
 npm run --silent build
 mkdir -p bench/results
 

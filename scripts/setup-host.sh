@@ -6,7 +6,7 @@ need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_cmd dockerd || need+=(docker.io)
 have_cmd docker-registry || need+=(docker-registry)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx ip || need+=(busybox-static)
+[ -x /bin/busybox ] || need+=(busybox-static)
 have_cmd htpasswd || need+=(apache2-utils)
 have_cmd curl || need+=(curl)
 have_cmd gcc || need+=(gcc)

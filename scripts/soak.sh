@@ -4,15 +4,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-bash scripts/setup-host.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-eval "$(bash scripts/ensure-docker.sh)"
-export DOCKER_HOST
-bash scripts/build-images.sh
-eval "$(bash scripts/registry.sh)"
+
+eval "$(bash scripts/prepare-env.sh)"
+export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
 npm run --silent build
 node dist/bench/soak.js
-DCRI_CONCURRENT_PODS=50 DCRI_CONCURRENT_ROUNDS=20 npx jest --ci --runInBand --selectProjects integration \
-  test/integration/reliability-concurrency.test.ts
+DCRI_CONCURRENT_PODS=50 DCRI_CONCURRENT_ROUNDS=20 npx jest --ci --runInBand --forceExit \
+  test/integration/reliability-concurrency.test.ts --selectProjects integration
