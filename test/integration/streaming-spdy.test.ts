@@ -142,6 +142,21 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
     expect((await spdyConnect(unknown, ['v4.channel.k8s.io'])).status).toBe(404);
   });
 
+  it('binds a URL to its own container and kind: nothing in the request can point it elsewhere', async () => {
+    const other = await fx.container('other', ['sleep', '3600']);
+    const url = await execUrl(['hostname']);
+    // The same token under another kind's path is unknown there.
+    expect((await spdyConnect(url.replace('/exec/', '/attach/'), ['v4.channel.k8s.io'])).status).toBe(404);
+    // Query parameters naming another container are ignored: the command runs where the token says.
+    const fresh = await execUrl(['hostname']);
+    const rc = await remoteCommand(`${fresh}?container=${other}&container_id=${other}`);
+    const res = await rc.result;
+    expect(res.stdout.toString().trim()).toBe(box.slice(0, 12));
+    expect(res.stdout.toString().trim()).not.toBe(other.slice(0, 12));
+    // 128 random bits per token, base64url.
+    expect(Buffer.from(url.split('/').pop()!, 'base64url').length).toBeGreaterThanOrEqual(16);
+  });
+
   it('answers 403 with the accepted versions when none is common', async () => {
     const conn = await spdyConnect(await execUrl(['true']), ['v9.channel.k8s.io']);
     expect(conn.status).toBe(403);
