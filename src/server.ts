@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadCri, MAX_MESSAGE_BYTES } from './grpc/proto';
 import { unimplementedStream, unimplementedUnary } from './grpc/handler';
 import { logger } from './logger';
+import { useCachedListEncoding } from './grpc/list-encoding';
 
 export type HandlerMap = Record<string, grpc.UntypedHandleCall>;
 
@@ -57,6 +58,7 @@ export class CriServer {
   async start(): Promise<void> {
     await claimSocket(this.socketPath);
     const cri = loadCri();
+    useCachedListEncoding(cri.runtime.v1.RuntimeService.service);
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

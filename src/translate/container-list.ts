@@ -51,9 +51,20 @@ export function matchesContainerFilter(
   return true;
 }
 
+// Index entries are replaced, never changed, when their container changes: one translation each.
+const translated = new WeakMap<IndexedContainer, Container>();
+function criContainerOf(c: IndexedContainer): Container {
+  let out = translated.get(c);
+  if (!out) {
+    out = toCriContainer(c);
+    translated.set(c, out);
+  }
+  return out;
+}
+
 export function listContainers(
   all: IndexedContainer[],
   filter: ContainerFilter__Output | null | undefined,
 ): Container[] {
-  return all.filter((c) => matchesContainerFilter(c, filter)).map(toCriContainer);
+  return all.filter((c) => matchesContainerFilter(c, filter)).map(criContainerOf);
 }

@@ -88,6 +88,17 @@ export function sandboxFromIndex(c: IndexedContainer): PodSandbox {
   };
 }
 
+// Index entries are replaced, never changed, when their container changes: one translation each.
+const translated = new WeakMap<IndexedContainer, PodSandbox>();
+function sandboxOf(c: IndexedContainer): PodSandbox {
+  let out = translated.get(c);
+  if (!out) {
+    out = sandboxFromIndex(c);
+    translated.set(c, out);
+  }
+  return out;
+}
+
 /**
  * CRI ListPodSandbox filtering. An id filter matches the full id or an unambiguous prefix of one
  * (an ambiguous prefix matches nothing, as with any other id the caller cannot mean).
@@ -102,7 +113,7 @@ export function filterSandboxes(
     const byPrefix = exact.length ? exact : entries.filter((c) => c.id.startsWith(filter.id));
     entries = byPrefix.length === 1 ? byPrefix : [];
   }
-  let out = entries.map(sandboxFromIndex);
+  let out = entries.map(sandboxOf);
   if (filter?.state) out = out.filter((s) => s.state === filter.state!.state);
   const selector = filter?.label_selector;
   if (selector && Object.keys(selector).length)
