@@ -1,3 +1,4 @@
+import fs from 'fs';
 import {
   docker,
   median,
@@ -28,7 +29,7 @@ async function criPod(shim: BenchShim): Promise<void> {
   const sandboxConfig = {
     metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
     hostname: name,
-    log_directory: `${shim.dir}/logs/${id}`,
+    log_directory: fs.mkdtempSync(`${shim.dir}/logs-`),
     labels: {
       'io.kubernetes.pod.name': name,
       'io.kubernetes.pod.namespace': 'dcri-bench',
