@@ -1,4 +1,3 @@
-import fs from 'fs';
 import { Writable, type Duplex } from 'stream';
 import type { Exec } from 'dockerode';
 import type { Deps } from '../deps';
@@ -9,6 +8,7 @@ import { deadlineExceeded, failedPrecondition, invalidArgument } from '../grpc/s
 import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
 import { findContainer } from './container-lookup';
+import { killExec } from './exec-kill';
 
 /**
  * Per stream, as the kubelet's own limit; more is read and dropped. Both together are further held
@@ -42,72 +42,6 @@ class CappedSink extends Writable {
     const all = Buffer.concat(this.chunks);
     return all.length > max ? all.subarray(0, max) : all;
   }
-}
-
-/** The parent pid from a /proc/<pid>/stat line (the command name may hold spaces and parens). */
-export function parentPidOf(stat: string): number | undefined {
-  const close = stat.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const fields = stat
-    .slice(close + 2)
-    .trim()
-    .split(' ');
-  const ppid = Number(fields[1]);
-  return Number.isInteger(ppid) ? ppid : undefined;
-}
-
-/** `pid` and every process below it, from the host's /proc. */
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    const ppid = parentPidOf(stat);
-    if (ppid === undefined) continue;
-    const list = children.get(ppid) ?? [];
-    list.push(Number(name));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length) {
-    const p = queue.shift()!;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // gone already
-  }
-}
-
-/**
- * Kills an exec'd process and everything it started. The tree is frozen first (SIGSTOP, repeated
- * until it stops growing) so nothing forks away between listing and killing; children left
- * behind would be re-parented to the pod's init and live on, which is the known pain of exec
- * probes with a timeout.
- */
-export function killProcessTree(pid: number): number[] {
-  let tree: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    const next = processTree(pid);
-    for (const p of next) signal(p, 'SIGSTOP');
-    const grew = next.length !== tree.length;
-    tree = next;
-    if (!grew) break;
-  }
-  for (const p of tree) signal(p, 'SIGKILL');
-  return tree;
 }
 
 async function execInspect(deps: Deps, exec: Exec, what: string) {
@@ -159,23 +93,10 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     const expire = (why: 'timeout' | 'cancelled'): void => {
       if (expired) return;
       expired = why;
-      void (async () => {
-        // Docker may not have recorded the pid yet when the timeout is short: ask again briefly.
-        let info = await execInspect(deps, exec, what);
-        for (let i = 0; info.Running && !info.Pid && i < 50; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-          info = await execInspect(deps, exec, what);
-        }
-        if (info.Running && info.Pid) {
-          const killed = killProcessTree(info.Pid);
-          logger.info('exec killed', { id: c.Id, cmd: req.cmd[0], why, pids: killed });
-        }
-      })()
-        .catch((err: Error) => logger.warn('could not kill exec process', { id: c.Id, error: err.message }))
-        .finally(() => {
-          // The stream ends once the process is gone; do not wait on a stuck engine beyond that.
-          setTimeout(() => stream.destroy(), 5000).unref();
-        });
+      void killExec(deps.docker, exec.id, what, why).finally(() => {
+        // The stream ends once the process is gone; do not wait on a stuck engine beyond that.
+        setTimeout(() => stream.destroy(), 5000).unref();
+      });
     };
     const timer = timeoutSec > 0 ? setTimeout(() => expire('timeout'), timeoutSec * 1000) : undefined;
     const onAbort = (): void => expire('cancelled');

@@ -1,6 +1,7 @@
 import type { Duplex } from 'stream';
 import type { DockerClient } from '../docker/client';
 import { logger } from '../logger';
+import { killExec } from '../runtime/exec-kill';
 import { wireDockerStream } from './docker-io';
 import type { ExecTarget } from './requests';
 import type { SessionIO } from './session-io';
@@ -10,7 +11,8 @@ const EXIT_POLL_TRIES = 100;
 
 /**
  * Runs one exec session: Docker exec create + hijacked start, streams wired to the client, resizes
- * forwarded, and the exit code (from exec inspect) reported as the protocol wants it.
+ * forwarded, and the exit code (from exec inspect) reported as the protocol wants it. When the
+ * client goes away before the command ends, the command's process tree is killed.
  */
 export async function runExec(docker: DockerClient, target: ExecTarget, io: SessionIO): Promise<void> {
   const ctx = `container "${target.containerId}"`;
@@ -40,7 +42,11 @@ export async function runExec(docker: DockerClient, target: ExecTarget, io: Sess
       });
     }
     const how = await wireDockerStream(sock, target.tty, io);
-    if (how === 'aborted') return;
+    if (how === 'aborted') {
+      // Nobody is left to read the output or end stdin: left alone, the command would run forever.
+      await killExec(docker, exec.id, ctx, 'client gone');
+      return;
+    }
     const code = await exitCode(docker, exec.id, ctx);
     await io.finish({ kind: 'exit', code, command: target.cmd });
   } catch (err) {
