@@ -10,8 +10,7 @@ import type { IndexChange, IndexedContainer } from '../docker/container-index';
 import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID } from '../translate/labels';
 import { nowNanos } from '../translate/time';
 import { logger } from '../logger';
-import { podSandboxStatus } from './sandbox-status';
-import { containerStatus } from './container-status';
+import { podSandboxStatus, sandboxContainerStatuses } from './sandbox-status';
 
 type EventType = Exclude<ContainerEventType, number>;
 
@@ -69,7 +68,6 @@ class EventHub {
   private sinks = new Map<Sink, () => void>();
   private chain: Promise<void> = Promise.resolve();
   private readonly sandboxStatus;
-  private readonly containerStatus;
   private readonly onChange = (c: IndexChange): void => {
     this.chain = this.chain
       .then(() => this.publish(c))
@@ -80,7 +78,6 @@ class EventHub {
 
   constructor(private readonly deps: Deps) {
     this.sandboxStatus = podSandboxStatus(deps);
-    this.containerStatus = containerStatus(deps);
   }
 
   subscribe(sink: Sink, end: () => void): () => void {
@@ -103,10 +100,7 @@ class EventHub {
     const types = eventTypesFor(c.before, c.after);
     if (types.length === 0 || this.sinks.size === 0) return;
     const sandboxId = isSandboxLabels(entry.labels) ? entry.id : entry.labels[LABEL_SANDBOX_ID];
-    const [podStatus, statuses] = await Promise.all([
-      this.podStatus(sandboxId),
-      this.memberStatuses(sandboxId),
-    ]);
+    const { podStatus, statuses } = await this.podState(sandboxId);
     for (const type of types) {
       const ev: ContainerEventResponse = {
         container_id: c.id,
@@ -123,31 +117,19 @@ class EventHub {
     return { signal: new AbortController().signal };
   }
 
-  private async podStatus(sandboxId: string | undefined): Promise<PodSandboxStatus | null> {
-    if (!sandboxId) return null;
+  /** The pod's status and its containers' (these alone when the sandbox is gone). */
+  private async podState(
+    sandboxId: string | undefined,
+  ): Promise<{ podStatus: PodSandboxStatus | null; statuses: ContainerStatus[] }> {
+    if (!sandboxId) return { podStatus: null, statuses: [] };
     try {
-      return (
-        (await this.sandboxStatus({ pod_sandbox_id: sandboxId, verbose: false }, this.ctx())).status ?? null
-      );
+      const res = await this.sandboxStatus({ pod_sandbox_id: sandboxId, verbose: false }, this.ctx());
+      return { podStatus: res.status ?? null, statuses: res.containers_statuses ?? [] };
     } catch {
-      return null; // removed meanwhile
+      // Removed meanwhile.
+      const statuses = await sandboxContainerStatuses(this.deps, sandboxId).catch(() => []);
+      return { podStatus: null, statuses };
     }
-  }
-
-  private async memberStatuses(sandboxId: string | undefined): Promise<ContainerStatus[]> {
-    if (!sandboxId) return [];
-    const members = this.deps.index
-      .list()
-      .filter((m) => isContainerLabels(m.labels) && m.labels[LABEL_SANDBOX_ID] === sandboxId);
-    const out = await Promise.all(
-      members.map((m) =>
-        this.containerStatus({ container_id: m.id, verbose: false }, this.ctx()).then(
-          (r) => r.status ?? undefined,
-          () => undefined,
-        ),
-      ),
-    );
-    return out.filter((s): s is ContainerStatus => s !== undefined);
   }
 }
 

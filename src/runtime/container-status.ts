@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import type { ContainerStatusRequest__Output } from '../generated/runtime/v1/ContainerStatusRequest';
 import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse';
+import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import { logger } from '../logger';
 import {
   TERMINATION_MESSAGE_LIMIT,
@@ -47,22 +48,35 @@ async function processIds(pid: number | undefined): Promise<ProcessIds | undefin
   }
 }
 
-/** ContainerStatus: one inspect, plus the termination message file and the process's ids. */
+/**
+ * The CRI status of one container (id or unambiguous prefix): one inspect, plus the termination
+ * message file and the process's ids. NOT_FOUND when there is no such container.
+ */
+export async function containerStatusOf(deps: Deps, id: string): Promise<ContainerStatus> {
+  return (await statusWithInspect(deps, id)).status;
+}
+
+async function statusWithInspect(
+  deps: Deps,
+  id: string,
+): Promise<{ status: ContainerStatus; inspect: ContainerInspectInfo }> {
+  const inspect = await findContainer(deps, id);
+  // The engine's event may still be on its way: bring the list up to what we just saw.
+  if (deps.index.get(inspect.Id)?.state !== inspect.State?.Status)
+    await deps.index.refresh(inspect.Id, 'status');
+  const extras: StatusExtras = {};
+  const state = criState(inspect.State?.Status);
+  if (state === 'CONTAINER_EXITED') extras.terminationMessage = await terminationMessage(inspect);
+  if (inspect.State?.Running) extras.user = await processIds(inspect.State.Pid);
+  return { status: toContainerStatus(inspect, extras), inspect };
+}
+
+/** ContainerStatus: the status, and with `verbose` the engine's details. */
 export function containerStatus(
   deps: Deps,
 ): UnaryImpl<ContainerStatusRequest__Output, ContainerStatusResponse> {
   return async (req) => {
-    const inspect = await findContainer(deps, req.container_id);
-    // The engine's event may still be on its way: bring the list up to what we just saw.
-    if (deps.index.get(inspect.Id)?.state !== inspect.State?.Status)
-      await deps.index.refresh(inspect.Id, 'status');
-    const extras: StatusExtras = {};
-    const state = criState(inspect.State?.Status);
-    if (state === 'CONTAINER_EXITED') extras.terminationMessage = await terminationMessage(inspect);
-    if (inspect.State?.Running) extras.user = await processIds(inspect.State.Pid);
-    return {
-      status: toContainerStatus(inspect, extras),
-      info: req.verbose ? containerVerboseInfo(inspect) : {},
-    };
+    const { status, inspect } = await statusWithInspect(deps, req.container_id);
+    return { status, info: req.verbose ? containerVerboseInfo(inspect) : {} };
   };
 }

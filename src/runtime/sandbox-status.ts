@@ -1,7 +1,11 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
+import { CriError } from '../grpc/status-error';
+import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import type { PodSandboxStatusRequest__Output } from '../generated/runtime/v1/PodSandboxStatusRequest';
 import type { PodSandboxStatusResponse } from '../generated/runtime/v1/PodSandboxStatusResponse';
+import { isContainerLabels, LABEL_SANDBOX_ID } from '../translate/labels';
 import { nowNanos } from '../translate/time';
 import {
   isHostNetwork,
@@ -9,22 +13,53 @@ import {
   sandboxStatusFromInspect,
   sandboxVerboseInfo,
 } from '../translate/sandbox-status';
+import { containerStatusOf } from './container-status';
 import { findSandbox } from './sandbox-lookup';
 import { podNetwork } from './sandbox-network';
 
+/**
+ * The statuses of a sandbox's containers (members from the index, each inspected, in parallel). A
+ * container removed meanwhile is left out.
+ */
+export async function sandboxContainerStatuses(deps: Deps, sandboxId: string): Promise<ContainerStatus[]> {
+  const members = deps.index
+    .list()
+    .filter((m) => isContainerLabels(m.labels) && m.labels[LABEL_SANDBOX_ID] === sandboxId);
+  const out = await Promise.all(
+    members.map((m) =>
+      containerStatusOf(deps, m.id).catch((err: unknown) => {
+        if (err instanceof CriError && err.code === grpcStatus.NOT_FOUND) return undefined;
+        throw err;
+      }),
+    ),
+  );
+  return out.filter((s): s is ContainerStatus => s !== undefined);
+}
+
+/**
+ * PodSandboxStatus, with the statuses of the pod's containers and the time they were taken: the
+ * kubelet's evented PLEG reads a pod's whole state from this one answer.
+ */
 export function podSandboxStatus(
   deps: Deps,
 ): UnaryImpl<PodSandboxStatusRequest__Output, PodSandboxStatusResponse> {
   return async (req) => {
+    // Taken before anything is read, so that a change made meanwhile is newer than this answer.
+    const timestamp = nowNanos();
     const { inspect } = await findSandbox(deps, req.pod_sandbox_id);
-    const ips = isHostNetwork(inspect)
-      ? podIpsFromInspect(inspect)
-      : ((await podNetwork(deps).ips(inspect)) ?? podIpsFromInspect(inspect));
+    const [ips, containers] = await Promise.all([
+      isHostNetwork(inspect)
+        ? podIpsFromInspect(inspect)
+        : podNetwork(deps)
+            .ips(inspect)
+            .then((found) => found ?? podIpsFromInspect(inspect)),
+      sandboxContainerStatuses(deps, inspect.Id),
+    ]);
     return {
       status: sandboxStatusFromInspect(inspect, ips),
       info: req.verbose ? sandboxVerboseInfo(inspect, inspect.Config?.Image ?? '') : {},
-      containers_statuses: [],
-      timestamp: nowNanos(),
+      containers_statuses: containers,
+      timestamp,
     };
   };
 }
