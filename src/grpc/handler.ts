@@ -42,6 +42,20 @@ function finish(method: string, req: unknown, started: bigint, code: status, mes
   for (const o of observers) o(method, code, seconds);
 }
 
+/**
+ * For calls that are not unary (server streams): starts the clock; the returned function logs and
+ * counts the call when it ends, once, however often it is called.
+ */
+export function startCall(method: string, req: unknown): (code: status, message?: string) => void {
+  const started = process.hrtime.bigint();
+  let done = false;
+  return (code, message) => {
+    if (done) return;
+    done = true;
+    finish(method, req, started, code, message);
+  };
+}
+
 function toStatus(err: unknown): CriError {
   if (err instanceof CriError) return err;
   const mapped = toCriError(err);
@@ -89,7 +103,7 @@ export function unimplementedUnary(method: string): grpc.handleUnaryCall<unknown
 
 export function unimplementedStream(method: string): grpc.handleServerStreamingCall<unknown, unknown> {
   return (call) => {
-    finish(method, call.request, process.hrtime.bigint(), status.UNIMPLEMENTED);
+    startCall(method, call.request)(status.UNIMPLEMENTED);
     call.emit('error', { code: status.UNIMPLEMENTED, details: `${method} is not implemented by docker-cri` });
   };
 }

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { Deps } from '../deps';
-import type { CallContext } from '../grpc/handler';
+import { startCall, type CallContext } from '../grpc/handler';
 import type { GetEventsRequest__Output } from '../generated/runtime/v1/GetEventsRequest';
 import type { ContainerEventResponse } from '../generated/runtime/v1/ContainerEventResponse';
 import type { ContainerEventType } from '../generated/runtime/v1/ContainerEventType';
@@ -149,26 +150,31 @@ export function closeEventStreams(deps: Deps): void {
   hubs.get(deps)?.close();
 }
 
-/** GetContainerEvents: a server stream that lasts until the client goes away (or we stop). */
+/**
+ * GetContainerEvents: a server stream that lasts until the client goes away (or we stop). Either is
+ * the normal end and counts as OK; a failed write on the call counts with its code.
+ */
 export function getContainerEvents(
   deps: Deps,
 ): grpc.handleServerStreamingCall<GetEventsRequest__Output, ContainerEventResponse> {
   return (call) => {
     const hub = hubOf(deps);
+    const finish = startCall('GetContainerEvents', call.request);
     let ended = false;
-    const end = (): void => {
+    const end = (failure?: { code?: number; message?: string }): void => {
       if (ended) return;
       ended = true;
       unsubscribe();
       if (!call.cancelled) call.end();
-      logger.info('cri call', { method: 'GetContainerEvents', code: 'OK', subscribers: 'ended' });
+      if (failure) finish(failure.code ?? status.UNKNOWN, failure.message);
+      else finish(status.OK);
     };
     const unsubscribe = hub.subscribe((ev) => {
       if (!ended) call.write(ev);
     }, end);
-    call.on('cancelled', end);
-    call.on('error', end);
-    call.on('close', end);
-    logger.info('cri call', { method: 'GetContainerEvents', code: 'OK', subscribers: 'started' });
+    call.on('cancelled', () => end());
+    call.on('error', (err: { code?: number; message?: string }) => end(err));
+    call.on('close', () => end());
+    logger.debug('cri stream opened', { method: 'GetContainerEvents' });
   };
 }
