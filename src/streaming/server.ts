@@ -1,5 +1,5 @@
 import http from 'http';
-import type { AddressInfo } from 'net';
+import net, { type AddressInfo } from 'net';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DockerClient } from '../docker/client';
@@ -22,6 +22,14 @@ import { spdySessionIO } from './spdy-remotecommand';
 import { SpdySession } from './spdy-session';
 import { TokenCache } from './token-cache';
 import { serveWsPortForward, wsSessionIO } from './ws-channels';
+
+/** As the kubelet's --streaming-connection-idle-timeout default. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
+
+export interface StreamingOptions {
+  /** A connection with no traffic either way for this long is closed; 0 never. */
+  idleTimeoutMs?: number;
+}
 
 const PATH = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)\/?$/;
 
@@ -51,11 +59,15 @@ export class StreamingServer {
   private readonly wssPortForward: WebSocketServer;
   private readonly live = new Set<Duplex>();
   private baseUrl = '';
+  /** Applies to connections upgraded from then on (tests shorten it). */
+  idleTimeoutMs: number;
 
   constructor(
     private readonly bindAddr: string,
     private readonly docker: DockerClient,
+    options: StreamingOptions = {},
   ) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     this.http = http.createServer((req, res) => this.onPlainRequest(req, res));
     this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
@@ -137,6 +149,20 @@ export class StreamingServer {
     socket.once('close', () => this.live.delete(socket));
   }
 
+  /**
+   * Closes the connection after idleTimeoutMs without a byte read or written. An exec session then
+   * sees its client gone, which kills the command's process tree.
+   */
+  private closeWhenIdle(socket: Duplex, kind: string): void {
+    const ms = this.idleTimeoutMs;
+    if (!(socket instanceof net.Socket) || !(ms > 0)) return;
+    socket.setTimeout(ms);
+    socket.once('timeout', () => {
+      logger.info('streaming connection idle: closed', { kind, idleTimeoutMs: ms });
+      socket.destroy();
+    });
+  }
+
   private upgradeSpdy(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: StreamTarget): void {
     const supported = target.kind === 'portforward' ? [PORT_FORWARD_PROTOCOL] : SPDY_EXEC_PROTOCOLS;
     const offered = splitProtocols(req.headersDistinct['x-stream-protocol-version']);
@@ -154,6 +180,7 @@ export class StreamingServer {
     if (chosen.protocol) lines.push(`X-Stream-Protocol-Version: ${chosen.protocol}`);
     socket.write(lines.join('\r\n') + '\r\n\r\n');
     this.track(socket);
+    this.closeWhenIdle(socket, target.kind);
     const session = new SpdySession(socket, 'server', head);
     logger.debug('spdy session', { kind: target.kind, protocol: chosen.protocol });
     if (target.kind === 'portforward') {
@@ -197,6 +224,8 @@ export class StreamingServer {
     this.track(socket);
     const wss = target.kind === 'portforward' ? this.wssPortForward : this.wssExec;
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      // Only now: ws clears the socket's timeout when it takes the socket over.
+      this.closeWhenIdle(socket, target.kind);
       logger.debug('websocket session', { kind: target.kind, protocol: ws.protocol });
       if (target.kind === 'portforward') serveWsPortForward(this.docker, target, ws, ports);
       else this.run(target, wsSessionIO(ws, target));

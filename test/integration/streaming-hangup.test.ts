@@ -86,4 +86,45 @@ describe('streaming exec whose client goes away', () => {
     expect(res.stdout.toString()).toBe('still running\n');
     expect(JSON.parse(res.error)).toEqual({ metadata: {}, status: 'Success' });
   });
+
+  describe('with a short idle timeout', () => {
+    let saved: number;
+    beforeAll(() => {
+      saved = shim.app.deps.streaming!.idleTimeoutMs;
+      shim.app.deps.streaming!.idleTimeoutMs = 2000;
+    });
+    afterAll(() => {
+      shim.app.deps.streaming!.idleTimeoutMs = saved;
+    });
+
+    it("defaults to the kubelet's 4 hours", () => {
+      expect(saved).toBe(4 * 60 * 60 * 1000);
+    });
+
+    it('closes a silent SPDY exec and kills its process tree', async () => {
+      const rc = await remoteCommand(await execUrl(['sh', '-c', 'sleep 306 & sleep 307'], { stdin: true }), {
+        stdin: true,
+      });
+      await rc.session.closed;
+      await eventually(async () => !(await running(/sleep 30[67]\b/)));
+    });
+
+    it('closes a silent WebSocket exec and kills its process tree', async () => {
+      const url = await execUrl(['sh', '-c', 'sleep 308 & sleep 309'], { stdin: true });
+      const ws = new WebSocket(url, ['v5.channel.k8s.io']);
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      ws.on('error', () => undefined);
+      await closed;
+      await eventually(async () => !(await running(/sleep 30[89]\b/)));
+    });
+
+    it('keeps a connection with traffic open past the timeout', async () => {
+      const rc = await remoteCommand(
+        await execUrl(['sh', '-c', 'for i in $(seq 15); do echo $i; sleep 0.3; done']),
+      );
+      const res = await rc.result;
+      expect(res.stdout.toString().split('\n')).toHaveLength(16);
+      expect(JSON.parse(res.error)).toEqual({ metadata: {}, status: 'Success' });
+    });
+  });
 });
