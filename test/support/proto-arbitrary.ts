@@ -15,6 +15,14 @@ export function criRoot(): protobuf.Root {
   return root;
 }
 
+/**
+ * A short hex string is a valid id prefix: RemovePodSandbox("0") would remove whichever pod's id
+ * starts with 0, including pods of other suites or benchmarks on the same engine. Hostile strings
+ * that are hex are therefore long enough never to match a real id.
+ */
+const notAnIdPrefix = (s: string): string =>
+  /^[0-9a-f]{1,31}$/.test(s) ? `${s}${'e'.repeat(32 - s.length)}z` : s;
+
 const hostileString = fc.oneof(
   fc.constant(''),
   fc.constant('../../../../etc/passwd'),
@@ -22,14 +30,14 @@ const hostileString = fc.oneof(
   fc.constant('a/../../b'),
   fc.constant('$(touch /tmp/dcri-pwned)'),
   fc.constant('; rm -rf / #'),
-  fc.constant('0'),
-  fc.constant('abc'),
-  fc.constant('0123456789abcdef'),
+  fc.constant('0z'),
+  fc.constant('xyz'),
+  fc.constant('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'),
   fc.constant('x'.repeat(70_000)),
   fc.constant('ünïcødé ☃ \u0000 nul'),
   fc.constant('sha256:' + 'f'.repeat(64)),
   fc.constant('Not A Reference'),
-  fc.string({ maxLength: 40 }),
+  fc.string({ maxLength: 40 }).map(notAnIdPrefix),
 );
 
 const hostileInt64 = fc.oneof(
