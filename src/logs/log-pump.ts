@@ -12,6 +12,8 @@ import { logger } from '../logger';
 import { metrics } from '../metrics';
 import { CriEncoder, sinceParam, type ResumePoint } from './cri-format';
 import { DockerLogParser } from './docker-stream';
+import { JsonFileSource } from './json-file-source';
+import { JsonLogDecoder } from './json-log-decoder';
 import { findResumePoint, writePos } from './log-resume';
 
 /** A batch this large is written without waiting for the end of the I/O turn. */
@@ -31,6 +33,18 @@ export interface PumpOptions {
   highWaterMark?: number;
   /** Delay before opening a broken stream again. */
   retryMs?: number;
+  /**
+   * Where output is read: 'auto' reads a json-file log directly when it can (see json-file-source.ts)
+   * and uses Docker's log API otherwise; 'api' always uses the API (for comparisons and benchmarks).
+   */
+  source?: 'auto' | 'api';
+}
+
+interface ContainerView {
+  running: boolean;
+  tty: boolean;
+  /** Docker's json-file path when the container logs to one we may read directly. */
+  jsonFile?: string;
 }
 
 function openAppend(file: string, highWaterMark: number): Promise<fs.WriteStream> {
@@ -62,6 +76,9 @@ export class LogPump {
   private ws: fs.WriteStream | undefined;
   private input: Readable | undefined;
   private parser: DockerLogParser | undefined;
+  private file: JsonFileSource | undefined;
+  /** Reading the json-file failed once: the API from then on. */
+  private fileFailed = false;
   private stopped = false;
   private ended = false;
   private writeError: Error | undefined;
@@ -75,6 +92,8 @@ export class LogPump {
   private readonly hwm: number;
   /** Bytes handed to the file, for metrics and benchmarks. */
   bytesWritten = 0;
+  /** Where output was last read from: Docker's json-file directly, or its log API. */
+  via: 'json-file' | 'api' | undefined;
 
   constructor(private readonly opts: PumpOptions) {
     this.id = opts.id;
@@ -91,6 +110,7 @@ export class LogPump {
   async stop(): Promise<PumpEnd> {
     this.stopped = true;
     this.input?.destroy();
+    this.file?.stop();
     this.wake?.();
     return this.done;
   }
@@ -137,6 +157,7 @@ export class LogPump {
       this.writeError = err;
       logger.error('writing container log failed', { id: this.id, path: this.logPath, error: err.message });
       this.input?.destroy();
+      this.file?.stop();
     });
   }
 
@@ -198,12 +219,21 @@ export class LogPump {
     return end;
   }
 
-  private async inspect(): Promise<{ running: boolean; tty: boolean } | 'gone'> {
+  private async inspect(): Promise<ContainerView | 'gone'> {
     try {
       const info = await this.opts.docker.call('container.inspect', `container "${this.id}"`, (d) =>
         d.getContainer(this.id).inspect(),
       );
-      return { running: info.State.Running || info.State.Restarting, tty: !!info.Config.Tty };
+      const logConfig = info.HostConfig?.LogConfig as
+        { Type?: string; Config?: Record<string, string> } | undefined;
+      // Compressed rotations (.gz) are left to Docker's reader.
+      const direct =
+        logConfig?.Type === 'json-file' && logConfig.Config?.compress !== 'true' && !!info.LogPath;
+      return {
+        running: info.State.Running || info.State.Restarting,
+        tty: !!info.Config.Tty,
+        jsonFile: direct ? info.LogPath : undefined,
+      };
     } catch (err) {
       if (isNotFound(err)) return 'gone';
       throw err;
@@ -217,6 +247,30 @@ export class LogPump {
         const info = await this.inspect();
         if (info === 'gone') return 'gone';
         const since = this.encoder.rewind();
+        const file = await this.openFile(info, since?.ts);
+        if (file) {
+          try {
+            outcome = await this.consumeFile(file);
+          } catch (err) {
+            // Reading the file broke (it should not): Docker's API resumes from what was written.
+            logger.warn('reading container json-file log failed; using the log API', {
+              id: this.id,
+              error: (err as Error).message,
+            });
+            this.fileFailed = true;
+            continue;
+          }
+          // The file path needs no retry delay: on to the end-of-output check below.
+          if (outcome === 'end') {
+            const after = await this.inspect().catch(() => undefined);
+            if (after === 'gone' || (after && !after.running)) {
+              this.encoder.finish();
+              this.flush();
+              return after === 'gone' ? 'gone' : 'complete';
+            }
+          }
+          continue;
+        }
         const stream = (await this.opts.docker.call('container.logs', `container "${this.id}"`, () =>
           this.opts.docker.stream.getContainer(this.id).logs({
             follow: true,
@@ -254,8 +308,87 @@ export class LogPump {
     return 'stopped';
   }
 
+  private async openFile(
+    info: ContainerView,
+    since: string | undefined,
+  ): Promise<JsonFileSource | undefined> {
+    if (this.opts.source === 'api' || this.fileFailed || !info.jsonFile) return undefined;
+    const decoder = new JsonLogDecoder((s, b, st, e) => this.encoder.message(s, b, st, e), since);
+    try {
+      return await JsonFileSource.open({
+        logPath: info.jsonFile,
+        decoder,
+        since,
+        batch: () => (this.flush() ? undefined : this.writable()),
+      });
+    } catch (err) {
+      // Not visible from here (docker-cri in a container without Docker's data root) or not ours to read.
+      logger.debug('container json-file log not readable; using the log API', {
+        id: this.id,
+        path: info.jsonFile,
+        error: (err as Error).message,
+      });
+      return undefined;
+    }
+  }
+
+  /** Reads the json-file until the container has stopped and all of it is read (or stop()). */
+  private async consumeFile(file: JsonFileSource): Promise<'end' | 'broken'> {
+    this.file = file;
+    this.via = 'json-file';
+    const abort = new AbortController();
+    const exit = this.watchExit(file, abort.signal);
+    try {
+      if (this.stopped) file.stop();
+      return (await file.run()) === 'end' ? 'end' : 'broken';
+    } finally {
+      abort.abort();
+      await exit;
+      this.file = undefined;
+    }
+  }
+
+  /**
+   * Tells the file source when the container has stopped: Docker's wait answers then, without a
+   * poll. A container that restarts (restart policy) is waited for again.
+   */
+  private async watchExit(file: JsonFileSource, signal: AbortSignal): Promise<void> {
+    const pause = (): Promise<void> =>
+      new Promise((r) => {
+        const t = setTimeout(r, this.opts.retryMs ?? 1000);
+        signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+    while (!signal.aborted) {
+      try {
+        await this.opts.docker.call(
+          'container.wait',
+          `container "${this.id}"`,
+          () =>
+            this.opts.docker.stream
+              .getContainer(this.id)
+              .wait({ condition: 'not-running', abortSignal: signal }),
+          2 ** 31 - 1,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        if (!isNotFound(err)) {
+          await pause();
+          continue;
+        }
+      }
+      if (signal.aborted) return;
+      const info = await this.inspect().catch(() => undefined);
+      if (info === 'gone' || (info && !info.running)) {
+        file.finish();
+        return;
+      }
+      await pause();
+    }
+  }
+
   private consume(stream: Readable, parser: DockerLogParser): Promise<'end' | 'broken'> {
     this.input = stream;
+    this.via = 'api';
     return new Promise((resolve) => {
       let settled = false;
       const settle = (how: 'end' | 'broken'): void => {

@@ -37,7 +37,7 @@ export async function loggedContainer(
   docker: Dockerode,
   made: Made,
   script: string,
-  opts: { tty?: boolean; start?: boolean; logDriver?: string } = {},
+  opts: { tty?: boolean; start?: boolean; logDriver?: string; logOpts?: Record<string, string> } = {},
 ): Promise<LoggedContainer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-logs-'));
   made.dirs.push(dir);
@@ -49,7 +49,7 @@ export async function loggedContainer(
     Cmd: ['sh', '-c', script],
     Tty: !!opts.tty,
     Labels: { [LABEL_TYPE]: TYPE_CONTAINER, [LABEL_LOG_PATH]: logPath, 'dcri-test': 'yes' },
-    HostConfig: { LogConfig: { Type: opts.logDriver ?? 'json-file', Config: {} } },
+    HostConfig: { LogConfig: { Type: opts.logDriver ?? 'json-file', Config: opts.logOpts ?? {} } },
   });
   made.containers.push(c.id);
   if (opts.start !== false) await c.start();
