@@ -4,10 +4,11 @@
  * A busybox container prints LOG_BENCH_MB MiB (default 100) of 100-byte lines as fast as it can.
  *   docker only  : no pump; Docker's json-file logging alone (wall time to exit, dockerd CPU).
  *   live pump    : the same, with a LogPump (in this process, so process.cpuUsage() is the pump's
- *                  own CPU) following the container into a CRI file; dockerd CPU now includes
- *                  serving the log stream.
+ *                  own CPU) following the container into a CRI file.
  *   drain        : a pump over the exited container's stored log: the pump's ceiling when the
  *                  container is not the bottleneck.
+ * Each pump run twice: reading the json-file directly (the default), and through Docker's log API
+ * (the fallback for other drivers), where dockerd CPU includes serving the log stream.
  * The containers carry no log-path label, so no docker-cri process on the engine pumps them too.
  * Prints a table and writes bench/results/log-pump.json.
  */
@@ -107,23 +108,37 @@ async function main(): Promise<void> {
       });
     }
 
-    // 2. With a live pump, and 3. a pump draining the stored log.
+    // 2. With a live pump, and 3. a pump draining the stored log; from the file, then the API.
     let exitedId = '';
-    for (const run of ['live pump', 'drain (exited container)']) {
-      const live = run === 'live pump';
+    const runs: Array<[string, 'auto' | 'api']> = [
+      ['live pump (json-file)', 'auto'],
+      ['drain (json-file)', 'auto'],
+      ['live pump (log API)', 'api'],
+      ['drain (log API)', 'api'],
+    ];
+    for (const [run, source] of runs) {
+      const live = run.startsWith('live');
       const c = live ? await create() : d.getContainer(exitedId);
       const logPath = path.join(dir, `${live ? 'live' : 'drain'}.log`);
       const d0 = dockerdCpu();
       const c0 = thisCpuSeconds();
       const t0 = process.hrtime.bigint();
       if (live) await c.start();
-      const pump = new LogPump({ id: c.id, logPath, posFile: path.join(dir, `${c.id}.pos`), docker: client });
+      const pump = new LogPump({
+        id: c.id,
+        logPath,
+        posFile: path.join(dir, `${c.id}.pos`),
+        docker: client,
+        source,
+      });
       const end = await pump.done;
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const size = fs.statSync(logPath).size;
       if (end !== 'complete' || size !== lines * CRI_LINE) {
         throw new Error(`${run}: pump ended ${end} with ${size} bytes, expected ${lines * CRI_LINE}`);
       }
+      if (pump.via !== (source === 'api' ? 'api' : 'json-file'))
+        throw new Error(`${run}: read via ${pump.via}`);
       rows.push({
         run,
         seconds,

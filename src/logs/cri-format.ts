@@ -31,6 +31,19 @@ const HEADS: Record<string, Buffer> = {
   '2P': Buffer.from(' stderr P '),
 };
 const HEAD_LEN = 10;
+/** HEADS by stream (1, 2) * 2 + (partial ? 1 : 0): no string key per record. */
+const HEAD_BY_KEY: Buffer[] = [HEADS['1F'], HEADS['1F'], HEADS['1F'], HEADS['1P'], HEADS['2F'], HEADS['2P']];
+
+/**
+ * buf.copy for the short ranges of a record (timestamp, head, short lines): a JS loop beats the
+ * native call below a few dozen bytes.
+ */
+function copyShort(src: Buffer, start: number, end: number, dst: Buffer, at: number): number {
+  const n = end - start;
+  if (n > 48) return src.copy(dst, at, start, end);
+  for (let i = 0; i < n; i++) dst[at + i] = src[start + i];
+  return n;
+}
 const BATCH_BYTES = 64 * 1024;
 
 export interface ResumePoint {
@@ -44,6 +57,7 @@ export interface ResumePoint {
 
 /** How far stored order may stray from timestamp order (it is microseconds in practice). */
 export const REORDER_WINDOW_NS = 250_000_000;
+const FLOOR_NS = 2 * REORDER_WINDOW_NS;
 
 /** A timestamp as whole seconds and nanoseconds: exact, and no BigInt per message. */
 interface Instant {
@@ -88,15 +102,34 @@ class RecentRecords {
   private size = 0;
   latest: Instant | undefined;
 
+  /** minus(latest, 2 * REORDER_WINDOW_NS), kept beside latest: add() runs per line. */
+  private floorSec = 0;
+  private floorNsec = 0;
+
   add(sec: number, nsec: number, units: number): void {
     const l = this.latest;
-    if (!l || sec > l.sec || (sec === l.sec && nsec > l.nsec)) this.latest = { sec, nsec };
+    if (!l || sec > l.sec || (sec === l.sec && nsec > l.nsec)) {
+      if (l) {
+        l.sec = sec;
+        l.nsec = nsec;
+      } else this.latest = { sec, nsec };
+      // minus() without its object.
+      let fSec = sec - Math.floor(FLOOR_NS / 1e9);
+      let fNsec = nsec - (FLOOR_NS % 1e9);
+      if (fNsec < 0) {
+        fNsec += 1e9;
+        fSec -= 1;
+      }
+      this.floorSec = fSec;
+      this.floorNsec = fNsec;
+    }
     // Drop from the oldest stored while they are older than twice the window: nothing later stored
     // can be counted against them any more.
-    const floor = minus(this.latest!, 2 * REORDER_WINDOW_NS);
+    const fs = this.floorSec;
+    const fn = this.floorNsec;
     while (this.size > 0) {
       const h = this.head;
-      if (!(this.sec[h] < floor.sec || (this.sec[h] === floor.sec && this.nsec[h] < floor.nsec))) break;
+      if (!(this.sec[h] < fs || (this.sec[h] === fs && this.nsec[h] < fn))) break;
       this.head = (h + 1) % this.sec.length;
       this.size--;
     }
@@ -188,15 +221,25 @@ export class CriEncoder {
     return at;
   }
 
-  /** Seconds and nanoseconds of a Docker timestamp in buf[start, end), or undefined if not one. */
-  private instant(buf: Buffer, start: number, end: number): Instant | undefined {
+  /** Set by instant(): the timestamp it read (no object per line). */
+  private tSec = 0;
+  private tNsec = 0;
+
+  /** Reads a Docker timestamp in buf[start, end) into tSec/tNsec; false if it is not one. */
+  private instant(buf: Buffer, start: number, end: number): boolean {
     const len = end - start;
     if (len < 21 || buf[start + 19] !== 0x2e || buf[end - 1] !== 0x5a /* Z */) {
-      return parseInstant(buf.toString('latin1', start, end));
+      const t = parseInstant(buf.toString('latin1', start, end));
+      if (!t) return false;
+      this.tSec = t.sec;
+      this.tNsec = t.nsec;
+      return true;
     }
-    if (Number.isNaN(this.secValue) || buf.compare(this.secPrefix, 0, 19, start, start + 19) !== 0) {
+    let same = !Number.isNaN(this.secValue);
+    for (let i = 0; same && i < 19; i++) same = buf[start + i] === this.secPrefix[i];
+    if (!same) {
       const ms = Date.parse(buf.toString('latin1', start, start + 19) + 'Z');
-      if (Number.isNaN(ms)) return undefined;
+      if (Number.isNaN(ms)) return false;
       buf.copy(this.secPrefix, 0, start, start + 19);
       this.secValue = Math.floor(ms / 1000);
     }
@@ -204,7 +247,9 @@ export class CriEncoder {
     let digits = 0;
     for (let i = start + 20; i < end - 1 && digits < 9; i++, digits++) nsec = nsec * 10 + (buf[i] - 0x30);
     for (; digits < 9; digits++) nsec *= 10;
-    return { sec: this.secValue, nsec };
+    this.tSec = this.secValue;
+    this.tNsec = nsec;
+    return true;
   }
 
   /** One Docker message: `<ts> <content>[\n]` in buf[start, end). */
@@ -223,19 +268,25 @@ export class CriEncoder {
     // Frames carry one line each; should one ever carry several, each becomes its own line.
     let nl = buf.indexOf(NL, from);
     while (nl >= 0 && nl < end - 1) {
-      this.line(stream, buf, tsStart, tsEnd, from, nl, true);
+      this.line(stream, buf, tsStart, tsEnd, buf, from, nl, true);
       from = nl + 1;
       nl = buf.indexOf(NL, from);
     }
     const eol = end > from && buf[end - 1] === NL;
-    this.line(stream, buf, tsStart, tsEnd, from, eol ? end - 1 : end, eol);
+    this.line(stream, buf, tsStart, tsEnd, buf, from, eol ? end - 1 : end, eol);
   }
 
-  private line(
+  /**
+   * One line whose parts are known already (the json-file decoder's fast path): timestamp
+   * tsBuf[tsStart, tsEnd) as Docker's API writes it, content buf[cStart, cEnd) holding no newline,
+   * `eol` when the line ends. The same as message() of `<ts> <content>[\n]`.
+   */
+  line(
     stream: StreamId,
-    buf: Buffer,
+    tsBuf: Buffer,
     tsStart: number,
     tsEnd: number,
+    buf: Buffer,
     cStart: number,
     cEnd: number,
     eol: boolean,
@@ -256,26 +307,26 @@ export class CriEncoder {
       units -= this.skipUnits;
       this.skipUnits = 0;
     }
-    const t = this.instant(buf, tsStart, tsEnd);
-    if (t) this.recent.add(t.sec, t.nsec, units);
-    buf.copy(this.lastTs, 0, tsStart, tsEnd);
+    if (this.instant(tsBuf, tsStart, tsEnd)) this.recent.add(this.tSec, this.tNsec, units);
+    copyShort(tsBuf, tsStart, tsEnd, this.lastTs, 0);
     this.lastTsLen = tsLen;
     const streamKey = stream === STDERR ? 2 : 1;
     this.streamBytes[streamKey] += cEnd - cStart;
     do {
       const take = Math.min(MAX_RECORD_BYTES, cEnd - cStart);
       const last = cStart + take >= cEnd;
-      const tag = last && final ? 'F' : 'P';
+      const partial = !(last && final);
       this.ensure(tsLen + HEAD_LEN + take + 1);
       const o = this.out;
       let p = this.outLen;
-      p += buf.copy(o, p, tsStart, tsEnd);
-      p += HEADS[`${streamKey}${tag}`].copy(o, p);
-      p += buf.copy(o, p, cStart, cStart + take);
+      p += copyShort(tsBuf, tsStart, tsEnd, o, p);
+      const head = HEAD_BY_KEY[streamKey * 2 + (partial ? 1 : 0)];
+      p += copyShort(head, 0, HEAD_LEN, o, p);
+      p += copyShort(buf, cStart, cStart + take, o, p);
       o[p++] = NL;
       this.outLen = p;
       this.records++;
-      this.open[streamKey] = tag === 'P';
+      this.open[streamKey] = partial;
       cStart += take;
     } while (cStart < cEnd);
   }

@@ -108,6 +108,10 @@ export class JsonFileSource {
   private stopped = false;
   private over = false;
   private dirty = false;
+  /** The last read found data: more is likely soon, so the next look is timed, not watched. */
+  private busy = false;
+  /** A watch could not be set up: poll only. */
+  private unwatchable = false;
   private wake: (() => void) | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private watcher: fs.FSWatcher | undefined;
@@ -190,22 +194,38 @@ export class JsonFileSource {
     this.wakeNow();
   }
 
-  /** Reads until finish() and the end of the files, or stop(). Throws on a read error. */
+  /**
+   * Reads until finish() and the end of the files, or stop(). Throws on a read error.
+   *
+   * A busy container appends with one write per line, and a watch would wake us per line: while
+   * output flows the file is read every batchMs instead, and the watch is armed only once it is idle.
+   */
   async run(): Promise<'end' | 'stopped'> {
-    this.startWatch();
     try {
       for (;;) {
         if (this.stopped) return 'stopped';
         const overBefore = this.over;
         this.dirty = false;
-        if ((await this.readSome()) > 0) continue;
+        if ((await this.readSome()) > 0) {
+          this.busy = true;
+          continue;
+        }
         if (await this.advance()) continue;
         if (overBefore) return 'end';
         await this.opts.batch();
-        await this.sleep();
+        if (this.busy) {
+          this.busy = false;
+          this.unwatch();
+          await this.sleep(this.batchMs);
+        } else if (!this.watcher && !this.unwatchable) {
+          // Armed, then one more look: what was written before the watch began is not missed.
+          this.watch();
+        } else {
+          await this.sleep(this.dirty ? this.batchMs : this.pollMs);
+        }
       }
     } finally {
-      this.watcher?.close();
+      this.unwatch();
       clearTimeout(this.wakeTimer);
       await Promise.all(this.files.map((f) => f.fh.close().catch(() => undefined)));
       this.files = [];
@@ -275,17 +295,23 @@ export class JsonFileSource {
     return undefined;
   }
 
-  private startWatch(): void {
+  private watch(): void {
     try {
       // The directory, not the file: it also sees the rename and the new file of a rotation.
       this.watcher = fs.watch(path.dirname(this.opts.logPath), { persistent: false }, () => this.changed());
       this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
+        this.unwatchable = true;
+        this.unwatch();
       });
     } catch {
       // No inotify (or no directory): the poll alone.
+      this.unwatchable = true;
     }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   private changed(): void {
@@ -303,10 +329,11 @@ export class JsonFileSource {
     w?.();
   }
 
-  private sleep(): Promise<void> {
+  /** Waits ms, or less when a watched change, finish() or stop() comes first. */
+  private sleep(ms: number): Promise<void> {
     if (this.stopped || this.over) return Promise.resolve();
     return new Promise((resolve) => {
-      const poll = setTimeout(() => this.wakeNow(), this.dirty ? this.batchMs : this.pollMs);
+      const poll = setTimeout(() => this.wakeNow(), ms);
       this.wake = () => {
         clearTimeout(poll);
         resolve();

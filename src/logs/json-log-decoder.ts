@@ -10,21 +10,22 @@
  * copied once into a reused scratch buffer. Anything else goes through JSON.parse.
  */
 import { formatInstant, parseInstant } from './cri-format';
-import { STDERR, STDOUT, type MessageSink, type StreamId } from './docker-stream';
+import { STDERR, STDOUT, type StreamId } from './docker-stream';
 
 const NL = 0x0a;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
 const DOT = 0x2e;
-const COMMA = 0x2c;
+const BRACE = 0x7d;
+const N = 0x6e;
 const Z = 0x5a;
 const ZERO = 0x30;
 const LOG_KEY = Buffer.from('{"log":"');
-const STREAM_KEY = Buffer.from('","stream":"');
-const TIME_KEY = Buffer.from('"time":"');
-const STDOUT_VALUE = Buffer.from('stdout"');
-const STDERR_VALUE = Buffer.from('stderr"');
+/** What follows the content up to the stream's last three letters (`out` or `err`). */
+const STREAM_KEY = Buffer.from('","stream":"std');
+/** What follows the stream up to the time; with `attrs` between them the slow path reads the line. */
+const TIME_KEY = Buffer.from('","time":"');
 /** `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`: what the API's RFC3339NanoFixed gives for a UTC time. */
 export const TS_LEN = 30;
 
@@ -66,12 +67,37 @@ function parseSlow(text: string): Parsed | undefined {
   };
 }
 
+/** Where decoded messages go: CriEncoder's two entry points. */
+export interface DecodedSink {
+  /** A message as the API sends it: `<ts> <content>` in buf[start, end). */
+  message(stream: StreamId, buf: Buffer, start: number, end: number): void;
+  /** A message in parts: timestamp, content without newline, and whether a newline ended it. */
+  line(
+    stream: StreamId,
+    tsBuf: Buffer,
+    tsStart: number,
+    tsEnd: number,
+    buf: Buffer,
+    cStart: number,
+    cEnd: number,
+    eol: boolean,
+  ): void;
+}
+
+function matches(buf: Buffer, at: number, key: Buffer): boolean {
+  if (at + key.length > buf.length) return false;
+  for (let i = 0; i < key.length; i++) if (buf[at + i] !== key[i]) return false;
+  return true;
+}
+
 export class JsonLogDecoder {
   /** A line whose end has not been read yet. */
   private carry: Buffer = Buffer.allocUnsafe(64 * 1024);
   private carryLen = 0;
-  /** Where each message is assembled (`<ts> <content>`) before the sink copies it away. */
+  /** Where a slow-path message (`<ts> <content>`) is assembled before the sink copies it away. */
   private scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  /** A fast-path timestamp that needed its fraction padded. */
+  private readonly tsScratch = Buffer.alloc(TS_LEN);
   private readonly since: Buffer | undefined;
   /** Lines that were not json-file records (skipped), for a warning. */
   malformed = 0;
@@ -81,7 +107,7 @@ export class JsonLogDecoder {
    * see normalizeTime).
    */
   constructor(
-    private readonly sink: MessageSink,
+    private readonly sink: DecodedSink,
     since?: string,
   ) {
     const s = since === undefined ? undefined : normalizeTime(since);
@@ -131,84 +157,66 @@ export class JsonLogDecoder {
     this.carryLen = need;
   }
 
-  private room(n: number): Buffer {
-    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2));
-    return this.scratch;
-  }
-
   /** One line, without its newline, in buf[s, e). */
   private line(buf: Buffer, s: number, e: number): void {
     if (e <= s) return;
-    if (e - s > LOG_KEY.length && buf.compare(LOG_KEY, 0, LOG_KEY.length, s, s + LOG_KEY.length) === 0) {
-      const cs = s + LOG_KEY.length;
-      // `","stream":"` cannot occur inside the escaped content (its quotes would be `\"`).
-      const sep = buf.indexOf(STREAM_KEY, cs);
-      if (sep >= 0 && sep < e) {
-        const vs = sep + STREAM_KEY.length;
-        const stream = this.streamAt(buf, vs, e);
-        // `time` right after the stream; with `attrs` between them the line takes the slow path.
-        const tk = vs + STDOUT_VALUE.length + 1;
-        const ts = tk + TIME_KEY.length;
-        const timeNext =
-          !!stream &&
-          ts < e &&
-          buf[tk - 1] === COMMA &&
-          buf.compare(TIME_KEY, 0, TIME_KEY.length, tk, ts) === 0;
-        const te = timeNext ? buf.indexOf(QUOTE, ts) : -1;
-        if (stream && te > 0 && te < e) {
-          const bs = buf.indexOf(BACKSLASH, cs);
-          if (bs < 0 || bs >= sep) return this.emit(stream, buf, ts, te, cs, sep, false);
-          // Only the line's end escaped: `…\n"`.
-          if (bs === sep - 2 && buf[sep - 1] === 0x6e)
-            return this.emit(stream, buf, ts, te, cs, sep - 2, true);
-        }
-      }
+    if (!this.fast(buf, s, e)) this.slow(buf, s, e);
+  }
+
+  /**
+   * `{"log":"<content>","stream":"std(out|err)","time":"<time>"}` where the content holds no escape
+   * but maybe its final `\n`: handed on in place, nothing copied. False for any other line.
+   */
+  private fast(buf: Buffer, s: number, e: number): boolean {
+    const cs = s + LOG_KEY.length;
+    if (!matches(buf, s, LOG_KEY)) return false;
+    const q = buf.indexOf(QUOTE, cs);
+    if (q < 0 || q >= e) return false;
+    let ce = q;
+    let eol = false;
+    const bs = buf.indexOf(BACKSLASH, cs);
+    if (bs >= 0 && bs < q) {
+      // The only escape allowed is the line's end: `…\n"`. Any other (an escaped quote included)
+      // leaves q short of the closing quote, and the slow path decodes the line.
+      if (bs !== q - 2 || buf[q - 1] !== N) return false;
+      ce = q - 2;
+      eol = true;
     }
-    this.slow(buf, s, e);
-  }
-
-  private streamAt(buf: Buffer, at: number, e: number): StreamId | undefined {
-    if (at + STDOUT_VALUE.length > e) return undefined;
-    if (buf.compare(STDOUT_VALUE, 0, STDOUT_VALUE.length, at, at + STDOUT_VALUE.length) === 0) return STDOUT;
-    if (buf.compare(STDERR_VALUE, 0, STDERR_VALUE.length, at, at + STDERR_VALUE.length) === 0) return STDERR;
-    return undefined;
-  }
-
-  /** Writes a fast-path message: time buf[ts, te), raw content buf[cs, ce) and maybe a newline. */
-  private emit(
-    stream: StreamId,
-    buf: Buffer,
-    ts: number,
-    te: number,
-    cs: number,
-    ce: number,
-    nl: boolean,
-  ): void {
+    if (!matches(buf, q, STREAM_KEY)) return false;
+    const v = q + STREAM_KEY.length;
+    let stream: StreamId;
+    if (buf[v] === 0x6f && buf[v + 1] === 0x75 && buf[v + 2] === 0x74) stream = STDOUT;
+    else if (buf[v] === 0x65 && buf[v + 1] === 0x72 && buf[v + 2] === 0x72) stream = STDERR;
+    else return false;
+    const ts = v + 3 + TIME_KEY.length;
+    if (!matches(buf, v + 3, TIME_KEY)) return false;
+    let te = ts;
+    while (te < e && te - ts <= TS_LEN && buf[te] !== QUOTE) te++;
+    if (te + 2 !== e || buf[te] !== QUOTE || buf[te + 1] !== BRACE) return false;
     const len = te - ts;
-    const out = this.room(TS_LEN + 1 + (ce - cs) + 1);
-    let p: number;
-    if (len >= 22 && len <= TS_LEN && buf[ts + 19] === DOT && buf[te - 1] === Z) {
-      p = buf.copy(out, 0, ts, te - 1);
+    let tsBuf = buf;
+    let tsStart = ts;
+    let tsEnd = te;
+    if (len !== TS_LEN || buf[ts + 19] !== DOT || buf[te - 1] !== Z) {
+      const out = this.tsScratch;
+      let p: number;
+      if (len >= 22 && len < TS_LEN && buf[ts + 19] === DOT && buf[te - 1] === Z) {
+        p = buf.copy(out, 0, ts, te - 1);
+      } else if (len === 20 && buf[ts + 19] === Z) {
+        p = buf.copy(out, 0, ts, ts + 19);
+        out[p++] = DOT;
+      } else return false;
       while (p < TS_LEN - 1) out[p++] = ZERO;
-      out[p++] = Z;
-    } else if (len === 20 && buf[ts + 19] === Z) {
-      p = buf.copy(out, 0, ts, ts + 19);
-      out[p++] = DOT;
-      while (p < TS_LEN - 1) out[p++] = ZERO;
-      out[p++] = Z;
-    } else {
-      const t = normalizeTime(buf.toString('latin1', ts, te));
-      if (!t) {
-        this.malformed++;
-        return;
-      }
-      p = out.write(t, 0, 'latin1');
+      out[p] = Z;
+      [tsBuf, tsStart, tsEnd] = [out, 0, TS_LEN];
     }
-    if (this.before(out)) return;
-    out[p++] = SPACE;
-    p += buf.copy(out, p, cs, ce);
-    if (nl) out[p++] = NL;
-    this.sink(stream, out, 0, p);
+    if (!this.before(tsBuf, tsStart)) this.sink.line(stream, tsBuf, tsStart, tsEnd, buf, cs, ce, eol);
+    return true;
+  }
+
+  private room(n: number): Buffer {
+    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2));
+    return this.scratch;
   }
 
   private slow(buf: Buffer, s: number, e: number): void {
@@ -219,14 +227,20 @@ export class JsonLogDecoder {
     }
     const out = this.room(m.time.length + 1 + Buffer.byteLength(m.log));
     let p = out.write(m.time, 0, 'latin1');
-    if (this.before(out)) return;
+    if (this.before(out, 0)) return;
     out[p++] = SPACE;
     p += out.write(m.log, p, 'utf8');
-    this.sink(m.stream, out, 0, p);
+    this.sink.message(m.stream, out, 0, p);
   }
 
-  /** Is the timestamp at the start of out older than `since`? Both are fixed-width UTC. */
-  private before(out: Buffer): boolean {
-    return !!this.since && out.compare(this.since, 0, this.since.length, 0, this.since.length) < 0;
+  /** Is the timestamp at buf[at] older than `since`? Both are fixed-width UTC. */
+  private before(buf: Buffer, at: number): boolean {
+    const since = this.since;
+    if (!since) return false;
+    for (let i = 0; i < since.length; i++) {
+      const d = buf[at + i] - since[i];
+      if (d !== 0) return d < 0;
+    }
+    return false;
   }
 }

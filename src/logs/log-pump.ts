@@ -313,7 +313,7 @@ export class LogPump {
     since: string | undefined,
   ): Promise<JsonFileSource | undefined> {
     if (this.opts.source === 'api' || this.fileFailed || !info.jsonFile) return undefined;
-    const decoder = new JsonLogDecoder((s, b, st, e) => this.encoder.message(s, b, st, e), since);
+    const decoder = new JsonLogDecoder(this.encoder, since);
     try {
       return await JsonFileSource.open({
         logPath: info.jsonFile,

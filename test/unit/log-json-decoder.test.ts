@@ -37,7 +37,14 @@ function jsonLine(m: Msg, attrs?: Record<string, string>): string {
 /** What the decoder hands on, as `<stream>|<message>` strings. */
 function decode(data: Buffer, step = data.length, since?: string): { out: string[]; dec: JsonLogDecoder } {
   const out: string[] = [];
-  const dec = new JsonLogDecoder((s, b, st, e) => out.push(`${s}|${b.toString('utf8', st, e)}`), since);
+  const dec = new JsonLogDecoder(
+    {
+      message: (s, b, st, e) => out.push(`${s}|${b.toString('utf8', st, e)}`),
+      line: (s, tb, ts, te, b, cs, ce, eol) =>
+        out.push(`${s}|${tb.toString('latin1', ts, te)} ${b.toString('utf8', cs, ce)}${eol ? '\n' : ''}`),
+    },
+    since,
+  );
   for (let i = 0; i < data.length; i += step) dec.push(data.subarray(i, i + step));
   return { out, dec };
 }
@@ -155,7 +162,7 @@ function criFromApi(msgs: Msg[]): Buffer {
 
 function criFromJsonFile(msgs: Msg[], step: number): Buffer {
   const enc = new CriEncoder();
-  const dec = new JsonLogDecoder((s, b, st, e) => enc.message(s, b, st, e));
+  const dec = new JsonLogDecoder(enc);
   const data = Buffer.from(msgs.map((m) => jsonLine(m)).join(''));
   const out: Buffer[] = [];
   for (let i = 0; i < data.length; i += step) {
