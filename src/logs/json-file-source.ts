@@ -35,7 +35,7 @@ export interface JsonFileOptions {
   since?: string;
   /** Called after each read is decoded: the owner writes, and may hold reading back until written. */
   batch: () => Promise<void> | void;
-  /** How often to look at the file when no change was signalled. */
+  /** How often to look at the file when no change was signalled (no watch: a tenth of it). */
   pollMs?: number;
   /** Changes signalled within this window are read together. */
   batchMs?: number;
@@ -124,7 +124,7 @@ export class JsonFileSource {
     /** Files opened at the start and not yet read, oldest first; the first is being read. */
     private files: OpenFile[],
   ) {
-    this.pollMs = opts.pollMs ?? 500;
+    this.pollMs = opts.pollMs ?? 5000;
     this.batchMs = opts.batchMs ?? 10;
   }
 
@@ -183,6 +183,11 @@ export class JsonFileSource {
     }
   }
 
+  /** Lines skipped because they were not json-file records. */
+  get malformed(): number {
+    return this.opts.decoder.malformed;
+  }
+
   /** The container has stopped: end once everything written is read. */
   finish(): void {
     this.over = true;
@@ -221,7 +226,9 @@ export class JsonFileSource {
           // Armed, then one more look: what was written before the watch began is not missed.
           this.watch();
         } else {
-          await this.sleep(this.dirty ? this.batchMs : this.pollMs);
+          // The watch is the signal and the poll a safety net; without a watch the poll is all there is.
+          const idle = this.watcher ? this.pollMs : this.pollMs / 10;
+          await this.sleep(this.dirty ? this.batchMs : idle);
         }
       }
     } finally {

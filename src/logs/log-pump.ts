@@ -345,6 +345,12 @@ export class LogPump {
       abort.abort();
       await exit;
       this.file = undefined;
+      if (file.malformed > 0) {
+        logger.warn('container json-file log had lines that are not log records; skipped them', {
+          id: this.id,
+          lines: file.malformed,
+        });
+      }
     }
   }
 

@@ -1,0 +1,145 @@
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { JsonFileSource } from '../../src/logs/json-file-source';
+import { JsonLogDecoder } from '../../src/logs/json-log-decoder';
+
+/**
+ * The json-file follower on files written here the way Docker writes and rotates them (no engine):
+ * rotated files first, appends, renames, files deleted while open, truncation, `since`.
+ */
+
+let dir: string;
+let logPath: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-jsonsrc-'));
+  logPath = path.join(dir, 'c-json.log');
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Line i: stamped i ms after a fixed second, so timestamps follow the numbers. */
+function ts(i: number): string {
+  const ms = Date.UTC(2026, 10, 25, 11, 0, 0) + i;
+  return new Date(ms).toISOString().replace('Z', '000000Z');
+}
+function json(from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `{"log":"line-${i}\\n","stream":"stdout","time":"${ts(i)}"}\n`;
+  return s;
+}
+
+function follower(since?: string): { lines: string[]; open: () => Promise<JsonFileSource> } {
+  const lines: string[] = [];
+  const decoder = new JsonLogDecoder(
+    {
+      message: (_s, b, st, e) => lines.push(b.toString('utf8', st, e).split(' ')[1].trimEnd()),
+      line: (_s, _tb, _ts, _te, b, cs, ce) => lines.push(b.toString('utf8', cs, ce)),
+    },
+    since,
+  );
+  return {
+    lines,
+    open: () =>
+      JsonFileSource.open({ logPath, decoder, since, batch: () => undefined, pollMs: 200, batchMs: 5 }),
+  };
+}
+
+const range = (from: number, to: number): string[] =>
+  Array.from({ length: to - from }, (_, i) => `line-${from + i}`);
+const until = async (cond: () => boolean): Promise<void> => {
+  const end = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+/** Docker's rotation: `.k` → `.k+1` (the last one dropped), the file → `.1`, a new empty file. */
+function rotate(maxFiles: number): void {
+  fs.rmSync(`${logPath}.${maxFiles - 1}`, { force: true });
+  for (let k = maxFiles - 2; k >= 1; k--) {
+    if (fs.existsSync(`${logPath}.${k}`)) fs.renameSync(`${logPath}.${k}`, `${logPath}.${k + 1}`);
+  }
+  fs.renameSync(logPath, `${logPath}.1`);
+  fs.writeFileSync(logPath, '');
+}
+
+describe('following a json-file log', () => {
+  it('reads rotated files oldest first, then the file, then what is appended and rotated, until finish()', async () => {
+    fs.writeFileSync(`${logPath}.2`, json(0, 100));
+    fs.writeFileSync(`${logPath}.1`, json(100, 200));
+    fs.writeFileSync(logPath, json(200, 300));
+    const f = follower();
+    const src = await f.open();
+    const done = src.run();
+    await until(() => f.lines.length === 300);
+    fs.appendFileSync(logPath, json(300, 350));
+    await until(() => f.lines.length === 350);
+    rotate(3);
+    fs.appendFileSync(logPath, json(350, 400));
+    rotate(3);
+    fs.appendFileSync(logPath, json(400, 450));
+    await until(() => f.lines.length === 450);
+    fs.appendFileSync(logPath, json(450, 460));
+    src.finish();
+    expect(await done).toBe('end');
+    expect(f.lines).toEqual(range(0, 460));
+  });
+
+  it('finishes a file Docker deleted while it was open, then goes on with the files after it', async () => {
+    fs.writeFileSync(logPath, json(0, 10));
+    const f = follower();
+    const src = await f.open();
+    // All before the first read: two rotations with max-file 2 drop the open file.
+    fs.appendFileSync(logPath, json(10, 20));
+    rotate(2);
+    fs.appendFileSync(logPath, json(20, 30));
+    rotate(2);
+    fs.appendFileSync(logPath, json(30, 40));
+    expect(fs.existsSync(`${logPath}.2`)).toBe(false);
+    const done = src.run();
+    await until(() => f.lines.length === 40);
+    src.finish();
+    expect(await done).toBe('end');
+    expect(f.lines).toEqual(range(0, 40));
+  });
+
+  it('starts over after a truncation in place (max-file 1)', async () => {
+    fs.writeFileSync(logPath, json(0, 50));
+    const f = follower();
+    const src = await f.open();
+    const done = src.run();
+    await until(() => f.lines.length === 50);
+    fs.truncateSync(logPath, 0);
+    fs.appendFileSync(logPath, json(50, 55));
+    await until(() => f.lines.length === 55);
+    src.finish();
+    expect(await done).toBe('end');
+    expect(f.lines).toEqual(range(0, 55));
+  });
+
+  it('with since, skips whole rotated files and bisects into the first one it needs', async () => {
+    fs.writeFileSync(`${logPath}.2`, json(0, 20_000));
+    fs.writeFileSync(`${logPath}.1`, json(20_000, 40_000));
+    fs.writeFileSync(logPath, json(40_000, 41_000));
+    const f = follower(ts(30_000));
+    const src = await f.open();
+    src.finish();
+    expect(await src.run()).toBe('end');
+    expect(f.lines).toEqual(range(30_000, 41_000));
+  });
+
+  it('ends at stop() with the files closed', async () => {
+    fs.writeFileSync(logPath, json(0, 5));
+    const f = follower();
+    const src = await f.open();
+    const done = src.run();
+    await until(() => f.lines.length === 5);
+    src.stop();
+    expect(await done).toBe('stopped');
+  });
+
+  it('refuses a log it cannot open (the caller uses the API)', async () => {
+    await expect(follower().open()).rejects.toThrow(/ENOENT/);
+  });
+});
