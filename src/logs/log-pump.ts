@@ -361,18 +361,27 @@ export class LogPump {
   private async watchExit(file: JsonFileSource, signal: AbortSignal): Promise<void> {
     const pause = (): Promise<void> =>
       new Promise((r) => {
-        const t = setTimeout(r, this.opts.retryMs ?? 1000);
-        signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        const done = (): void => {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          r();
+        };
+        const t = setTimeout(done, this.opts.retryMs ?? 1000);
+        signal.addEventListener('abort', done, { once: true });
       });
     while (!signal.aborted) {
       try {
         await this.opts.docker.call(
           'container.wait',
           `container "${this.id}"`,
+          // A long poll: no deadline, and our own abort (the pump ended) is not a failed call.
           () =>
             this.opts.docker.stream
               .getContainer(this.id)
-              .wait({ condition: 'not-running', abortSignal: signal }),
+              .wait({ condition: 'not-running', abortSignal: signal })
+              .catch((err: unknown) => {
+                if (!signal.aborted) throw err;
+              }),
           2 ** 31 - 1,
         );
       } catch (err) {

@@ -83,6 +83,26 @@ describe('reading json-file directly', () => {
     expect(f.equals(a)).toBe(true);
   });
 
+  it('follows a container Docker restarts (restart policy) through every run, like the log API path', async () => {
+    const c = await loggedContainer(docker, made, 'sleep 1; echo run; echo err >&2; usleep 300000; exit 1', {
+      start: false,
+    });
+    // loggedContainer makes no restart policy; this one is updated to have one before it starts.
+    await docker.getContainer(c.id).update({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } });
+    await docker.getContainer(c.id).start();
+    const api = pump(c.id, 'api');
+    const file = pump(c.id, 'auto');
+    const [a, f] = await Promise.all([api.bytes, file.bytes]);
+    const info = await docker.getContainer(c.id).inspect();
+    expect(info.RestartCount).toBe(2);
+    const recs = records(path.join(dir, `auto-${n}.log`));
+    expect([lines(recs, 'stdout'), lines(recs, 'stderr')]).toEqual([
+      ['run', 'run', 'run'],
+      ['err', 'err', 'err'],
+    ]);
+    expect(f.equals(a)).toBe(true);
+  });
+
   it('follows Docker rotation (max-size 1m, max-file 3) with every line once, in order, and resumes across rotated files', async () => {
     const total = 40_000;
     const half = total / 2;
