@@ -21,7 +21,9 @@ import path from 'path';
 import { formatInstant, parseInstant } from './cri-format';
 import { JsonLogDecoder, normalizeTime } from './json-log-decoder';
 
-const READ_BYTES = 512 * 1024;
+/** Reads start small and grow while they come back full; an idle source holds no read buffer. */
+const READ_MIN = 64 * 1024;
+const READ_MAX = 512 * 1024;
 /** Probe size when bisecting a file for `since`. */
 const PROBE_BYTES = 64 * 1024;
 /** Stored order strays from timestamp order by microseconds; bisect this far before `since`. */
@@ -115,7 +117,8 @@ export class JsonFileSource {
   private wake: (() => void) | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private watcher: fs.FSWatcher | undefined;
-  private readonly buf = Buffer.allocUnsafe(READ_BYTES);
+  private buf: Buffer | undefined;
+  private bufSize = READ_MIN;
   private readonly pollMs: number;
   private readonly batchMs: number;
 
@@ -154,7 +157,12 @@ export class JsonFileSource {
       }
       opened.length = 0;
       const source = new JsonFileSource(opts, files);
-      await source.skipBefore(opts.since);
+      try {
+        await source.skipBefore(opts.since);
+      } catch (err) {
+        opened.push(...source.files);
+        throw err;
+      }
       return source;
     } catch (err) {
       await Promise.all(opened.map((f) => f.fh.close().catch(() => undefined)));
@@ -225,6 +233,8 @@ export class JsonFileSource {
         } else if (!this.watcher && !this.unwatchable) {
           // Armed, then one more look: what was written before the watch began is not missed.
           this.watch();
+          this.buf = undefined;
+          this.bufSize = READ_MIN;
         } else {
           // The watch is the signal and the poll a safety net; without a watch the poll is all there is.
           const idle = this.watcher ? this.pollMs : this.pollMs / 10;
@@ -245,10 +255,15 @@ export class JsonFileSource {
 
   private async readSome(): Promise<number> {
     const f = this.cur;
-    const { bytesRead } = await f.fh.read(this.buf, 0, this.buf.length, f.off);
+    const buf = (this.buf ??= Buffer.allocUnsafe(this.bufSize));
+    const { bytesRead } = await f.fh.read(buf, 0, buf.length, f.off);
     if (bytesRead > 0) {
       f.off += bytesRead;
-      this.opts.decoder.push(this.buf.subarray(0, bytesRead));
+      this.opts.decoder.push(buf.subarray(0, bytesRead));
+      if (bytesRead === buf.length && this.bufSize < READ_MAX) {
+        this.bufSize *= 2;
+        this.buf = undefined;
+      }
       await this.opts.batch();
     }
     return bytesRead;

@@ -28,6 +28,8 @@ const STREAM_KEY = Buffer.from('","stream":"std');
 const TIME_KEY = Buffer.from('","time":"');
 /** `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`: what the API's RFC3339NanoFixed gives for a UTC time. */
 export const TS_LEN = 30;
+/** Buffers grow on first need: a pump per container, most of them idle. */
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A json-file `time` (Go's RFC3339Nano: trailing fraction zeros dropped) as the API writes it: UTC,
@@ -92,10 +94,10 @@ function matches(buf: Buffer, at: number, key: Buffer): boolean {
 
 export class JsonLogDecoder {
   /** A line whose end has not been read yet. */
-  private carry: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private carry: Buffer = EMPTY;
   private carryLen = 0;
   /** Where a slow-path message (`<ts> <content>`) is assembled before the sink copies it away. */
-  private scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  private scratch: Buffer = EMPTY;
   /** A fast-path timestamp that needed its fraction padded. */
   private readonly tsScratch = Buffer.alloc(TS_LEN);
   private readonly since: Buffer | undefined;
@@ -149,7 +151,7 @@ export class JsonLogDecoder {
   private append(chunk: Buffer, start: number, end: number): void {
     const need = this.carryLen + (end - start);
     if (need > this.carry.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2));
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2, 4096));
       this.carry.copy(bigger, 0, 0, this.carryLen);
       this.carry = bigger;
     }
@@ -215,7 +217,8 @@ export class JsonLogDecoder {
   }
 
   private room(n: number): Buffer {
-    if (this.scratch.length < n) this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2));
+    if (this.scratch.length < n)
+      this.scratch = Buffer.allocUnsafe(Math.max(n, this.scratch.length * 2, 4096));
     return this.scratch;
   }
 
