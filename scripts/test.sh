@@ -13,4 +13,10 @@ npm run --silent build
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 # --forceExit: a stray handle in one test must not hang CI; leaks are measured by `npm run soak`.
-npx jest --ci --runInBand --forceExit "$@"
+results=$(mktemp)
+status=0
+npx jest --ci --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?
+# One plain closing line that any CI reader understands.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$results" || true
+rm -f "$results"
+exit $status
