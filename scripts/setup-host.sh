@@ -15,6 +15,8 @@ have_cmd gcc || need+=(gcc)
 have_cmd docker-compose || need+=(docker-compose)
 have_cmd ip || need+=(iproute2)
 have_cmd iptables || need+=(iptables)
+have_cmd pgrep || need+=(procps)
+have_cmd nsenter || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
