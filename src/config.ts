@@ -61,7 +61,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'streaming-bind-addr',
     key: 'streamingBindAddr',
     kind: 'string',
-    help: 'address of the exec/attach/port-forward server (port 0: any free port)',
+    help: 'address of the exec/attach/port-forward server (port 0: a free port)',
   },
   { name: 'root-directory', key: 'rootDirectory', kind: 'string', help: 'directory for docker-cri state' },
   { name: 'log-level', key: 'logLevel', kind: 'string', help: 'error, warn, info or debug' },

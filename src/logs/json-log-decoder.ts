@@ -9,7 +9,7 @@
  * bytes are the decoded content (Docker writes valid UTF-8 and escapes everything else), and they are
  * copied once into a reused scratch buffer. Anything else goes through JSON.parse.
  */
-import { formatInstant, parseInstant } from './cri-format';
+import { formatInstant, parseInstant, type CriEncoder } from './cri-format';
 import { STDERR, STDOUT, type StreamId } from './docker-stream';
 
 const NL = 0x0a;
@@ -69,22 +69,8 @@ function parseSlow(text: string): Parsed | undefined {
   };
 }
 
-/** Where decoded messages go: CriEncoder's two entry points. */
-export interface DecodedSink {
-  /** A message as the API sends it: `<ts> <content>` in buf[start, end). */
-  message(stream: StreamId, buf: Buffer, start: number, end: number): void;
-  /** A message in parts: timestamp, content without newline, and whether a newline ended it. */
-  line(
-    stream: StreamId,
-    tsBuf: Buffer,
-    tsStart: number,
-    tsEnd: number,
-    buf: Buffer,
-    cStart: number,
-    cEnd: number,
-    eol: boolean,
-  ): void;
-}
+/** Where decoded messages go: CriEncoder's two entry points, `message` and `line`. */
+export type DecodedSink = Pick<CriEncoder, 'message' | 'line'>;
 
 function matches(buf: Buffer, at: number, key: Buffer): boolean {
   if (at + key.length > buf.length) return false;
