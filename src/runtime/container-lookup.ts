@@ -1,25 +1,46 @@
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
-import { notFound } from '../grpc/status-error';
+import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
-import { isContainerLabels } from '../translate/labels';
-import { checkId } from './ids';
+import { isContainerLabels, LABEL_TYPE } from '../translate/labels';
+import { idToLookUp, shownId } from './ids';
 
 /**
- * A workload container by full id or unambiguous prefix, inspected; undefined when there is none
- * (a sandbox's id is not a container's). The index resolves prefixes; a container it has not seen
- * yet is asked of Docker directly.
+ * The full id a hex id or prefix stands for, among Kubernetes containers and sandboxes only;
+ * undefined when nothing matches. The index answers first; a prefix it does not know (made a moment
+ * ago, its event not in yet) is asked of Docker's list filtered by our type label, so a prefix never
+ * picks a container made outside Kubernetes, and two matches are refused rather than one guessed.
+ */
+export async function resolveHexId(deps: Deps, ref: string, what: string): Promise<string | undefined> {
+  const known = deps.index.resolve(ref, what);
+  if (known) return known;
+  if (ref.length === 64) return ref;
+  const list = await deps.docker.call('container.list', `${what} "${ref}"`, (d) =>
+    d.listContainers({ all: true, filters: { id: [ref], label: [LABEL_TYPE] } }),
+  );
+  // Docker's id filter matches anywhere in the id; a prefix must match at the start.
+  const ids = list.map((c) => c.Id).filter((id) => id.startsWith(ref));
+  if (ids.length > 1) throw invalidArgument(`${what} id prefix "${ref}" is ambiguous`);
+  return ids[0];
+}
+
+/**
+ * A workload container by full id or unambiguous prefix, inspected; undefined when there is none:
+ * no such id, an id that is not hex (see ids.ts), a sandbox's id, or a container made outside
+ * Kubernetes.
  */
 export async function findContainerIfExists(
   deps: Deps,
   idOrPrefix: string | undefined,
   field = 'container_id',
 ): Promise<ContainerInspectInfo | undefined> {
-  const given = checkId(idOrPrefix, field, 'container');
-  const id = deps.index.resolve(given, 'container') ?? given;
+  const ref = idToLookUp(idOrPrefix, field, 'container');
+  if (!ref) return undefined;
+  const id = await resolveHexId(deps, ref, 'container');
+  if (!id) return undefined;
   let inspect: ContainerInspectInfo;
   try {
-    inspect = await deps.docker.call('container.inspect', `container "${idOrPrefix}"`, (d) =>
+    inspect = await deps.docker.call('container.inspect', `container "${ref}"`, (d) =>
       d.getContainer(id).inspect(),
     );
   } catch (err) {
@@ -36,6 +57,6 @@ export async function findContainer(
   field = 'container_id',
 ): Promise<ContainerInspectInfo> {
   const found = await findContainerIfExists(deps, idOrPrefix, field);
-  if (!found) throw notFound(`container "${idOrPrefix}" not found`);
+  if (!found) throw notFound(`container "${shownId(idOrPrefix)}" not found`);
   return found;
 }

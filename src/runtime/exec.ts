@@ -5,16 +5,16 @@ import { CriError, failedPrecondition, invalidArgument } from '../grpc/status-er
 import type { ExecRequest__Output } from '../generated/runtime/v1/ExecRequest';
 import type { ExecResponse } from '../generated/runtime/v1/ExecResponse';
 import type { StreamTarget } from '../streaming/requests';
-import { checkId } from './ids';
+import { findContainer } from './container-lookup';
 
-/** The container's full id, after checking that it exists and runs. */
+/**
+ * The container's full id, after checking that it is a Kubernetes workload container (not a pause
+ * container, not one made outside Kubernetes: NOT_FOUND) and that it runs.
+ */
 export async function runningContainer(deps: Deps, id: string): Promise<string> {
-  checkId(id, 'container_id', 'container');
-  const info = await deps.docker.call('container.inspect', `container "${id}"`, (d) =>
-    d.getContainer(id).inspect(),
-  );
+  const info = await findContainer(deps, id);
   if (!info.State.Running) {
-    throw failedPrecondition(`container "${id}" is not running (state ${info.State.Status})`);
+    throw failedPrecondition(`container "${info.Id}" is not running (state ${info.State.Status})`);
   }
   return info.Id;
 }

@@ -4,7 +4,8 @@ import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceO
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isSandboxLabels } from '../translate/labels';
-import { checkId } from './ids';
+import { idToLookUp, shownId } from './ids';
+import { resolveHexId } from './container-lookup';
 import { sandboxNamespaces } from '../translate/sandbox-status';
 import type { SandboxNamespaces } from '../translate/sandbox-config';
 
@@ -15,16 +16,19 @@ export interface FoundSandbox {
 }
 
 /**
- * The sandbox for a full id or unambiguous prefix, with its inspect; undefined when there is none.
- * The index answers first; a sandbox it has not seen yet (just made elsewhere) is asked of Docker.
+ * The sandbox for a full id or unambiguous prefix, with its inspect; undefined when there is none
+ * (also for an id that is not hex: see ids.ts). The index answers first; a sandbox it has not seen
+ * yet (just made elsewhere) is asked of Docker.
  */
 export async function findSandboxIfExists(
   deps: Deps,
   idOrPrefix: string,
   field = 'pod_sandbox_id',
 ): Promise<FoundSandbox | undefined> {
-  const ref = checkId(idOrPrefix, field, 'pod sandbox');
-  const id = deps.index.resolve(ref, 'pod sandbox') ?? ref;
+  const ref = idToLookUp(idOrPrefix, field, 'pod sandbox');
+  if (!ref) return undefined;
+  const id = await resolveHexId(deps, ref, 'pod sandbox');
+  if (!id) return undefined;
   let inspect: ContainerInspectInfo;
   try {
     inspect = await deps.docker.call('container.inspect', `pod sandbox "${ref}"`, (d) =>
@@ -45,7 +49,7 @@ export async function findSandbox(
   field = 'pod_sandbox_id',
 ): Promise<FoundSandbox> {
   const found = await findSandboxIfExists(deps, idOrPrefix, field);
-  if (!found) throw notFound(`pod sandbox "${idOrPrefix}" not found`);
+  if (!found) throw notFound(`pod sandbox "${shownId(idOrPrefix)}" not found`);
   return found;
 }
 
