@@ -2,7 +2,7 @@ import type { Config } from './config';
 import { socketPath } from './config';
 import { DockerClient } from './docker/client';
 import { ContainerIndex } from './docker/container-index';
-import { KeyedMutex } from './runtime/keyed-mutex';
+import { KeyedMutex } from './concurrency/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';

@@ -1,7 +1,7 @@
 import type { Config } from './config';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';
-import type { KeyedMutex } from './runtime/keyed-mutex';
+import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
@@ -16,7 +16,10 @@ export interface Deps {
   docker: DockerClient;
   /** Every Kubernetes container and sandbox, kept current from Docker's events. */
   index: ContainerIndex;
-  /** Serializes calls on one pod sandbox (key: sandbox id). */
+  /**
+   * Pod locks and name reservations, taken by the lock table in runtime/index.ts (never by handlers):
+   * calls on one pod sandbox run one at a time, and so do creates of one name.
+   */
   podLocks: KeyedMutex;
   /** Container and pod readings (cgroup files, writable-layer walks), cached per container. */
   stats: StatsCollector;

@@ -3,7 +3,6 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { RemoveContainerRequest__Output } from '../generated/runtime/v1/RemoveContainerRequest';
 import type { RemoveContainerResponse } from '../generated/runtime/v1/RemoveContainerResponse';
 import { isConflict, isNotFound } from '../docker/errors';
-import { LABEL_SANDBOX_ID } from '../translate/labels';
 import { findContainerIfExists } from './container-lookup';
 
 /**
@@ -16,18 +15,15 @@ export function removeContainer(
   return async (req) => {
     const c = await findContainerIfExists(deps, req.container_id);
     if (!c) return {};
-    const sandboxId = c.Config?.Labels?.[LABEL_SANDBOX_ID] || c.Id;
-    await deps.podLocks.run(sandboxId, async () => {
-      try {
-        await deps.docker.call('container.remove', `container "${c.Id}"`, (d) =>
-          d.getContainer(c.Id).remove({ force: true, v: true }),
-        );
-      } catch (err) {
-        // 409 here is "removal already in progress": someone else is doing what we were asked.
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-      deps.index.forget(c.Id);
-    });
+    try {
+      await deps.docker.call('container.remove', `container "${c.Id}"`, (d) =>
+        d.getContainer(c.Id).remove({ force: true, v: true }),
+      );
+    } catch (err) {
+      // 409 here is "removal already in progress": someone else is doing what we were asked.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+    deps.index.forget(c.Id);
     return {};
   };
 }

@@ -4,7 +4,6 @@ import type { StartContainerRequest__Output } from '../generated/runtime/v1/Star
 import type { StartContainerResponse } from '../generated/runtime/v1/StartContainerResponse';
 import { failedPrecondition } from '../grpc/status-error';
 import { isNotModified } from '../docker/errors';
-import { LABEL_SANDBOX_ID } from '../translate/labels';
 import { criState } from '../translate/container-status';
 import { findContainer } from './container-lookup';
 
@@ -14,27 +13,23 @@ import { findContainer } from './container-lookup';
  */
 export function startContainer(deps: Deps): UnaryImpl<StartContainerRequest__Output, StartContainerResponse> {
   return async (req) => {
-    const found = await findContainer(deps, req.container_id);
-    const sandboxId = found.Config?.Labels?.[LABEL_SANDBOX_ID] || found.Id;
-    return deps.podLocks.run(sandboxId, async () => {
-      const c = await findContainer(deps, found.Id);
-      const state = criState(c.State?.Status);
-      if (state !== 'CONTAINER_CREATED' || c.State?.Error) {
-        throw failedPrecondition(
-          `container "${c.Id}" is ${state}${c.State?.Error ? ' (its start failed)' : ''}: only a created container can be started`,
-        );
+    const c = await findContainer(deps, req.container_id);
+    const state = criState(c.State?.Status);
+    if (state !== 'CONTAINER_CREATED' || c.State?.Error) {
+      throw failedPrecondition(
+        `container "${c.Id}" is ${state}${c.State?.Error ? ' (its start failed)' : ''}: only a created container can be started`,
+      );
+    }
+    try {
+      await deps.docker.call('container.start', `container "${c.Id}"`, (d) => d.getContainer(c.Id).start());
+    } catch (err) {
+      // Started meanwhile by someone else: what was asked for is true.
+      if (!isNotModified(err)) {
+        await deps.index.refresh(c.Id, 'start');
+        throw err;
       }
-      try {
-        await deps.docker.call('container.start', `container "${c.Id}"`, (d) => d.getContainer(c.Id).start());
-      } catch (err) {
-        // Started meanwhile by someone else: what was asked for is true.
-        if (!isNotModified(err)) {
-          await deps.index.refresh(c.Id, 'start');
-          throw err;
-        }
-      }
-      await deps.index.refresh(c.Id, 'start');
-      return {};
-    });
+    }
+    await deps.index.refresh(c.Id, 'start');
+    return {};
   };
 }

@@ -11,7 +11,7 @@ const STOP_MARGIN_MS = 30_000;
 
 /**
  * StopContainer: the stop signal, `timeout` seconds of grace, then SIGKILL (Docker's stop does all
- * three). Idempotent: stopped or absent containers succeed. Not under the pod lock: a long grace
+ * three). Idempotent: stopped or absent containers succeed. Takes no lock (runtime/index.ts): a long grace
  * period would otherwise hold up every other call on the pod, and Docker serializes stops itself.
  */
 export function stopContainer(deps: Deps): UnaryImpl<StopContainerRequest__Output, StopContainerResponse> {

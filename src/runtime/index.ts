@@ -1,6 +1,11 @@
 import type { Deps } from '../deps';
-import { unary } from '../grpc/handler';
+import { unary as unaryCall, type UnaryImpl } from '../grpc/handler';
 import type { HandlerMap } from '../server';
+import { withLocks, type CallLocks } from '../concurrency/call-locks';
+import { isContainerLabels, LABEL_SANDBOX_ID } from '../translate/labels';
+import { sandboxName } from '../translate/names';
+import { findContainerIfExists } from './container-lookup';
+import { findSandboxIfExists, resolveSandboxId } from './sandbox-lookup';
 import { version } from './version';
 import { runtimeStatus } from './runtime-status';
 import { runtimeConfig } from './runtime-config';
@@ -27,8 +32,89 @@ import { exec } from './exec';
 import { attach } from './attach';
 import { portForward } from './port-forward';
 
+/** The full id of the sandbox `ref` names; undefined when it names none (the handler answers that). */
+async function sandboxOf(deps: Deps, ref: string | undefined): Promise<string | undefined> {
+  const known = ref ? resolveSandboxId(deps, ref) : undefined;
+  return known ?? (await findSandboxIfExists(deps, ref ?? ''))?.id;
+}
+
+/** The sandbox a container belongs to (labels never change, so the index's copy will do). */
+async function podOfContainer(deps: Deps, ref: string | undefined): Promise<string | undefined> {
+  const id = ref ? deps.index.resolve(ref, 'container') : undefined;
+  const known = id ? deps.index.get(id) : undefined;
+  if (known && isContainerLabels(known.labels)) return known.labels[LABEL_SANDBOX_ID] || known.id;
+  const found = await findContainerIfExists(deps, ref);
+  return found ? found.Config?.Labels?.[LABEL_SANDBOX_ID] || found.Id : undefined;
+}
+
+/**
+ * Which lock each call takes: the one place that says it (handlers never lock by themselves; the
+ * README's "Ordering" section copies this table).
+ *
+ *   RPC               pod lock (sandbox id)     name reservation
+ *   RunPodSandbox     -                         k8s_POD_<pod>_<ns>_<uid>_<attempt>
+ *   StopPodSandbox    the sandbox               -
+ *   RemovePodSandbox  the sandbox               -
+ *   CreateContainer   the sandbox               <sandbox id>/<container name>/<attempt>
+ *   StartContainer    the container's sandbox   -
+ *   RemoveContainer   the container's sandbox   -
+ *   StopContainer     -                         -
+ *   all other RPCs    -                         -
+ *
+ * Why: calls on one pod run one at a time, so a container is never created in, or started in, a
+ * pod that a RemovePodSandbox is taking apart, and stop/remove never see a pod half made. Different
+ * pods run in parallel. StopContainer takes no lock: its grace period may be long and would hold up
+ * every other call on the pod (Docker orders stops of one container itself; StopPodSandbox kills
+ * whatever still runs). Reads, ExecSync, Exec, Attach, PortForward, UpdateContainerResources and
+ * ReopenContainerLog act on what exists and take none. A create first reserves its name: a retry of
+ * a create whose client gave up waits for the first, then finds its container (no second one).
+ */
+function lockPlan(deps: Deps): Partial<Record<string, (req: never) => Promise<CallLocks>>> {
+  type PodReq = { pod_sandbox_id?: string };
+  type ContainerReq = { container_id?: string };
+  type RunReq = {
+    config?: {
+      metadata?: { name?: string; namespace?: string; uid?: string; attempt?: number } | null;
+    } | null;
+  };
+  type CreateReq = PodReq & { config?: { metadata?: { name?: string; attempt?: number } | null } | null };
+  const pod = async (req: PodReq): Promise<CallLocks> => ({ pod: await sandboxOf(deps, req.pod_sandbox_id) });
+  const podOf = async (req: ContainerReq): Promise<CallLocks> => ({
+    pod: await podOfContainer(deps, req.container_id),
+  });
+  return {
+    RunPodSandbox: async (req: RunReq) => {
+      const md = req.config?.metadata;
+      return {
+        name:
+          md?.name && md.namespace && md.uid
+            ? sandboxName({ name: md.name, namespace: md.namespace, uid: md.uid, attempt: md.attempt ?? 0 })
+            : undefined,
+      };
+    },
+    StopPodSandbox: pod,
+    RemovePodSandbox: pod,
+    CreateContainer: async (req: CreateReq) => {
+      const sandbox = await sandboxOf(deps, req.pod_sandbox_id);
+      const md = req.config?.metadata;
+      return {
+        pod: sandbox,
+        name: sandbox && md?.name ? `${sandbox}/${md.name}/${md.attempt ?? 0}` : undefined,
+      };
+    },
+    StartContainer: podOf,
+    RemoveContainer: podOf,
+  };
+}
+
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
+  const plan = lockPlan(deps);
+  /** A unary handler under the locks the table gives its method. */
+  const unary = <Req, Res>(method: string, impl: UnaryImpl<Req, Res>) => {
+    const keys = plan[method] as ((req: Req) => Promise<CallLocks>) | undefined;
+    return unaryCall(method, keys ? withLocks(deps.podLocks, keys, impl) : impl);
+  };
   return {
     Version: unary('Version', version(deps)),
     Status: unary('Status', runtimeStatus(deps)),

@@ -32,17 +32,13 @@ export function removePodSandbox(
       return {};
     }
     const { id } = found;
-    await deps.podLocks.run(id, async () => {
-      const members = await sandboxMembers(deps, id);
-      await Promise.all(members.map((c) => removeForce(deps, c.Id, 'container')));
-      const current = await findSandboxIfExists(deps, id);
-      if (!current) return;
-      // A sandbox removed without a stop first still gets its network released.
-      if (!isHostNetwork(current.inspect)) {
-        await podNetwork(deps).tearDown(current.inspect);
-      }
-      await removeForce(deps, id, 'pod sandbox');
-    });
+    const members = await sandboxMembers(deps, id);
+    await Promise.all(members.map((c) => removeForce(deps, c.Id, 'container')));
+    // A sandbox removed without a stop first still gets its network released.
+    if (!isHostNetwork(found.inspect)) {
+      await podNetwork(deps).tearDown(found.inspect);
+    }
+    await removeForce(deps, id, 'pod sandbox');
     return {};
   };
 }

@@ -29,26 +29,21 @@ export function stopPodSandbox(deps: Deps): UnaryImpl<StopPodSandboxRequest__Out
       return {};
     }
     const { id } = found;
-    await deps.podLocks.run(id, async () => {
-      const members = await sandboxMembers(deps, id);
-      await Promise.all(
-        members
-          .filter((c) => c.State !== 'exited' && c.State !== 'created' && c.State !== 'dead')
-          .map(async (c) => {
-            await stopNow(deps, c.Id, 'container');
-            await deps.index.refresh(c.Id, 'stop');
-          }),
-      );
-      // Re-read: the sandbox may have been stopped by a call that held the lock before us.
-      const current = await findSandboxIfExists(deps, id);
-      if (!current) return;
-      // Also when the pause container died by itself: its pod addresses are still held (CNI).
-      if (!isHostNetwork(current.inspect)) await podNetwork(deps).tearDown(current.inspect);
-      if (current.inspect.State?.Running) {
-        await stopNow(deps, id, 'pod sandbox');
-      }
-      await deps.index.refresh(id, 'stop');
-    });
+    const members = await sandboxMembers(deps, id);
+    await Promise.all(
+      members
+        .filter((c) => c.State !== 'exited' && c.State !== 'created' && c.State !== 'dead')
+        .map(async (c) => {
+          await stopNow(deps, c.Id, 'container');
+          await deps.index.refresh(c.Id, 'stop');
+        }),
+    );
+    // Also when the pause container died by itself: its pod addresses are still held (CNI).
+    if (!isHostNetwork(found.inspect)) await podNetwork(deps).tearDown(found.inspect);
+    if (found.inspect.State?.Running) {
+      await stopNow(deps, id, 'pod sandbox');
+    }
+    await deps.index.refresh(id, 'stop');
     return {};
   };
 }

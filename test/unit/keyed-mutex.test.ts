@@ -1,4 +1,4 @@
-import { KeyedMutex } from '../../src/runtime/keyed-mutex';
+import { KeyedMutex } from '../../src/concurrency/keyed-mutex';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
