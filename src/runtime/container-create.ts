@@ -5,17 +5,18 @@ import type { CreateContainerRequest__Output } from '../generated/runtime/v1/Cre
 import type { CreateContainerResponse } from '../generated/runtime/v1/CreateContainerResponse';
 import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceOption';
 import { failedPrecondition, invalidArgument, notFound } from '../grpc/status-error';
-import { isConflict } from '../docker/errors';
+import { createNamed } from '../docker/named-create';
+import { isContainerLabels } from '../translate/labels';
 import { findImage, validateImageRef } from '../image/lookup';
 import { logger } from '../logger';
 import { toCreateOptions, validateConfig, type SandboxFacts } from '../translate/container-config';
 import { seccompChoice } from '../translate/container-security';
-import { withRandomSuffix } from '../translate/names';
 import { containerJoinModes, findSandbox, sandboxNamespaces } from './sandbox-lookup';
 import { sandboxMetadata } from '../translate/sandbox-status';
 import { LABEL_LOG_DIRECTORY } from '../translate/sandbox-config';
 import { clampOomScoreAdj } from './oom-score';
 import { limitedHostCapabilities } from './container-host-caps';
+import { removeContainer } from './container-remove';
 
 const SECCOMP_FIELD = 'config.linux.security_context.seccomp';
 
@@ -39,81 +40,83 @@ async function readSeccompProfile(file: string): Promise<string> {
 
 /**
  * CreateContainer: the container is created (not started) in the sandbox's namespaces, with all
- * that later answers need recorded in its labels. Serialized per pod with RemovePodSandbox, so a
- * container never appears in a pod being removed.
+ * that later answers need recorded in its labels. Runs under its pod's lock (runtime/index.ts), so
+ * a container never appears in a pod being removed.
  */
 export function createContainer(
   deps: Deps,
 ): UnaryImpl<CreateContainerRequest__Output, CreateContainerResponse> {
-  return async (req) => {
+  return async (req, ctx) => {
     if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty: a pod sandbox id is required');
     const config = validateConfig(req.config);
     const imageRef = validateImageRef(config.image!.image, 'config.image.image');
-    const found = await findSandbox(deps, req.pod_sandbox_id);
-    return deps.podLocks.run(found.id, async () => {
-      // Re-read under the lock: a RemovePodSandbox may have finished while we waited.
-      const sandbox = await findSandbox(deps, found.id);
-      if (!sandbox.inspect.State?.Running) {
-        throw failedPrecondition(`pod sandbox "${sandbox.id}" is not ready: its containers cannot join it`);
-      }
-      const image = await findImage(deps, imageRef);
-      if (!image) throw notFound(`image "${imageRef}" not found: pull it first`);
+    // Read under the pod lock (runtime/index.ts): a RemovePodSandbox may have finished meanwhile.
+    const sandbox = await findSandbox(deps, req.pod_sandbox_id);
+    if (!sandbox.inspect.State?.Running) {
+      throw failedPrecondition(`pod sandbox "${sandbox.id}" is not ready: its containers cannot join it`);
+    }
+    const image = await findImage(deps, imageRef);
+    if (!image) throw notFound(`image "${imageRef}" not found: pull it first`);
 
-      const sc = config.linux?.security_context;
-      const choice = seccompChoice(sc);
-      const seccompProfile = choice.kind === 'localhost' ? await readSeccompProfile(choice.path) : undefined;
+    const sc = config.linux?.security_context;
+    const choice = seccompChoice(sc);
+    const seccompProfile = choice.kind === 'localhost' ? await readSeccompProfile(choice.path) : undefined;
 
-      let containerNs: NamespaceOption__Output | null | undefined = sc?.namespace_options;
-      if (containerNs?.pid === 'TARGET' && containerNs.target_id) {
-        const target = deps.index.resolve(containerNs.target_id, 'container');
-        if (!target) {
-          throw notFound(
-            `config.linux.security_context.namespace_options.target_id: container "${containerNs.target_id}" not found`,
-          );
-        }
-        containerNs = { ...containerNs, target_id: target };
-      }
-      const meta = sandboxMetadata(sandbox.inspect.Name ?? '', sandbox.inspect.Config?.Labels ?? {});
-      const facts: SandboxFacts = {
-        id: sandbox.id,
-        podName: req.sandbox_config?.metadata?.name || meta.name,
-        podNamespace: req.sandbox_config?.metadata?.namespace || meta.namespace,
-        podUid: req.sandbox_config?.metadata?.uid || meta.uid,
-        cgroupParent: sandbox.inspect.HostConfig?.CgroupParent ?? '',
-        logDirectory: sandbox.inspect.Config?.Labels?.[LABEL_LOG_DIRECTORY],
-      };
-      const opts = toCreateOptions({
-        config,
-        sandbox: facts,
-        sandboxConfig: req.sandbox_config,
-        image: { id: image.Id, repoDigests: image.RepoDigests ?? [] },
-        seccompProfile,
-        clampOom: clampOomScoreAdj,
-        hostCapabilities: limitedHostCapabilities(),
-        namespaces: containerJoinModes(sandbox.id, sandboxNamespaces(sandbox.inspect), containerNs),
-      });
-      const extras = config.linux?.resources;
-      if (extras && Object.keys(extras.unified ?? {}).length) {
-        logger.warn('unified (cgroup v2) resources cannot be applied through Docker; recorded only', {
-          name: opts.name,
-          unified: extras.unified,
-        });
-      }
-
-      const create = (name: string) =>
-        deps.docker.call('container.create', `container "${name}"`, (d) =>
-          d.createContainer({ ...opts, name }),
+    let containerNs: NamespaceOption__Output | null | undefined = sc?.namespace_options;
+    if (containerNs?.pid === 'TARGET' && containerNs.target_id) {
+      const target = deps.index.resolve(containerNs.target_id, 'container');
+      if (!target) {
+        throw notFound(
+          `config.linux.security_context.namespace_options.target_id: container "${containerNs.target_id}" not found`,
         );
-      let container;
-      try {
-        container = await create(opts.name!);
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        // A container of an earlier run still holds the name (dockershim's recovery did the same).
-        container = await create(withRandomSuffix(opts.name!));
       }
-      await deps.index.refresh(container.id, 'create');
-      return { container_id: container.id };
+      containerNs = { ...containerNs, target_id: target };
+    }
+    const meta = sandboxMetadata(sandbox.inspect.Name ?? '', sandbox.inspect.Config?.Labels ?? {});
+    const facts: SandboxFacts = {
+      id: sandbox.id,
+      podName: req.sandbox_config?.metadata?.name || meta.name,
+      podNamespace: req.sandbox_config?.metadata?.namespace || meta.namespace,
+      podUid: req.sandbox_config?.metadata?.uid || meta.uid,
+      cgroupParent: sandbox.inspect.HostConfig?.CgroupParent ?? '',
+      logDirectory: sandbox.inspect.Config?.Labels?.[LABEL_LOG_DIRECTORY],
+    };
+    const opts = toCreateOptions({
+      config,
+      sandbox: facts,
+      sandboxConfig: req.sandbox_config,
+      image: { id: image.Id, repoDigests: image.RepoDigests ?? [] },
+      seccompProfile,
+      clampOom: clampOomScoreAdj,
+      hostCapabilities: limitedHostCapabilities(),
+      namespaces: containerJoinModes(sandbox.id, sandboxNamespaces(sandbox.inspect), containerNs),
     });
+    const extras = config.linux?.resources;
+    if (extras && Object.keys(extras.unified ?? {}).length) {
+      logger.warn('unified (cgroup v2) resources cannot be applied through Docker; recorded only', {
+        name: opts.name,
+        unified: extras.unified,
+      });
+    }
+
+    // Under this attempt's own name only (docker/named-create.ts): a holder of an earlier try that
+    // is not running (a create whose client gave up) is removed, a running one is ALREADY_EXISTS.
+    const name = opts.name!;
+    const containerId = await createNamed(deps.docker, {
+      name,
+      what: 'container',
+      create: async () =>
+        (
+          await deps.docker.call('container.create', `container "${name}"`, (d) =>
+            d.createContainer({ ...opts, name }),
+          )
+        ).id,
+      ours: (holder) => isContainerLabels(holder.Config?.Labels),
+      removeHolder: async (id) => {
+        await removeContainer(deps)({ container_id: id }, ctx);
+      },
+    });
+    await deps.index.refresh(containerId, 'create');
+    return { container_id: containerId };
   };
 }

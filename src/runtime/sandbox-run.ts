@@ -1,15 +1,15 @@
 import fs from 'fs';
-import { status } from '@grpc/grpc-js';
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
-import type { UnaryImpl } from '../grpc/handler';
+import type { CallContext, UnaryImpl } from '../grpc/handler';
 import type { RunPodSandboxRequest__Output } from '../generated/runtime/v1/RunPodSandboxRequest';
 import type { RunPodSandboxResponse } from '../generated/runtime/v1/RunPodSandboxResponse';
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig';
-import { CriError, invalidArgument } from '../grpc/status-error';
+import { invalidArgument } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
+import { createNamed } from '../docker/named-create';
+import { isSandboxLabels } from '../translate/labels';
 import { renderResolvConf } from '../network/dns';
-import { withRandomSuffix } from '../translate/names';
 import { nowNanos } from '../translate/time';
 import {
   namespacesOf,
@@ -23,6 +23,7 @@ import { ensurePauseImage } from './pause-image';
 import { clampOomScoreAdj, PAUSE_OOM_SCORE_ADJ } from './oom-score';
 import { checkRuntimeHandler, engineFacts } from './sandbox-engine';
 import { podNetwork } from './sandbox-network';
+import { removePodSandbox } from './sandbox-remove';
 
 function readSeccompProfile(file: string): string {
   const field = 'config.linux.security_context.seccomp.localhost_ref';
@@ -62,22 +63,23 @@ function writeResolvConf(inspect: ContainerInspectInfo, config: PodSandboxConfig
   }
 }
 
-async function createWithName(deps: Deps, opts: ContainerCreateOptions): Promise<string> {
-  try {
-    const c = await deps.docker.call('container.create', `pod sandbox "${opts.name}"`, (d) =>
-      d.createContainer(opts),
-    );
-    return c.id;
-  } catch (err) {
-    if (!(err instanceof CriError) || err.code !== status.ALREADY_EXISTS) throw err;
-    // An older container holds the name (a leftover of dockershim or an earlier attempt).
-    const name = withRandomSuffix(opts.name as string);
-    logger.info('sandbox name taken; using a suffixed one', { wanted: opts.name, name });
-    const c = await deps.docker.call('container.create', `pod sandbox "${name}"`, (d) =>
-      d.createContainer({ ...opts, name }),
-    );
-    return c.id;
-  }
+/**
+ * The pause container under the pod attempt's own name (see docker/named-create.ts): a holder of an
+ * earlier try that is not running is removed as RemovePodSandbox would (its containers too).
+ */
+function createWithName(deps: Deps, opts: ContainerCreateOptions, ctx: CallContext): Promise<string> {
+  const name = opts.name as string;
+  return createNamed(deps.docker, {
+    name,
+    what: 'pod sandbox',
+    create: async () =>
+      (await deps.docker.call('container.create', `pod sandbox "${name}"`, (d) => d.createContainer(opts)))
+        .id,
+    ours: (holder) => isSandboxLabels(holder.Config?.Labels),
+    removeHolder: async (id) => {
+      await removePodSandbox(deps)({ pod_sandbox_id: id }, ctx);
+    },
+  });
 }
 
 /** Removes a half-made sandbox; its own failure is only logged, the original error is what counts. */
@@ -94,7 +96,7 @@ async function discard(deps: Deps, id: string): Promise<void> {
 }
 
 export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Output, RunPodSandboxResponse> {
-  return async (req) => {
+  return async (req, ctx) => {
     let config: PodSandboxConfig__Output;
     try {
       config = validateSandboxConfig(req.config);
@@ -105,46 +107,43 @@ export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Outpu
     const handler = req.runtime_handler ?? '';
     await checkRuntimeHandler(deps, handler);
     const md = config.metadata!;
-    // Two kubelet retries of the same pod attempt must not race for one name.
-    return deps.podLocks.run(`run/${md.uid}/${md.attempt}`, async () => {
-      const pauseImage = await ensurePauseImage(deps);
-      const sc = config.linux?.security_context;
-      const seccompPath = seccompProfilePath(sc);
-      const seccompProfileJson = seccompPath !== undefined ? readSeccompProfile(seccompPath) : undefined;
-      const cgroupDriver = config.linux?.cgroup_parent ? (await engineFacts(deps)).cgroupDriver : 'cgroupfs';
-      const network = podNetwork(deps);
-      let opts: ContainerCreateOptions;
-      try {
-        opts = sandboxCreateOptions({
-          config,
-          runtimeHandler: handler,
-          pauseImage: deps.config.podInfraContainerImage,
-          cgroupDriver,
-          podNetworkMode: network.networkMode,
-          networkPlugin: deps.config.networkPlugin,
-          oomScoreAdj: clampOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
-          seccompProfileJson,
-          createdAtNanos: nowNanos(),
-        });
-      } catch (err) {
-        if (err instanceof SandboxConfigError) throw invalidArgument(err.message);
-        throw err;
-      }
-      const id = await createWithName(deps, opts);
-      try {
-        await deps.docker.call('container.start', `pod sandbox "${id}"`, (d) => d.getContainer(id).start());
-        const inspect = await deps.docker.call('container.inspect', `pod sandbox "${id}"`, (d) =>
-          d.getContainer(id).inspect(),
-        );
-        writeResolvConf(inspect, config);
-        if (namespacesOf(sc?.namespace_options).network !== 'NODE') await network.setUp(inspect, config);
-      } catch (err) {
-        await discard(deps, id);
-        throw err;
-      }
-      await deps.index.refresh(id, 'start');
-      logger.info('pod sandbox running', { id, pod: `${md.namespace}/${md.name}`, image: pauseImage });
-      return { pod_sandbox_id: id };
-    });
+    const pauseImage = await ensurePauseImage(deps);
+    const sc = config.linux?.security_context;
+    const seccompPath = seccompProfilePath(sc);
+    const seccompProfileJson = seccompPath !== undefined ? readSeccompProfile(seccompPath) : undefined;
+    const cgroupDriver = config.linux?.cgroup_parent ? (await engineFacts(deps)).cgroupDriver : 'cgroupfs';
+    const network = podNetwork(deps);
+    let opts: ContainerCreateOptions;
+    try {
+      opts = sandboxCreateOptions({
+        config,
+        runtimeHandler: handler,
+        pauseImage: deps.config.podInfraContainerImage,
+        cgroupDriver,
+        podNetworkMode: network.networkMode,
+        networkPlugin: deps.config.networkPlugin,
+        oomScoreAdj: clampOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
+        seccompProfileJson,
+        createdAtNanos: nowNanos(),
+      });
+    } catch (err) {
+      if (err instanceof SandboxConfigError) throw invalidArgument(err.message);
+      throw err;
+    }
+    const id = await createWithName(deps, opts, ctx);
+    try {
+      await deps.docker.call('container.start', `pod sandbox "${id}"`, (d) => d.getContainer(id).start());
+      const inspect = await deps.docker.call('container.inspect', `pod sandbox "${id}"`, (d) =>
+        d.getContainer(id).inspect(),
+      );
+      writeResolvConf(inspect, config);
+      if (namespacesOf(sc?.namespace_options).network !== 'NODE') await network.setUp(inspect, config);
+    } catch (err) {
+      await discard(deps, id);
+      throw err;
+    }
+    await deps.index.refresh(id, 'start');
+    logger.info('pod sandbox running', { id, pod: `${md.namespace}/${md.name}`, image: pauseImage });
+    return { pod_sandbox_id: id };
   };
 }
