@@ -42,13 +42,25 @@ function fromListEntry(c: ContainerInfo): IndexedContainer {
  * wait on Docker. Built from a full list at start and after every reconnect of the events stream;
  * each event re-reads the one container it names (events say what changed, the list says what is).
  * Emits 'change' (IndexChange) and 'resync'.
+ *
+ * Refreshes, events and resyncs all write through one versioned apply: every read of Docker takes a
+ * version when it begins, every entry remembers the version that wrote it, and an answer from a
+ * read that began before the entry's last write is dropped. So a slow resync list never takes an
+ * entry back to an older state, never brings back a container removed meanwhile (removals leave a
+ * version behind while older reads are still out), and a container that merely shows up again in a
+ * resync is no change at all (no false CREATED/STARTED event).
  */
 export class ContainerIndex extends EventEmitter {
   private entries = new Map<string, IndexedContainer>();
-  /** Per id, the number of the newest refresh asked for, and its answer while it runs. */
-  private seq = new Map<string, number>();
+  /** Per present id, the version of its last write. */
+  private versions = new Map<string, number>();
+  /** Per removed id, the version of its removal, kept while a read that began before it is out. */
+  private removed = new Map<string, number>();
+  /** The versions of the reads of Docker under way (each read has its own). */
+  private reads = new Set<number>();
+  private clock = 0;
+  /** Per id, the newest refresh under way: an older caller answers with its result. */
   private pending = new Map<string, Promise<IndexedContainer | undefined>>();
-  private counter = 0;
   private events: Readable | undefined;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -106,9 +118,7 @@ export class ContainerIndex extends EventEmitter {
 
   /** Re-reads one container now: mutating handlers call this so that a List right after sees it. */
   refresh(id: string, action = 'refresh'): Promise<IndexedContainer | undefined> {
-    // Ids of refreshes only grow, so an older answer is never mistaken for the newest one.
-    const mySeq = ++this.counter;
-    this.seq.set(id, mySeq);
+    const version = this.beginRead();
     const run = async (): Promise<IndexedContainer | undefined> => {
       let found: IndexedContainer | undefined;
       try {
@@ -119,53 +129,83 @@ export class ContainerIndex extends EventEmitter {
         found = entry ? fromListEntry(entry) : undefined;
       } catch (err) {
         logger.warn('index refresh failed', { id, error: (err as Error).message });
+        this.endRead(version);
         return this.entries.get(id);
       }
-      if (this.seq.get(id) !== mySeq) {
-        // A later refresh (or a destroy event) came meanwhile: its answer is the current one.
-        const newer = this.pending.get(id);
-        return newer && newer !== mine ? newer : this.entries.get(found?.id ?? id);
-      }
       const key = found?.id ?? id;
-      const before = this.entries.get(key);
-      if (found) this.entries.set(key, found);
-      else this.entries.delete(key);
-      if (before?.state !== found?.state || !before !== !found) {
-        this.emit('change', { id: key, before, after: found, action } satisfies IndexChange);
-      }
-      return found;
+      this.apply(key, found, version, action);
+      this.endRead(version);
+      // A later refresh of this id is under way: its answer is the current one.
+      const newer = this.pending.get(id);
+      return newer && newer !== mine ? newer : this.entries.get(key);
     };
     const mine: Promise<IndexedContainer | undefined> = run().finally(() => {
-      if (this.pending.get(id) === mine) {
-        this.pending.delete(id);
-        this.seq.delete(id);
-      }
+      if (this.pending.get(id) === mine) this.pending.delete(id);
     });
     this.pending.set(id, mine);
     return mine;
   }
 
-  /** Drops an entry at once (after a successful remove), without waiting for the event. */
+  /** Drops an entry at once (after a successful remove, or its destroy event), newer than any read out. */
   forget(id: string): void {
+    this.apply(id, undefined, ++this.clock, 'destroy');
+  }
+
+  /**
+   * The one way entries change: `after` (undefined: gone) as a read that began at `version` saw it.
+   * An answer older than the entry's last write is dropped. Emits 'change' when the state changed.
+   */
+  private apply(id: string, after: IndexedContainer | undefined, version: number, action: string): void {
+    const last = this.versions.get(id) ?? this.removed.get(id);
+    if (last !== undefined && last > version) return;
     const before = this.entries.get(id);
-    if (before && this.entries.delete(id))
-      this.emit('change', { id, before, action: 'destroy' } satisfies IndexChange);
+    if (after) {
+      this.entries.set(id, after);
+      this.versions.set(id, version);
+      this.removed.delete(id);
+    } else {
+      this.entries.delete(id);
+      this.versions.delete(id);
+      this.removed.set(id, version);
+      this.pruneRemoved();
+    }
+    if (before?.state !== after?.state || !before !== !after) {
+      this.emit('change', { id, before, after, action } satisfies IndexChange);
+    }
+  }
+
+  private beginRead(): number {
+    const version = ++this.clock;
+    this.reads.add(version);
+    return version;
+  }
+
+  private endRead(version: number): void {
+    this.reads.delete(version);
+    this.pruneRemoved();
+  }
+
+  /** Forgets the versions of removed ids once no read that began before their removal is out. */
+  private pruneRemoved(): void {
+    let oldest = Infinity;
+    for (const v of this.reads) oldest = Math.min(oldest, v);
+    for (const [id, v] of this.removed) if (v < oldest) this.removed.delete(id);
   }
 
   private async resync(): Promise<void> {
-    const list = await this.docker.call('container.list', undefined, (d) =>
-      d.listContainers({ all: true, filters: K8S_FILTER }),
-    );
-    const next = new Map(list.map((c) => [c.Id, fromListEntry(c)]));
-    for (const [id, before] of this.entries) {
-      if (!next.has(id)) this.emit('change', { id, before, action: 'destroy' } satisfies IndexChange);
+    const version = this.beginRead();
+    try {
+      const list = await this.docker.call('container.list', undefined, (d) =>
+        d.listContainers({ all: true, filters: K8S_FILTER }),
+      );
+      const next = new Map(list.map((c) => [c.Id, fromListEntry(c)]));
+      for (const id of [...this.entries.keys()]) {
+        if (!next.has(id)) this.apply(id, undefined, version, 'destroy');
+      }
+      for (const [id, after] of next) this.apply(id, after, version, 'resync');
+    } finally {
+      this.endRead(version);
     }
-    for (const [id, after] of next) {
-      const before = this.entries.get(id);
-      if (before?.state !== after.state)
-        this.emit('change', { id, before, after, action: 'resync' } satisfies IndexChange);
-    }
-    this.entries = next;
     this.emit('resync');
   }
 
@@ -238,8 +278,7 @@ export class ContainerIndex extends EventEmitter {
     if (!this.entries.has(id) && !ev.Actor?.Attributes?.[LABEL_TYPE]) return;
     if (action.startsWith('exec_') || action === 'top' || action.startsWith('health_status')) return;
     if (action === 'destroy') {
-      // A refresh still running must not bring the container back.
-      if (this.pending.has(id)) this.seq.set(id, ++this.counter);
+      // Newer than any read still out: a refresh or resync under way cannot bring it back.
       this.forget(id);
       return;
     }

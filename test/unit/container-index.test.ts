@@ -1,6 +1,11 @@
+import { PassThrough } from 'stream';
 import type { ContainerInfo } from 'dockerode';
 import type { DockerClient } from '../../src/docker/client';
-import { ContainerIndex } from '../../src/docker/container-index';
+import { ContainerIndex, type IndexChange } from '../../src/docker/container-index';
+import { eventTypesFor } from '../../src/runtime/container-events';
+import { setLogLevel } from '../../src/logger';
+
+setLogLevel('error');
 
 /** A Docker client whose list answers arrive when the test says so. */
 function fakeDocker() {
@@ -53,5 +58,124 @@ describe('ContainerIndex.refresh', () => {
     await expect(p2).resolves.toBeUndefined();
     expect(changes).toEqual(['running', 'gone']);
     expect(index.list()).toEqual([]);
+  });
+});
+
+/**
+ * A Docker client whose list answers arrive when the test says so, with an events stream the test
+ * writes to and can end (the index then reconnects and resyncs).
+ */
+function fakeEngine() {
+  const waiting: Array<{ filters: unknown; answer: (list: ContainerInfo[]) => void }> = [];
+  const streams: PassThrough[] = [];
+  const docker = {
+    call: (_op: string, _ctx: string, fn: (d: unknown) => Promise<unknown>) =>
+      new Promise<ContainerInfo[]>((answer) => {
+        // The filters tell a resync's full list (label only) from a refresh's (id and label).
+        const api = {
+          listContainers: (opts: { filters: unknown }) => {
+            waiting.push({ filters: opts.filters, answer });
+            return new Promise(() => undefined);
+          },
+        };
+        void fn(api);
+      }),
+    stream: {
+      getEvents: async () => {
+        const s = new PassThrough();
+        streams.push(s);
+        return s;
+      },
+    },
+  } as unknown as DockerClient;
+  const event = (id: string, action: string): void => {
+    const ev = {
+      Type: 'container',
+      Action: action,
+      Actor: { ID: id, Attributes: { 'io.kubernetes.docker.type': 'container' } },
+    };
+    streams[streams.length - 1].write(JSON.stringify(ev) + '\n');
+  };
+  return { docker, waiting, streams, event };
+}
+
+/** Polls until `cond` holds: the index works on timers and stream callbacks of its own. */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('ContainerIndex: refresh, events and resync through one versioned apply', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  let index: ContainerIndex | undefined;
+  afterEach(() => index?.stop());
+
+  /** An index synced with `a` running, then cut off: its resync is under way and unanswered. */
+  async function resyncUnderWay() {
+    const engine = fakeEngine();
+    index = new ContainerIndex(engine.docker);
+    const started = index.start();
+    await until(() => engine.waiting.length === 1);
+    engine.waiting[0].answer([entry(a, 'running')]);
+    await started;
+    const changes: IndexChange[] = [];
+    index.on('change', (c: IndexChange) => changes.push(c));
+    engine.streams[0].end(); // the events stream drops; the index reconnects and lists again
+    await until(() => engine.waiting.length === 2);
+    return { engine, index, changes, resync: engine.waiting[1] };
+  }
+
+  const criEvents = (changes: IndexChange[]) =>
+    changes.flatMap((c) => eventTypesFor(c.before, c.after).map((t) => `${c.id[0]}:${t}`));
+
+  it('a state change newer than the resync wins over the resync list, and no false event follows', async () => {
+    const { engine, index, changes, resync } = await resyncUnderWay();
+    engine.event(a, 'die');
+    await until(() => engine.waiting.length === 3);
+    engine.waiting[2].answer([entry(a, 'exited')]);
+    await until(() => index.get(a)?.state === 'exited');
+    resync.answer([entry(a, 'running')]); // listed before it died: an older answer
+    await new Promise<void>((r) => index.once('resync', () => r()));
+    expect(index.get(a)?.state).toBe('exited');
+    expect(criEvents(changes)).toEqual(['a:CONTAINER_STOPPED_EVENT']);
+  });
+
+  it('a container removed during a resync is not brought back by it', async () => {
+    const { engine, index, changes, resync } = await resyncUnderWay();
+    engine.event(a, 'destroy');
+    await until(() => index.get(a) === undefined);
+    resync.answer([entry(a, 'running')]);
+    await new Promise<void>((r) => index.once('resync', () => r()));
+    expect(index.list()).toEqual([]);
+    expect(criEvents(changes)).toEqual(['a:CONTAINER_STOPPED_EVENT', 'a:CONTAINER_DELETED_EVENT']);
+  });
+
+  it('a container made during a resync is not dropped by it; one that reappears unchanged is no change', async () => {
+    const { engine, index, changes, resync } = await resyncUnderWay();
+    engine.event(b, 'create');
+    await until(() => engine.waiting.length === 3);
+    engine.waiting[2].answer([entry(b, 'created')]);
+    await until(() => index.get(b) !== undefined);
+    resync.answer([entry(a, 'running')]); // listed before b existed
+    await new Promise<void>((r) => index.once('resync', () => r()));
+    expect(index.get(b)?.state).toBe('created');
+    expect(index.get(a)?.state).toBe('running');
+    expect(criEvents(changes)).toEqual(['b:CONTAINER_CREATED_EVENT']);
+  });
+
+  it('a refresh that began before a destroy event does not bring the container back', async () => {
+    const engine = fakeEngine();
+    index = new ContainerIndex(engine.docker);
+    const started = index.start();
+    await until(() => engine.waiting.length === 1);
+    engine.waiting[0].answer([entry(a, 'running')]);
+    await started;
+    const late = index.refresh(a);
+    await until(() => engine.waiting.length === 2);
+    engine.event(a, 'destroy');
+    await until(() => index!.get(a) === undefined);
+    engine.waiting[1].answer([entry(a, 'exited')]);
+    await late;
+    expect(index.get(a)).toBeUndefined();
   });
 });
