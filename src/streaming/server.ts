@@ -4,6 +4,7 @@ import type { Duplex } from 'stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DockerClient } from '../docker/client';
 import { logger } from '../logger';
+import { metrics } from '../metrics';
 import { runAttach } from './attach-session';
 import { runExec } from './exec-session';
 import { serveSpdyPortForward } from './port-forward';
@@ -186,13 +187,15 @@ export class StreamingServer {
     if (target.kind === 'portforward') {
       serveSpdyPortForward(this.docker, target, session);
       const started = Date.now();
-      void session.closed.then(() =>
+      const ended = metrics.streamingSessionStarted('portforward');
+      void session.closed.then(() => {
+        ended();
         logger.info('streaming session ended', {
           kind: target.kind,
           pod_sandbox_id: target.sandboxId,
           durationMs: Date.now() - started,
-        }),
-      );
+        });
+      });
       return;
     }
     spdySessionIO(session, chosen.protocol, target).then(
@@ -227,20 +230,24 @@ export class StreamingServer {
       // Only now: ws clears the socket's timeout when it takes the socket over.
       this.closeWhenIdle(socket, target.kind);
       logger.debug('websocket session', { kind: target.kind, protocol: ws.protocol });
-      if (target.kind === 'portforward') serveWsPortForward(this.docker, target, ws, ports);
-      else this.run(target, wsSessionIO(ws, target));
+      if (target.kind === 'portforward') {
+        ws.once('close', metrics.streamingSessionStarted('portforward'));
+        serveWsPortForward(this.docker, target, ws, ports);
+      } else this.run(target, wsSessionIO(ws, target));
     });
   }
 
   private run(target: StreamTarget, io: SessionIO): void {
     const started = Date.now();
+    // Counted while the session runs: the /metrics gauge docker_cri_streaming_sessions.
+    const ended = metrics.streamingSessionStarted(target.kind);
     const work =
       target.kind === 'exec'
         ? runExec(this.docker, target, io)
         : target.kind === 'attach'
           ? runAttach(this.docker, target, io)
           : Promise.resolve();
-    work.then(
+    work.finally(ended).then(
       () =>
         logger.info('streaming session ended', {
           kind: target.kind,

@@ -4,6 +4,8 @@ import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
 import { PodFactory } from './stats-helpers';
 import { metrics, registry } from '../../src/metrics';
+import { remoteCommand } from '../support/spdy-client';
+import { eventually, StreamingFixtures } from './streaming-fixtures';
 
 // The project-level testTimeout is not applied to every run; these tests poll a real engine.
 jest.setTimeout(120_000);
@@ -133,6 +135,31 @@ describe('/metrics', () => {
       1,
     );
     expect(fams.get('docker_cri_log_pump_lag_seconds')?.type).toBe('HISTOGRAM');
+  });
+
+  it('counts a real streaming exec session while it is open', async () => {
+    const fx = new StreamingFixtures(shim.app.deps.docker.api);
+    try {
+      const box = await fx.container('metrics', ['sleep', '3600'], { HostConfig: { NetworkMode: 'none' } });
+      const open = async (): Promise<number> =>
+        value((await scrape()).get('docker_cri_streaming_sessions'), { kind: 'exec' }) || 0;
+      const total = async (): Promise<number> =>
+        value((await scrape()).get('docker_cri_streaming_sessions_total'), { kind: 'exec' }) || 0;
+      const [openBefore, totalBefore] = [await open(), await total()];
+      const { url } = await shim.client.rt<{ url: string }>('Exec', {
+        container_id: box,
+        cmd: ['sleep', '300'],
+        stdin: true,
+        stdout: true,
+      });
+      const rc = await remoteCommand(url, { stdin: true, stderr: false });
+      await eventually(async () => (await open()) === openBefore + 1);
+      expect(await total()).toBe(totalBefore + 1);
+      rc.session.destroy();
+      await eventually(async () => (await open()) === openBefore);
+    } finally {
+      await fx.removeAll();
+    }
   });
 
   it('answers 404 elsewhere, and is off without --metrics-bind-addr', async () => {
