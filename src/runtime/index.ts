@@ -2,7 +2,9 @@ import type { Deps } from '../deps';
 import { unary as unaryCall, type UnaryImpl } from '../grpc/handler';
 import type { HandlerMap } from '../server';
 import { withLocks, type CallLocks } from '../concurrency/call-locks';
-import { isContainerLabels, LABEL_SANDBOX_ID } from '../translate/labels';
+import type { CreateContainerRequest__Output } from '../generated/runtime/v1/CreateContainerRequest';
+import type { RunPodSandboxRequest__Output } from '../generated/runtime/v1/RunPodSandboxRequest';
+import { isContainerLabels, LABEL_POD_UID, LABEL_SANDBOX_ID } from '../translate/labels';
 import { sandboxName } from '../translate/names';
 import { findContainerIfExists } from './container-lookup';
 import { findSandboxIfExists, resolveSandboxId } from './sandbox-lookup';
@@ -55,7 +57,7 @@ async function podOfContainer(deps: Deps, ref: string | undefined): Promise<stri
  *   RunPodSandbox     -                         k8s_POD_<pod>_<ns>_<uid>_<attempt>
  *   StopPodSandbox    the sandbox               -
  *   RemovePodSandbox  the sandbox               -
- *   CreateContainer   the sandbox               <sandbox id>/<container name>/<attempt>
+ *   CreateContainer   the sandbox               <pod uid>/<container name>/<attempt>
  *   StartContainer    the container's sandbox   -
  *   RemoveContainer   the container's sandbox   -
  *   StopContainer     -                         -
@@ -70,36 +72,28 @@ async function podOfContainer(deps: Deps, ref: string | undefined): Promise<stri
  * a create whose client gave up waits for the first, then finds its container (no second one).
  */
 function lockPlan(deps: Deps): Partial<Record<string, (req: never) => Promise<CallLocks>>> {
-  type PodReq = { pod_sandbox_id?: string };
-  type ContainerReq = { container_id?: string };
-  type RunReq = {
-    config?: {
-      metadata?: { name?: string; namespace?: string; uid?: string; attempt?: number } | null;
-    } | null;
-  };
-  type CreateReq = PodReq & { config?: { metadata?: { name?: string; attempt?: number } | null } | null };
-  const pod = async (req: PodReq): Promise<CallLocks> => ({ pod: await sandboxOf(deps, req.pod_sandbox_id) });
-  const podOf = async (req: ContainerReq): Promise<CallLocks> => ({
+  const pod = async (req: { pod_sandbox_id: string }): Promise<CallLocks> => ({
+    pod: await sandboxOf(deps, req.pod_sandbox_id),
+  });
+  const podOf = async (req: { container_id: string }): Promise<CallLocks> => ({
     pod: await podOfContainer(deps, req.container_id),
   });
   return {
-    RunPodSandbox: async (req: RunReq) => {
+    RunPodSandbox: async (req: RunPodSandboxRequest__Output) => {
       const md = req.config?.metadata;
-      return {
-        name:
-          md?.name && md.namespace && md.uid
-            ? sandboxName({ name: md.name, namespace: md.namespace, uid: md.uid, attempt: md.attempt ?? 0 })
-            : undefined,
-      };
+      return { name: md?.name && md.namespace && md.uid ? sandboxName(md) : undefined };
     },
     StopPodSandbox: pod,
     RemovePodSandbox: pod,
-    CreateContainer: async (req: CreateReq) => {
+    CreateContainer: async (req: CreateContainerRequest__Output) => {
       const sandbox = await sandboxOf(deps, req.pod_sandbox_id);
+      // What fixes the Docker name k8s_<container>_<pod>_<ns>_<uid>_<attempt> (one pod per uid).
+      const uid =
+        req.sandbox_config?.metadata?.uid || (sandbox && deps.index.get(sandbox)?.labels[LABEL_POD_UID]);
       const md = req.config?.metadata;
       return {
         pod: sandbox,
-        name: sandbox && md?.name ? `${sandbox}/${md.name}/${md.attempt ?? 0}` : undefined,
+        name: sandbox && md?.name ? `${uid || sandbox}/${md.name}/${md.attempt}` : undefined,
       };
     },
     StartContainer: podOf,
