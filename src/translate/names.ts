@@ -3,7 +3,8 @@
  * made by dockershim or cri-dockerd is recovered:
  *   sandbox:   k8s_POD_<pod>_<namespace>_<uid>_<attempt>
  *   container: k8s_<container>_<pod>_<namespace>_<uid>_<attempt>
- * A `_<random>` suffix may follow (added on a name conflict). Kubernetes names and uids hold no
+ * A `_<random>` suffix may follow (dockershim added one on a name conflict; docker-cri never does,
+ * see docker/named-create.ts). Kubernetes names and uids hold no
  * underscore, so splitting on `_` is safe. Pure: no I/O.
  */
 export const NAME_PREFIX = 'k8s';
@@ -53,7 +54,7 @@ export function parseContainerName(name: string): ContainerNameParts | undefined
   return { containerName: p[1], podName: p[2], namespace: p[3], uid: p[4], attempt: Number(p[5]) };
 }
 
-/** The name with a random suffix, for when the plain one is taken by an old container. */
+/** The name with a random suffix, as dockershim made on a conflict (kept for parsing its names). */
 export function withRandomSuffix(name: string): string {
   return `${name}_${Math.floor(Math.random() * 0xffffffff)
     .toString(16)
