@@ -26,6 +26,9 @@ import { reopenContainerLog } from './container-reopen-log';
 import { exec } from './exec';
 import { attach } from './attach';
 import { portForward } from './port-forward';
+import { streamContainers } from './container-stream';
+import { streamPodSandboxes } from './sandbox-stream';
+import { streamContainerStats, streamPodSandboxMetrics, streamPodSandboxStats } from './stats-stream';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -58,5 +61,10 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     Exec: unary('Exec', exec(deps)),
     Attach: unary('Attach', attach(deps)),
     PortForward: unary('PortForward', portForward(deps)),
+    StreamPodSandboxes: streamPodSandboxes(deps),
+    StreamContainers: streamContainers(deps),
+    StreamContainerStats: streamContainerStats(deps),
+    StreamPodSandboxStats: streamPodSandboxStats(deps),
+    StreamPodSandboxMetrics: streamPodSandboxMetrics(deps),
   } as HandlerMap;
 }

@@ -19,7 +19,8 @@ export function envValue(kv: KeyValue__Output, index: number): string {
       `config.envs[${index}] "${kv.key}": value is not valid UTF-8, which Docker's API cannot carry byte for byte`,
     );
   }
-  if (text.includes('\0')) throw invalidArgument(`config.envs[${index}] "${kv.key}": value contains a NUL byte`);
+  if (text.includes('\0'))
+    throw invalidArgument(`config.envs[${index}] "${kv.key}": value contains a NUL byte`);
   return text;
 }
 

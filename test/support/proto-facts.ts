@@ -26,7 +26,8 @@ export function protoFacts(file: string): string[] {
       if (obj instanceof protobuf.Type) {
         out.push(`message ${name}${opts(obj.options)}`);
         for (const f of obj.fieldsArray) {
-          const label = f instanceof protobuf.MapField ? `map<${f.keyType}>` : f.repeated ? 'repeated' : 'singular';
+          const label =
+            f instanceof protobuf.MapField ? `map<${f.keyType}>` : f.repeated ? 'repeated' : 'singular';
           const type = f.resolvedType ? f.resolvedType.fullName.replace(/^\./, '') : f.type;
           const oneof = f.partOf ? ` oneof=${f.partOf.name}` : '';
           const fieldOpts = { ...(f.options ?? {}) };
@@ -45,7 +46,9 @@ export function protoFacts(file: string): string[] {
           const req = (m.resolvedRequestType?.fullName ?? m.requestType).replace(/^\./, '');
           const res = (m.resolvedResponseType?.fullName ?? m.responseType).replace(/^\./, '');
           const s = (b: boolean | undefined): string => (b ? 'stream ' : '');
-          out.push(`rpc ${name}.${m.name}(${s(m.requestStream)}${req}) returns (${s(m.responseStream)}${res})`);
+          out.push(
+            `rpc ${name}.${m.name}(${s(m.requestStream)}${req}) returns (${s(m.responseStream)}${res})`,
+          );
         }
       } else if (obj instanceof protobuf.Namespace) {
         out.push(`package ${name}${opts(obj.options)}`);
@@ -61,13 +64,18 @@ export function protoFacts(file: string): string[] {
 export function factDiff(ours: string[], theirs: string[]): string[] {
   const a = new Set(ours);
   const b = new Set(theirs);
-  return [...ours.filter((l) => !b.has(l)).map((l) => `- ours:   ${l}`), ...theirs.filter((l) => !a.has(l)).map((l) => `+ theirs: ${l}`)];
+  return [
+    ...ours.filter((l) => !b.has(l)).map((l) => `- ours:   ${l}`),
+    ...theirs.filter((l) => !a.has(l)).map((l) => `+ theirs: ${l}`),
+  ];
 }
 
 if (require.main === module) {
   const [file, other] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: proto-facts FILE [OTHER]  (one file: print its facts; two: print the differences)\n');
+    process.stderr.write(
+      'usage: proto-facts FILE [OTHER]  (one file: print its facts; two: print the differences)\n',
+    );
     process.exit(2);
   }
   const lines = other ? factDiff(protoFacts(file), protoFacts(other)) : protoFacts(file);
