@@ -76,7 +76,7 @@ export function listStream<Req, Item extends object>(
 
     void (async () => {
       const items = await produce(call.request, { signal: abort.signal });
-      let chunks = chunkBySize(items, (item) => encodedItemSize(itemType, item), budget);
+      const chunks = chunkBySize(items, (item) => encodedItemSize(itemType, item), budget);
       let sent = 0;
       let inFlight = 0;
       const flushed = (): void => {
@@ -91,8 +91,6 @@ export function listStream<Req, Item extends object>(
         if (!call.write({ [field]: chunks[i] }, flushed)) await until(['drain']);
       }
       const total = items.length;
-      // Let go of the items while the last chunks travel.
-      chunks = [];
       if (!abort.signal.aborted) {
         call.end();
         await until(['finish']);
