@@ -6,7 +6,7 @@ import type { CreateContainerResponse } from '../generated/runtime/v1/CreateCont
 import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceOption';
 import { failedPrecondition, invalidArgument, notFound } from '../grpc/status-error';
 import { isConflict } from '../docker/errors';
-import { findImage, validateImageRef } from '../image/lookup';
+import { findImage, specImageRef } from '../image/lookup';
 import { logger } from '../logger';
 import { toCreateOptions, validateConfig, type SandboxFacts } from '../translate/container-config';
 import { seccompChoice } from '../translate/container-security';
@@ -48,7 +48,7 @@ export function createContainer(
   return async (req) => {
     if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty: a pod sandbox id is required');
     const config = validateConfig(req.config);
-    const imageRef = validateImageRef(config.image!.image, 'config.image.image');
+    const imageRef = specImageRef(config.image, 'config.image');
     const found = await findSandbox(deps, req.pod_sandbox_id);
     return deps.podLocks.run(found.id, async () => {
       // Re-read under the lock: a RemovePodSandbox may have finished while we waited.

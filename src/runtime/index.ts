@@ -29,6 +29,7 @@ import { portForward } from './port-forward';
 import { streamContainers } from './container-stream';
 import { streamPodSandboxes } from './sandbox-stream';
 import { streamContainerStats, streamPodSandboxMetrics, streamPodSandboxStats } from './stats-stream';
+import { updatePodSandboxResources } from './sandbox-update-resources';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -66,5 +67,6 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     StreamContainerStats: streamContainerStats(deps),
     StreamPodSandboxStats: streamPodSandboxStats(deps),
     StreamPodSandboxMetrics: streamPodSandboxMetrics(deps),
+    UpdatePodSandboxResources: unary('UpdatePodSandboxResources', updatePodSandboxResources(deps)),
   } as HandlerMap;
 }

@@ -8,6 +8,7 @@ import { logger } from '../logger';
 import { findSandboxIfExists } from './sandbox-lookup';
 import { sandboxMembers } from './sandbox-members';
 import { podNetwork } from './sandbox-network';
+import { podResourcesStore } from './pod-resources-store';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
   try {
@@ -42,6 +43,7 @@ export function removePodSandbox(
         await podNetwork(deps).tearDown(current.inspect);
       }
       await removeForce(deps, id, 'pod sandbox');
+      await podResourcesStore(deps.config.rootDirectory).remove(id);
     });
     return {};
   };

@@ -21,6 +21,7 @@ import { extraResourcesLabel, toDockerResources } from './container-resources';
 import { toBinds, toDevices } from './container-mounts';
 import { checkUserNamespace, dockerUser, toDockerSecurity } from './container-security';
 import { dockerEnv, envValue } from './env';
+import { toDockerStopSignal } from './stop-signal';
 
 /** The annotation under which the kubelet says where the termination message file is mounted. */
 export const ANNOTATION_TERMINATION_MESSAGE_PATH = 'io.kubernetes.container.terminationMessagePath';
@@ -71,6 +72,7 @@ export function validateConfig(config: ContainerConfig__Output | null | undefine
     if (kv.key.includes('=')) throw invalidArgument(`config.envs[${i}].key "${kv.key}" must not contain '='`);
     envValue(kv, i);
   }
+  toDockerStopSignal(config.stop_signal);
   if (config.working_dir && !path.isAbsolute(config.working_dir)) {
     throw invalidArgument(`config.working_dir "${config.working_dir}" must be an absolute path`);
   }
@@ -164,6 +166,8 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
     },
   };
   if (config.working_dir) opts.WorkingDir = config.working_dir;
+  const stopSignal = toDockerStopSignal(config.stop_signal);
+  if (stopSignal) opts.StopSignal = stopSignal;
   const user = dockerUser(sc);
   if (user !== undefined) opts.User = user;
   // The pause container's own parent: already in the form the engine's cgroup driver wants.
