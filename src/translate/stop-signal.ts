@@ -17,6 +17,8 @@ const ALIASES: Record<string, string> = { CLD: 'CHLD', POLL: 'IO', IOT: 'ABRT' }
 export function toDockerStopSignal(
   sig: Signal__Output | number | string | null | undefined,
 ): string | undefined {
+  if (typeof sig === 'number' && !NAMES[sig])
+    throw invalidArgument(`config.stop_signal ${sig} is not a signal`);
   const name = typeof sig === 'number' ? NAMES[sig] : sig;
   if (!name || name === 'SIGNAL_RUNTIME_DEFAULT') return undefined;
   if (!NAMES.includes(name as Signal__Output))

@@ -20,6 +20,7 @@ describe('stop signal', () => {
     expect(toDockerStopSignal(0)).toBeUndefined();
     expect(toDockerStopSignal(29)).toBe('SIGUSR1');
     expect(() => toDockerStopSignal('SIGNAL_SIGNOPE')).toThrow(/config.stop_signal/);
+    expect(() => toDockerStopSignal(999)).toThrow(/config.stop_signal 999/);
   });
 
   it('reads Docker values back, SIGTERM when none is set', () => {
