@@ -11,6 +11,7 @@ import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID, matchesSelector }
 import {
   containerStats,
   cpuUsage,
+  ioUsage,
   memoryUsage,
   networkUsage,
   sandboxAttributes,
@@ -55,6 +56,7 @@ export async function podStatsOf(deps: Deps, sandbox: IndexedContainer): Promise
     linux: {
       cpu: pod ? cpuUsage(pod) : null,
       memory: pod ? memoryUsage(pod) : null,
+      ...(pod?.psi?.io ? { io: ioUsage(pod) } : {}),
       network: running ? networkUsage(at, net) : null,
       process:
         pod?.processes !== undefined
