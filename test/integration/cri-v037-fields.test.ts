@@ -219,4 +219,28 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
     );
     expect(bad.code).toBe(status.NOT_FOUND);
   });
+
+  it('RuntimeFeatures match what Docker can do; mount_options it cannot apply are refused by name', async () => {
+    const st = await shim.client.rt<{ features: Record<string, boolean> }>('Status', {});
+    expect(st.features).toEqual({
+      supplemental_groups_policy: false,
+      user_namespaces_host_network: false,
+      mount_options: false,
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-v037-mnt-'));
+    try {
+      const bad = await grpcError(
+        cri.create(pod, { mounts: [{ container_path: '/m', host_path: dir, mount_options: ['noexec'] }] }),
+      );
+      expect(bad.code).toBe(status.INVALID_ARGUMENT);
+      expect(bad.details).toContain('config.mounts[0].mount_options: "noexec"');
+      const id = await cri.run(pod, 'sleep 100000', {
+        mounts: [{ container_path: '/m', host_path: dir, mount_options: ['ro', 'rprivate'] }],
+      });
+      const m = (await docker.getContainer(id).inspect()).Mounts.find((x) => x.Destination === '/m');
+      expect(m).toMatchObject({ RW: false, Propagation: 'rprivate' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
