@@ -30,6 +30,7 @@ import { streamContainers } from './container-stream';
 import { streamPodSandboxes } from './sandbox-stream';
 import { streamContainerStats, streamPodSandboxMetrics, streamPodSandboxStats } from './stats-stream';
 import { updatePodSandboxResources } from './sandbox-update-resources';
+import { checkpointContainer, checkpointPod, restorePod } from './checkpoint';
 
 /** RuntimeService methods docker-cri implements; the server answers UNIMPLEMENTED for the rest. */
 export function runtimeHandlers(deps: Deps): HandlerMap {
@@ -68,5 +69,8 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     StreamPodSandboxStats: streamPodSandboxStats(deps),
     StreamPodSandboxMetrics: streamPodSandboxMetrics(deps),
     UpdatePodSandboxResources: unary('UpdatePodSandboxResources', updatePodSandboxResources(deps)),
+    CheckpointContainer: unary('CheckpointContainer', checkpointContainer(deps)),
+    CheckpointPod: unary('CheckpointPod', checkpointPod(deps)),
+    RestorePod: unary('RestorePod', restorePod(deps)),
   } as HandlerMap;
 }

@@ -243,4 +243,25 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('CheckpointContainer, CheckpointPod, RestorePod: UNIMPLEMENTED saying what the node lacks', async () => {
+    const lacks = /needs Docker's checkpoint API, which this node lacks: .*(experimental mode|CRIU)/;
+    const c = await grpcError(
+      shim.client.rt('CheckpointContainer', { container_id: 'x', location: '/tmp/x.tar' }),
+    );
+    expect(c.code).toBe(status.UNIMPLEMENTED);
+    expect(c.details).toMatch(lacks);
+    const p = await grpcError(
+      shim.client.rt('CheckpointPod', {
+        pod_sandbox_id: pod.id,
+        output_path: '/tmp/x',
+        container_ids: ['x'],
+      }),
+    );
+    expect(p.code).toBe(status.UNIMPLEMENTED);
+    expect(p.details).toMatch(/CheckpointPod/);
+    const r = await grpcError(shim.client.rt('RestorePod', { checkpoint_path: '/tmp/x' }));
+    expect(r.code).toBe(status.UNIMPLEMENTED);
+    expect(r.details).toMatch(/RestorePod/);
+  });
 });
