@@ -48,6 +48,23 @@ export class PodResourcesStore {
   async remove(sandboxId: string): Promise<void> {
     await fs.promises.rm(this.file(sandboxId), { force: true });
   }
+
+  /**
+   * Removes the records of sandboxes that no longer exist (removed while docker-cri was down, or
+   * by someone else): `exists` is asked for every recorded id.
+   */
+  async prune(exists: (sandboxId: string) => Promise<boolean>): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(name);
+      if (m && !(await exists(m[1]))) await this.remove(m[1]);
+    }
+  }
 }
 
 const stores = new Map<string, PodResourcesStore>();

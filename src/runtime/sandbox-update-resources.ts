@@ -6,7 +6,7 @@ import type { UpdatePodSandboxResourcesResponse } from '../generated/runtime/v1/
 import { toDockerResources } from '../translate/container-resources';
 import { nowNanos } from '../translate/time';
 import { logger } from '../logger';
-import { findSandbox } from './sandbox-lookup';
+import { findSandbox, findSandboxIfExists } from './sandbox-lookup';
 import { podResourcesStore } from './pod-resources-store';
 
 /**
@@ -25,7 +25,10 @@ export function updatePodSandboxResources(
     toDockerResources(req.resources, 'resources');
     toDockerResources(req.overhead, 'overhead');
     const { id } = await findSandbox(deps, req.pod_sandbox_id);
-    await podResourcesStore(deps.config.rootDirectory).set(id, {
+    const store = podResourcesStore(deps.config.rootDirectory);
+    // Resizes are rare: a good moment to drop records of pods removed behind our back.
+    await store.prune(async (other) => other === id || !!(await findSandboxIfExists(deps, other)));
+    await store.set(id, {
       overhead: req.overhead,
       resources: req.resources,
       updatedAt: nowNanos(),

@@ -108,6 +108,12 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
     );
     expect(missing.code).toBe(status.NOT_FOUND);
 
+    // A record whose pod is gone (removed while docker-cri was down) is dropped at the next update.
+    const stale = path.join(root, 'pod-resources', `${'e'.repeat(64)}.json`);
+    fs.writeFileSync(stale, JSON.stringify({ resources: {} }));
+    await shim.client.rt('UpdatePodSandboxResources', { pod_sandbox_id: pod.id, resources });
+    expect(fs.existsSync(stale)).toBe(false);
+
     // Another pod, removed: its record goes with it.
     const other = await cri.pod('v037-gone');
     await shim.client.rt('UpdatePodSandboxResources', { pod_sandbox_id: other.id, resources });
@@ -263,5 +269,13 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
     const r = await grpcError(shim.client.rt('RestorePod', { checkpoint_path: '/tmp/x' }));
     expect(r.code).toBe(status.UNIMPLEMENTED);
     expect(r.details).toMatch(/RestorePod/);
+  });
+
+  it('a list stream whose list fails ends with that error', async () => {
+    const err = await grpcError(
+      shim.client.collect('StreamImages', { filter: { image: { image: 'Not A Reference' } } }, 'image'),
+    );
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/filter.image.image/);
   });
 });
