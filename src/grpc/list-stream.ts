@@ -11,32 +11,63 @@ import { logger } from '../logger';
 export const CHUNK_BYTES = 256 * 1024;
 
 /**
- * Splits items into consecutive chunks of at most `budget` encoded bytes each (an item larger than
- * the budget travels alone). Every item lands in exactly one chunk, in order. Pure.
+ * Cuts a sequence of items into consecutive chunks of at most `budget` encoded bytes each (an item
+ * larger than the budget travels alone); every item lands in exactly one chunk, in order. Pure.
  */
-export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const n = sizeOf(item);
-    if (current.length > 0 && bytes + n > budget) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
+export class Chunker<T> {
+  private pending: T[] = [];
+  private bytes = 0;
+
+  constructor(private readonly budget: number) {}
+
+  /** Adds an item of `size` bytes; answers the chunk it closed, if it closed one. */
+  add(item: T, size: number): T[] | undefined {
+    let full: T[] | undefined;
+    if (this.pending.length > 0 && this.bytes + size > this.budget) {
+      full = this.pending;
+      this.pending = [];
+      this.bytes = 0;
     }
-    current.push(item);
-    bytes += n;
+    this.pending.push(item);
+    this.bytes += size;
+    return full;
   }
-  if (current.length > 0) chunks.push(current);
+
+  /** The last, partly filled chunk (undefined when there is none). */
+  rest(): T[] | undefined {
+    const out = this.pending.length ? this.pending : undefined;
+    this.pending = [];
+    this.bytes = 0;
+    return out;
+  }
+}
+
+/** All chunks of `items` at once (see Chunker). Pure. */
+export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): T[][] {
+  const chunker = new Chunker<T>(budget);
+  const chunks: T[][] = [];
+  for (const item of items) {
+    const full = chunker.add(item, sizeOf(item));
+    if (full) chunks.push(full);
+  }
+  const rest = chunker.rest();
+  if (rest) chunks.push(rest);
   return chunks;
 }
 
 /** A list stream's handler; the response is `{ <field>: items }`. */
 export type ListStreamCall<Req> = grpc.handleServerStreamingCall<Req, Record<string, object[]>>;
 
-/** What a list stream needs: the items, from the same code as the unary list. */
-export type ListProducer<Req, Item> = (req: Req, ctx: CallContext) => Promise<Item[]>;
+/**
+ * What a list stream needs: the items, from the same code as the unary list, all at once or in
+ * batches (so that a long list, such as stats, is sent while the rest is still being read, and a
+ * cancelled call stops reading).
+ */
+export type ListProducer<Req, Item> = (req: Req, ctx: CallContext) => Promise<Item[]> | AsyncIterable<Item[]>;
+
+function isBatches<Item>(p: Promise<Item[]> | AsyncIterable<Item[]>): p is AsyncIterable<Item[]> {
+  return Symbol.asyncIterator in p;
+}
 
 /** Chunks handed to the transport and not yet flushed into the connection, at most. */
 const IN_FLIGHT = 2;
@@ -75,32 +106,55 @@ export function listStream<Req, Item extends object>(
       });
 
     void (async () => {
-      const items = await produce(call.request, { signal: abort.signal });
-      const chunks = chunkBySize(items, (item) => encodedItemSize(itemType, item), budget);
+      const produced = produce(call.request, { signal: abort.signal });
+      const batches = isBatches(produced)
+        ? produced
+        : (async function* () {
+            yield await produced;
+          })();
+      const chunker = new Chunker<Item>(budget);
+      let seen = 0;
       let sent = 0;
       let inFlight = 0;
+      let wake: (() => void) | undefined;
       const flushed = (): void => {
         inFlight--;
-        call.emit('dcri-flushed');
+        wake?.();
       };
-      for (let i = 0; i < chunks.length && !abort.signal.aborted; i++) {
-        while (inFlight >= IN_FLIGHT && !abort.signal.aborted) await until(['dcri-flushed']);
-        if (abort.signal.aborted) break;
+      const send = async (chunk: Item[]): Promise<void> => {
+        while (inFlight >= IN_FLIGHT && !abort.signal.aborted) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            abort.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+        }
+        if (abort.signal.aborted) return;
         inFlight++;
-        sent += chunks[i].length;
-        if (!call.write({ [field]: chunks[i] }, flushed)) await until(['drain']);
+        sent += chunk.length;
+        if (!call.write({ [field]: chunk }, flushed)) await until(['drain']);
+      };
+      for await (const batch of batches) {
+        for (const item of batch) {
+          seen++;
+          const full = chunker.add(item, encodedItemSize(itemType, item));
+          if (full) await send(full);
+          if (abort.signal.aborted) break;
+        }
+        // Leaving the loop ends the producer too (its generator's return runs).
+        if (abort.signal.aborted) break;
       }
-      const total = items.length;
+      const rest = chunker.rest();
+      if (rest && !abort.signal.aborted) await send(rest);
       if (!abort.signal.aborted) {
         call.end();
         await until(['finish']);
       }
       if (abort.signal.aborted && !call.writableFinished) {
-        finish(status.CANCELLED, `client went away after ${sent} of ${total} items were handed over`);
+        finish(status.CANCELLED, `client went away after ${sent} items were handed over (${seen} read)`);
         return;
       }
       finish(status.OK);
-      logger.debug('cri stream sent', { method, items: total });
+      logger.debug('cri stream sent', { method, items: sent });
     })().catch((err: unknown) => {
       const e = toStatus(err);
       finish(e.code, e.message);

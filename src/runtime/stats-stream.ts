@@ -3,28 +3,36 @@ import { listStream, type ListStreamCall } from '../grpc/list-stream';
 import type { StreamContainerStatsRequest__Output } from '../generated/runtime/v1/StreamContainerStatsRequest';
 import type { StreamPodSandboxStatsRequest__Output } from '../generated/runtime/v1/StreamPodSandboxStatsRequest';
 import type { StreamPodSandboxMetricsRequest__Output } from '../generated/runtime/v1/StreamPodSandboxMetricsRequest';
-import { listContainerStats } from './container-stats';
-import { listPodSandboxStats } from './pod-sandbox-stats';
+import { containersForStats, mapBounded, PARALLEL as CONTAINER_PARALLEL, statsOf } from './container-stats';
+import { PARALLEL as POD_PARALLEL, podStatsOf, sandboxesForStats } from './pod-sandbox-stats';
 import { listPodSandboxMetrics } from './metric-descriptors';
 
-/** StreamContainerStats: ListContainerStats' answer in chunks. */
-export function streamContainerStats(deps: Deps): ListStreamCall<StreamContainerStatsRequest__Output> {
-  const list = listContainerStats(deps);
-  return listStream<StreamContainerStatsRequest__Output, object>('StreamContainerStats', async (req, ctx) => {
-    const res = await list({ filter: req.filter }, ctx);
-    return res.stats ?? [];
-  });
+/** Readings per batch: sent while the next batch is read; a cancelled call reads no further batch. */
+const BATCH = 128;
+
+/** `fn` over `subjects`, BATCH at a time (each batch with the unary list's parallelism), in order. */
+async function* inBatches<T, R>(
+  subjects: T[],
+  parallel: number,
+  signal: AbortSignal,
+  fn: (t: T) => Promise<R>,
+): AsyncGenerator<R[]> {
+  for (let i = 0; i < subjects.length && !signal.aborted; i += BATCH) {
+    yield await mapBounded(subjects.slice(i, i + BATCH), parallel, fn);
+  }
 }
 
-/** StreamPodSandboxStats: ListPodSandboxStats' answer in chunks. */
+/** StreamContainerStats: ListContainerStats' filter and readings, sent batch by batch. */
+export function streamContainerStats(deps: Deps): ListStreamCall<StreamContainerStatsRequest__Output> {
+  return listStream<StreamContainerStatsRequest__Output, object>('StreamContainerStats', (req, ctx) =>
+    inBatches(containersForStats(deps, req.filter), CONTAINER_PARALLEL, ctx.signal, (c) => statsOf(deps, c)),
+  );
+}
+
+/** StreamPodSandboxStats: ListPodSandboxStats' filter and readings, sent batch by batch. */
 export function streamPodSandboxStats(deps: Deps): ListStreamCall<StreamPodSandboxStatsRequest__Output> {
-  const list = listPodSandboxStats(deps);
-  return listStream<StreamPodSandboxStatsRequest__Output, object>(
-    'StreamPodSandboxStats',
-    async (req, ctx) => {
-      const res = await list({ filter: req.filter }, ctx);
-      return res.stats ?? [];
-    },
+  return listStream<StreamPodSandboxStatsRequest__Output, object>('StreamPodSandboxStats', (req, ctx) =>
+    inBatches(sandboxesForStats(deps, req.filter), POD_PARALLEL, ctx.signal, (s) => podStatsOf(deps, s)),
   );
 }
 
@@ -33,9 +41,6 @@ export function streamPodSandboxMetrics(deps: Deps): ListStreamCall<StreamPodSan
   const list = listPodSandboxMetrics(deps);
   return listStream<StreamPodSandboxMetricsRequest__Output, object>(
     'StreamPodSandboxMetrics',
-    async (_req, ctx) => {
-      const res = await list({}, ctx);
-      return res.pod_metrics ?? [];
-    },
+    async (_req, ctx) => (await list({}, ctx)).pod_metrics ?? [],
   );
 }

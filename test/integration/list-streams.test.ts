@@ -160,31 +160,37 @@ describe('list streams over 2,000 pods', () => {
     expect(one.flatMap((c) => c.images.map((i) => i.id))).toEqual([busybox!.id]);
   });
 
-  it('a stream the client cancels ends as CANCELLED, after handing over only part of the items', async () => {
-    const before = finished.length;
-    const stream = shim.client.openStream('StreamContainers', { filter: { label_selector: selector } });
-    // The client gives up on its first chunk, as a kubelet whose deadline passed would: flow control
-    // keeps the server from running ahead, so most of the 2,000 items are never handed over.
-    const errored = new Promise<{ code: number }>((resolve) => stream.once('error', resolve));
-    let got = 0;
-    stream.on('data', (c: { containers: unknown[] }) => {
-      got += c.containers.length;
-      stream.cancel();
-    });
-    expect((await errored).code).toBe(status.CANCELLED);
-    for (;;) {
-      const f = finished.slice(before).find((x) => x.method === 'StreamContainers');
-      if (f) {
-        expect(f.code).toBe(status.CANCELLED);
-        expect(got).toBeLessThan(COUNT);
-        break;
+  it.each([
+    ['StreamContainers', 'containers'],
+    ['StreamContainerStats', 'container_stats'],
+  ])(
+    '%s cancelled by the client ends as CANCELLED, after handing over only part of the items',
+    async (method, field) => {
+      const before = finished.length;
+      const stream = shim.client.openStream(method, { filter: { label_selector: selector } });
+      // The client gives up on its first chunk, as a kubelet whose deadline passed would: flow control
+      // (and, for stats, reading in batches) keeps the server from running ahead.
+      const errored = new Promise<{ code: number }>((resolve) => stream.once('error', resolve));
+      let got = 0;
+      stream.on('data', (c: Record<string, unknown[]>) => {
+        got += c[field].length;
+        stream.cancel();
+      });
+      expect((await errored).code).toBe(status.CANCELLED);
+      for (;;) {
+        const f = finished.slice(before).find((x) => x.method === method);
+        if (f) {
+          expect(f.code).toBe(status.CANCELLED);
+          expect(got).toBeLessThan(COUNT);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // The server is fine and answers the next stream in full.
-    const again = await shim.client.collect<Record<string, unknown[]>>('StreamContainers', {
-      filter: { label_selector: selector },
-    });
-    expect(again.flatMap((c) => c.containers)).toHaveLength(COUNT);
-  });
+      // The server is fine and answers the next stream in full.
+      const again = await shim.client.collect<Record<string, unknown[]>>(method, {
+        filter: { label_selector: selector },
+      });
+      expect(again.flatMap((c) => c[field])).toHaveLength(COUNT);
+    },
+  );
 });
