@@ -102,7 +102,7 @@ describe('listStream flow control', () => {
     async function* batches(): AsyncGenerator<object[]> {
       for (let i = 0; i < 10; i++) {
         batchesRead++;
-        yield items.slice(i * 5, i * 5 + 5);
+        yield items.slice(i * 5, i * 5 + 5).map((c) => ({ attributes: c }));
       }
     }
     finishedCodes.length = 0;
