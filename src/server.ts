@@ -59,6 +59,7 @@ export class CriServer {
     await claimSocket(this.socketPath);
     const cri = loadCri();
     useCachedListEncoding(cri.runtime.v1.RuntimeService.service);
+    useCachedListEncoding(cri.runtime.v1.ImageService.service);
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

@@ -56,7 +56,7 @@ export function startCall(method: string, req: unknown): (code: status, message?
   };
 }
 
-function toStatus(err: unknown): CriError {
+export function toStatus(err: unknown): CriError {
   if (err instanceof CriError) return err;
   const mapped = toCriError(err);
   if (mapped.code === status.UNKNOWN && !(err as { statusCode?: number })?.statusCode) {

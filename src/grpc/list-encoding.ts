@@ -18,20 +18,38 @@ function criRoot(): protobuf.Root {
   return root;
 }
 
+const itemCaches = new Map<string, WeakMap<object, Uint8Array>>();
+
+/** An item's protobuf bytes, encoded once per item object and type. */
+export function encodedItem(itemType: string, item: object): Uint8Array {
+  let cache = itemCaches.get(itemType);
+  if (!cache) {
+    cache = new WeakMap();
+    itemCaches.set(itemType, cache);
+  }
+  let b = cache.get(item);
+  if (!b) {
+    const type = criRoot().lookupType(itemType);
+    b = type.encode(type.fromObject(item)).finish();
+    cache.set(item, b);
+  }
+  return b;
+}
+
+/** Bytes an item takes inside its list message: tag, length, body. */
+export function encodedItemSize(itemType: string, item: object): number {
+  const n = encodedItem(itemType, item).length;
+  return 1 + protobuf.Writer.create().uint32(n).len + n;
+}
+
 /** Serializer for a response whose only field is `repeated <itemType> <field> = 1`. */
 export function cachedListSerializer(itemType: string, field: string): (res: object) => Buffer {
-  const type = criRoot().lookupType(itemType);
-  const bytes = new WeakMap<object, Uint8Array>();
   const header = protobuf.Writer.create();
   return (res) => {
     const items = ((res as Record<string, unknown>)[field] ?? []) as object[];
     const parts: Uint8Array[] = [];
     for (const item of items) {
-      let b = bytes.get(item);
-      if (!b) {
-        b = type.encode(type.fromObject(item)).finish();
-        bytes.set(item, b);
-      }
+      const b = encodedItem(itemType, item);
       // Field 1, wire type 2 (length-delimited), then the length.
       parts.push(header.reset().uint32(0x0a).uint32(b.length).finish(), b);
     }
@@ -39,12 +57,25 @@ export function cachedListSerializer(itemType: string, field: string): (res: obj
   };
 }
 
-/** Puts the cached serializers on ListContainers and ListPodSandbox of the RuntimeService. */
+/**
+ * The list and stream methods whose answer is one repeated item field, by service method name.
+ * Stream chunks are sized from the same cached bytes, so no item is encoded twice.
+ */
+export const LIST_FIELDS: Record<string, { itemType: string; field: string }> = {
+  ListContainers: { itemType: 'runtime.v1.Container', field: 'containers' },
+  ListPodSandbox: { itemType: 'runtime.v1.PodSandbox', field: 'items' },
+  StreamContainers: { itemType: 'runtime.v1.Container', field: 'containers' },
+  StreamPodSandboxes: { itemType: 'runtime.v1.PodSandbox', field: 'pod_sandboxes' },
+  StreamImages: { itemType: 'runtime.v1.Image', field: 'images' },
+  StreamContainerStats: { itemType: 'runtime.v1.ContainerStats', field: 'container_stats' },
+  StreamPodSandboxStats: { itemType: 'runtime.v1.PodSandboxStats', field: 'pod_sandbox_stats' },
+  StreamPodSandboxMetrics: { itemType: 'runtime.v1.PodSandboxMetrics', field: 'pod_sandbox_metrics' },
+};
+
+/** Puts the cached serializers on the list methods (and list streams) a service has. */
 export function useCachedListEncoding(def: grpc.ServiceDefinition): void {
-  const patch = (method: string, itemType: string, field: string): void => {
+  for (const [method, { itemType, field }] of Object.entries(LIST_FIELDS)) {
     const m = def[method] as { responseSerialize: (res: unknown) => Buffer } | undefined;
     if (m) m.responseSerialize = cachedListSerializer(itemType, field) as (res: unknown) => Buffer;
-  };
-  patch('ListContainers', 'runtime.v1.Container', 'containers');
-  patch('ListPodSandbox', 'runtime.v1.PodSandbox', 'items');
+  }
 }

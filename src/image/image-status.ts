@@ -3,12 +3,12 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { ImageStatusRequest__Output } from '../generated/runtime/v1/ImageStatusRequest';
 import type { ImageStatusResponse } from '../generated/runtime/v1/ImageStatusResponse';
 import { toCriImage } from '../translate/image';
-import { findImage, validateImageRef } from './lookup';
+import { findImage, specImageRef } from './lookup';
 
 /** An absent image is an empty answer, not an error: the kubelet asks to decide whether to pull. */
 export function imageStatus(deps: Deps): UnaryImpl<ImageStatusRequest__Output, ImageStatusResponse> {
   return async (req) => {
-    const ref = validateImageRef(req.image?.image);
+    const ref = specImageRef(req.image, 'image');
     const info = await findImage(deps, ref);
     if (!info) return { image: null, info: {} };
     const out: ImageStatusResponse = { image: toCriImage(info), info: {} };

@@ -6,6 +6,7 @@ import { imageStatus } from './image-status';
 import { pullImage } from './pull-image';
 import { removeImage } from './remove-image';
 import { imageFsInfo } from './image-fs-info';
+import { streamImages } from './stream-images';
 
 export function imageHandlers(deps: Deps): HandlerMap {
   return {
@@ -14,5 +15,6 @@ export function imageHandlers(deps: Deps): HandlerMap {
     PullImage: unary('PullImage', pullImage(deps)),
     RemoveImage: unary('RemoveImage', removeImage(deps)),
     ImageFsInfo: unary('ImageFsInfo', imageFsInfo(deps)),
+    StreamImages: streamImages(deps),
   } as HandlerMap;
 }

@@ -17,6 +17,19 @@ export function validateImageRef(ref: string | undefined, field = 'image.image')
   return ref;
 }
 
+/**
+ * The reference to look an ImageSpec up by: its `image_ref` when the kubelet resolved one (an
+ * image id or digest: exactly that image, even if the tag has moved since), else `image`.
+ * `field` is the spec's request path, for the INVALID_ARGUMENT message.
+ */
+export function specImageRef(
+  spec: { image?: string; image_ref?: string } | null | undefined,
+  field: string,
+): string {
+  if (spec?.image_ref) return validateImageRef(spec.image_ref, `${field}.image_ref`);
+  return validateImageRef(spec?.image, `${field}.image`);
+}
+
 /** Inspects an image by name, digest or id; undefined when the engine has no such image. */
 export async function findImage(deps: Deps, ref: string): Promise<ImageInspectInfo | undefined> {
   try {

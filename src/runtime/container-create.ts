@@ -7,7 +7,7 @@ import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceO
 import { failedPrecondition, invalidArgument, notFound } from '../grpc/status-error';
 import { createNamed } from '../docker/named-create';
 import { isContainerLabels } from '../translate/labels';
-import { findImage, validateImageRef } from '../image/lookup';
+import { findImage, specImageRef } from '../image/lookup';
 import { logger } from '../logger';
 import { toCreateOptions, validateConfig, type SandboxFacts } from '../translate/container-config';
 import { seccompChoice } from '../translate/container-security';
@@ -49,7 +49,7 @@ export function createContainer(
   return async (req, ctx) => {
     if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty: a pod sandbox id is required');
     const config = validateConfig(req.config);
-    const imageRef = validateImageRef(config.image!.image, 'config.image.image');
+    const imageRef = specImageRef(config.image, 'config.image');
     // Read under the pod lock (runtime/index.ts): a RemovePodSandbox may have finished meanwhile.
     const sandbox = await findSandbox(deps, req.pod_sandbox_id);
     if (!sandbox.inspect.State?.Running) {

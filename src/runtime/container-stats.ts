@@ -11,7 +11,7 @@ import { isContainerLabels, LABEL_SANDBOX_ID, matchesSelector } from '../transla
 import { containerStats as toContainerStats } from '../translate/stats-cri';
 
 /** Readings taken at once: enough to overlap file reads, few enough not to flood the disk. */
-const PARALLEL = 16;
+export const PARALLEL = 16;
 
 /** Maps with at most `limit` calls in flight, keeping the order of `items`. */
 export async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -43,25 +43,31 @@ export function containerStats(deps: Deps): UnaryImpl<ContainerStatsRequest__Out
   };
 }
 
+/** The containers a ListContainerStats filter picks, from the index (none when an id matches nothing). */
+export function containersForStats(
+  deps: Deps,
+  f: ListContainerStatsRequest__Output['filter'] | undefined,
+): IndexedContainer[] {
+  // An id or pod that matches nothing is an empty answer, as in ListContainers.
+  const id = f?.id ? deps.index.resolve(f.id, 'container') : undefined;
+  if (f?.id && !id) return [];
+  const sandboxId = f?.pod_sandbox_id ? deps.index.resolve(f.pod_sandbox_id, 'pod sandbox') : undefined;
+  if (f?.pod_sandbox_id && !sandboxId) return [];
+  return deps.index
+    .list()
+    .filter(
+      (c) =>
+        isContainerLabels(c.labels) &&
+        (!id || c.id === id) &&
+        (!sandboxId || c.labels[LABEL_SANDBOX_ID] === sandboxId) &&
+        matchesSelector(c.labels, f?.label_selector),
+    );
+}
+
 export function listContainerStats(
   deps: Deps,
 ): UnaryImpl<ListContainerStatsRequest__Output, ListContainerStatsResponse> {
-  return async (req) => {
-    const f = req.filter;
-    // An id or pod that matches nothing is an empty answer, as in ListContainers.
-    const id = f?.id ? deps.index.resolve(f.id, 'container') : undefined;
-    if (f?.id && !id) return { stats: [] };
-    const sandboxId = f?.pod_sandbox_id ? deps.index.resolve(f.pod_sandbox_id, 'pod sandbox') : undefined;
-    if (f?.pod_sandbox_id && !sandboxId) return { stats: [] };
-    const picked = deps.index
-      .list()
-      .filter(
-        (c) =>
-          isContainerLabels(c.labels) &&
-          (!id || c.id === id) &&
-          (!sandboxId || c.labels[LABEL_SANDBOX_ID] === sandboxId) &&
-          matchesSelector(c.labels, f?.label_selector),
-      );
-    return { stats: await mapBounded(picked, PARALLEL, (c) => statsOf(deps, c)) };
-  };
+  return async (req) => ({
+    stats: await mapBounded(containersForStats(deps, req.filter), PARALLEL, (c) => statsOf(deps, c)),
+  });
 }

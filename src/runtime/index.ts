@@ -33,6 +33,11 @@ import { reopenContainerLog } from './container-reopen-log';
 import { exec } from './exec';
 import { attach } from './attach';
 import { portForward } from './port-forward';
+import { streamContainers } from './container-stream';
+import { streamPodSandboxes } from './sandbox-stream';
+import { streamContainerStats, streamPodSandboxMetrics, streamPodSandboxStats } from './stats-stream';
+import { updatePodSandboxResources } from './sandbox-update-resources';
+import { checkpointContainer, checkpointPod, restorePod } from './checkpoint';
 
 /** The full id of the sandbox `ref` names; undefined when it names none (the handler answers that). */
 async function sandboxOf(deps: Deps, ref: string | undefined): Promise<string | undefined> {
@@ -57,6 +62,7 @@ async function podOfContainer(deps: Deps, ref: string | undefined): Promise<stri
  *   RunPodSandbox     -                         k8s_POD_<pod>_<ns>_<uid>_<attempt>
  *   StopPodSandbox    the sandbox               -
  *   RemovePodSandbox  the sandbox               -
+ *   UpdatePodSandboxResources  the sandbox      -
  *   CreateContainer   the sandbox               <pod uid>/<container name>/<attempt>
  *   StartContainer    the container's sandbox   -
  *   RemoveContainer   the container's sandbox   -
@@ -85,6 +91,8 @@ function lockPlan(deps: Deps): Partial<Record<string, (req: never) => Promise<Ca
     },
     StopPodSandbox: pod,
     RemovePodSandbox: pod,
+    // Its record must not outlive a RemovePodSandbox running at the same time.
+    UpdatePodSandboxResources: pod,
     CreateContainer: async (req: CreateContainerRequest__Output) => {
       const sandbox = await sandboxOf(deps, req.pod_sandbox_id);
       // What fixes the Docker name k8s_<container>_<pod>_<ns>_<uid>_<attempt> (one pod per uid).
@@ -138,5 +146,14 @@ export function runtimeHandlers(deps: Deps): HandlerMap {
     Exec: unary('Exec', exec(deps)),
     Attach: unary('Attach', attach(deps)),
     PortForward: unary('PortForward', portForward(deps)),
+    StreamPodSandboxes: streamPodSandboxes(deps),
+    StreamContainers: streamContainers(deps),
+    StreamContainerStats: streamContainerStats(deps),
+    StreamPodSandboxStats: streamPodSandboxStats(deps),
+    StreamPodSandboxMetrics: streamPodSandboxMetrics(deps),
+    UpdatePodSandboxResources: unary('UpdatePodSandboxResources', updatePodSandboxResources(deps)),
+    CheckpointContainer: unary('CheckpointContainer', checkpointContainer(deps)),
+    CheckpointPod: unary('CheckpointPod', checkpointPod(deps)),
+    RestorePod: unary('RestorePod', restorePod(deps)),
   } as HandlerMap;
 }

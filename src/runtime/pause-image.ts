@@ -132,7 +132,7 @@ async function obtain(deps: Deps, image: string, signal: AbortSignal): Promise<s
   try {
     const res = await pullImage(deps)(
       {
-        image: { image, annotations: {}, user_specified_image: '', runtime_handler: '' },
+        image: { image, annotations: {}, user_specified_image: '', runtime_handler: '', image_ref: '' },
         auth: null,
         sandbox_config: null,
       },

@@ -11,6 +11,7 @@ import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID, matchesSelector }
 import {
   containerStats,
   cpuUsage,
+  ioUsage,
   memoryUsage,
   networkUsage,
   sandboxAttributes,
@@ -19,7 +20,7 @@ import {
 } from '../translate/stats-cri';
 import { mapBounded } from './container-stats';
 
-const PARALLEL = 8;
+export const PARALLEL = 8;
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 /** The containers of a sandbox, from the index. */
@@ -55,6 +56,7 @@ export async function podStatsOf(deps: Deps, sandbox: IndexedContainer): Promise
     linux: {
       cpu: pod ? cpuUsage(pod) : null,
       memory: pod ? memoryUsage(pod) : null,
+      ...(pod?.psi?.io ? { io: ioUsage(pod) } : {}),
       network: running ? networkUsage(at, net) : null,
       process:
         pod?.processes !== undefined
@@ -77,19 +79,25 @@ export function podSandboxStats(
   };
 }
 
+/** The sandboxes a ListPodSandboxStats filter picks, from the index. */
+export function sandboxesForStats(
+  deps: Deps,
+  f: ListPodSandboxStatsRequest__Output['filter'] | undefined,
+): IndexedContainer[] {
+  const id = f?.id ? deps.index.resolve(f.id, 'pod sandbox') : undefined;
+  if (f?.id && !id) return [];
+  return deps.index
+    .list()
+    .filter(
+      (s) =>
+        isSandboxLabels(s.labels) && (!id || s.id === id) && matchesSelector(s.labels, f?.label_selector),
+    );
+}
+
 export function listPodSandboxStats(
   deps: Deps,
 ): UnaryImpl<ListPodSandboxStatsRequest__Output, ListPodSandboxStatsResponse> {
-  return async (req) => {
-    const f = req.filter;
-    const id = f?.id ? deps.index.resolve(f.id, 'pod sandbox') : undefined;
-    if (f?.id && !id) return { stats: [] };
-    const picked = deps.index
-      .list()
-      .filter(
-        (s) =>
-          isSandboxLabels(s.labels) && (!id || s.id === id) && matchesSelector(s.labels, f?.label_selector),
-      );
-    return { stats: await mapBounded(picked, PARALLEL, (s) => podStatsOf(deps, s)) };
-  };
+  return async (req) => ({
+    stats: await mapBounded(sandboxesForStats(deps, req.filter), PARALLEL, (s) => podStatsOf(deps, s)),
+  });
 }

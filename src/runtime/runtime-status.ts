@@ -5,6 +5,7 @@ import type { StatusResponse } from '../generated/runtime/v1/StatusResponse';
 import type { RuntimeCondition } from '../generated/runtime/v1/RuntimeCondition';
 import type { RuntimeHandler } from '../generated/runtime/v1/RuntimeHandler';
 import { dockerMessage } from '../docker/errors';
+import { runtimeFeatures } from '../translate/runtime-features';
 
 /** How long Status waits for the engine before calling the runtime not ready. */
 const PING_TIMEOUT_MS = 3000;
@@ -69,6 +70,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
       status: { conditions: [runtimeReady, networkReady] },
       info: {},
       runtime_handlers: handlers,
+      features: runtimeFeatures(),
     };
     if (req.verbose) {
       out.info = {

@@ -8,6 +8,7 @@ import { logger } from '../logger';
 import { findSandboxIfExists } from './sandbox-lookup';
 import { sandboxMembers } from './sandbox-members';
 import { podNetwork } from './sandbox-network';
+import { podResourcesStore } from './pod-resources-store';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
   try {
@@ -39,6 +40,7 @@ export function removePodSandbox(
       await podNetwork(deps).tearDown(found.inspect);
     }
     await removeForce(deps, id, 'pod sandbox');
+    await podResourcesStore(deps.config.rootDirectory).remove(id);
     return {};
   };
 }

@@ -16,6 +16,7 @@ import {
 import { containerStatusOf } from './container-status';
 import { findSandbox } from './sandbox-lookup';
 import { podNetwork } from './sandbox-network';
+import { podResourcesStore, type PodResources } from './pod-resources-store';
 
 /**
  * The statuses of a sandbox's containers (members from the index, each inspected, in parallel). A
@@ -36,6 +37,14 @@ export async function sandboxContainerStatuses(deps: Deps, sandboxId: string): P
   return out.filter((s): s is ContainerStatus => s !== undefined);
 }
 
+/** Verbose info plus `podResources`: what UpdatePodSandboxResources last recorded, if anything. */
+function withPodResources(
+  info: Record<string, string>,
+  res: PodResources | undefined,
+): Record<string, string> {
+  return res ? { ...info, podResources: JSON.stringify(res) } : info;
+}
+
 /**
  * PodSandboxStatus, with the statuses of the pod's containers and the time they were taken: the
  * kubelet's evented PLEG reads a pod's whole state from this one answer.
@@ -47,17 +56,20 @@ export function podSandboxStatus(
     // Taken before anything is read, so that a change made meanwhile is newer than this answer.
     const timestamp = nowNanos();
     const { inspect } = await findSandbox(deps, req.pod_sandbox_id);
-    const [ips, containers] = await Promise.all([
+    const [ips, containers, podResources] = await Promise.all([
       isHostNetwork(inspect)
         ? podIpsFromInspect(inspect)
         : podNetwork(deps)
             .ips(inspect)
             .then((found) => found ?? podIpsFromInspect(inspect)),
       sandboxContainerStatuses(deps, inspect.Id),
+      req.verbose ? podResourcesStore(deps.config.rootDirectory).get(inspect.Id) : undefined,
     ]);
     return {
       status: sandboxStatusFromInspect(inspect, ips),
-      info: req.verbose ? sandboxVerboseInfo(inspect, inspect.Config?.Image ?? '') : {},
+      info: req.verbose
+        ? withPodResources(sandboxVerboseInfo(inspect, inspect.Config?.Image ?? ''), podResources)
+        : {},
       containers_statuses: containers,
       timestamp,
     };

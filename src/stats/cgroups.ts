@@ -11,6 +11,7 @@ import {
   type CgroupMounts,
 } from '../translate/stats-cgroup';
 import type { CgroupSample } from '../translate/stats-cri';
+import { psiFromFiles, type PsiSample } from '../translate/stats-psi';
 
 /** A cgroup file read that may fail: a missing file is undefined, not an error. */
 async function readOpt(file: string): Promise<string | undefined> {
@@ -19,6 +20,14 @@ async function readOpt(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** cgroup v2's pressure files (all controllers share the directory); v1 has none. */
+async function readPressure(dir: string): Promise<PsiSample | undefined> {
+  const [cpu, memory, io] = await Promise.all(
+    ['cpu.pressure', 'memory.pressure', 'io.pressure'].map((f) => readOpt(path.join(dir, f))),
+  );
+  return psiFromFiles({ cpu, memory, io });
 }
 
 /**
@@ -68,11 +77,13 @@ export class CgroupReader {
       dirs.pids ? undefined : readOpt(path.join(memDir, 'cgroup.procs')),
     ]);
     if (usage === undefined || stat === undefined) return undefined;
+    const psi = v === 2 ? await readPressure(memDir) : undefined;
     return {
       atNs,
       cpuNs: cpu === undefined ? undefined : cpuFromFile(v, cpu),
       memory: memoryFromFiles(v, { usage, stat, limit }),
       processes: processCount(pids, procs),
+      ...(psi ? { psi } : {}),
     };
   }
 }

@@ -20,6 +20,8 @@ import {
 import { extraResourcesLabel, toDockerResources } from './container-resources';
 import { toBinds, toDevices } from './container-mounts';
 import { checkUserNamespace, dockerUser, toDockerSecurity } from './container-security';
+import { dockerEnv, envValue } from './env';
+import { toDockerStopSignal } from './stop-signal';
 
 /** The annotation under which the kubelet says where the termination message file is mounted. */
 export const ANNOTATION_TERMINATION_MESSAGE_PATH = 'io.kubernetes.container.terminationMessagePath';
@@ -68,7 +70,9 @@ export function validateConfig(config: ContainerConfig__Output | null | undefine
   for (const [i, kv] of (config.envs ?? []).entries()) {
     if (!kv.key) throw invalidArgument(`config.envs[${i}].key is empty`);
     if (kv.key.includes('=')) throw invalidArgument(`config.envs[${i}].key "${kv.key}" must not contain '='`);
+    envValue(kv, i);
   }
+  toDockerStopSignal(config.stop_signal);
   if (config.working_dir && !path.isAbsolute(config.working_dir)) {
     throw invalidArgument(`config.working_dir "${config.working_dir}" must be an absolute path`);
   }
@@ -144,7 +148,7 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
     name: dockerNameOf(config, sandbox),
     Image: image.id,
     ...entrypointAndCmd(config.command, config.args),
-    Env: (config.envs ?? []).map((kv) => `${kv.key}=${kv.value}`),
+    Env: dockerEnv(config.envs),
     Labels: labels,
     OpenStdin: config.stdin,
     StdinOnce: config.stdin_once,
@@ -162,6 +166,8 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
     },
   };
   if (config.working_dir) opts.WorkingDir = config.working_dir;
+  const stopSignal = toDockerStopSignal(config.stop_signal);
+  if (stopSignal) opts.StopSignal = stopSignal;
   const user = dockerUser(sc);
   if (user !== undefined) opts.User = user;
   // The pause container's own parent: already in the form the engine's cgroup driver wants.

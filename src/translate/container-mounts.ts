@@ -10,6 +10,7 @@ import type { Mount, Mount__Output } from '../generated/runtime/v1/Mount';
 import type { Device__Output } from '../generated/runtime/v1/Device';
 import type { MountPropagation__Output } from '../generated/runtime/v1/MountPropagation';
 import { invalidArgument } from '../grpc/status-error';
+import { withMountOptions } from './mount-options';
 
 export interface DockerDevice {
   PathOnHost: string;
@@ -52,7 +53,7 @@ export function toBind(m: Mount__Output, field: string): string {
   }
   const propagation = PROPAGATION_OPTION[mode];
   if (propagation) options.push(propagation);
-  return `${host}:${target}:${options.join(',')}`;
+  return `${host}:${target}:${withMountOptions(options, m.mount_options, field).join(',')}`;
 }
 
 export function toBinds(mounts: Mount__Output[] | undefined): string[] {

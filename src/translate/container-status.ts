@@ -16,6 +16,7 @@ import {
   containerMeta,
 } from './container-labels';
 import { fromDockerResources } from './container-resources';
+import { fromDockerStopSignal } from './stop-signal';
 import { fromInspectMounts } from './container-mounts';
 import { ANNOTATION_TERMINATION_MESSAGE_PATH } from './container-config';
 
@@ -118,6 +119,8 @@ export function toContainerStatus(inspect: ContainerInspectInfo, extras: StatusE
     mounts,
     log_path: dockerLabels[LABEL_LOG_PATH] ?? '',
     resources: { linux: fromDockerResources(inspect.HostConfig, dockerLabels[LABEL_RESOURCES]) },
+    // Docker copies the image's STOPSIGNAL into the container's config when none was asked for.
+    stop_signal: fromDockerStopSignal((inspect.Config as { StopSignal?: string } | undefined)?.StopSignal),
   };
   if (extras.user) {
     status.user = {

@@ -4,12 +4,14 @@
 import type { ContainerStats } from '../generated/runtime/v1/ContainerStats';
 import type { CpuUsage } from '../generated/runtime/v1/CpuUsage';
 import type { MemoryUsage } from '../generated/runtime/v1/MemoryUsage';
+import type { IoUsage } from '../generated/runtime/v1/IoUsage';
 import type { NetworkUsage } from '../generated/runtime/v1/NetworkUsage';
 import type { NetworkInterfaceUsage } from '../generated/runtime/v1/NetworkInterfaceUsage';
 import type { FilesystemUsage } from '../generated/runtime/v1/FilesystemUsage';
 import type { ContainerAttributes } from '../generated/runtime/v1/ContainerAttributes';
 import type { PodSandboxAttributes } from '../generated/runtime/v1/PodSandboxAttributes';
 import type { MemorySample } from './stats-cgroup';
+import type { PsiSample } from './stats-psi';
 import { defaultInterface, type NetInterfaceSample } from './stats-net';
 import { decodeLabels, LABEL_CONTAINER_NAME } from './labels';
 import { parseContainerName, parseSandboxName } from './names';
@@ -24,6 +26,8 @@ export interface CgroupSample {
   nanoCores?: bigint;
   memory?: MemorySample;
   processes?: bigint;
+  /** Pressure stall information; cgroup v2 only. */
+  psi?: PsiSample;
 }
 
 export interface LayerSample {
@@ -42,6 +46,7 @@ export function cpuUsage(s: CgroupSample): CpuUsage | null {
     timestamp: s.atNs.toString(),
     usage_core_nano_seconds: u64(s.cpuNs),
     usage_nano_cores: u64(s.nanoCores),
+    ...(s.psi?.cpu ? { psi: s.psi.cpu } : {}),
   };
 }
 
@@ -56,7 +61,14 @@ export function memoryUsage(s: CgroupSample): MemoryUsage | null {
     rss_bytes: u64(m.rss),
     page_faults: u64(m.pageFaults),
     major_page_faults: u64(m.majorPageFaults),
+    ...(s.psi?.memory ? { psi: s.psi.memory } : {}),
   };
+}
+
+/** Block I/O: only its pressure so far (cgroup v2); null without it. */
+export function ioUsage(s: CgroupSample): IoUsage | null {
+  if (!s.psi?.io) return null;
+  return { timestamp: s.atNs.toString(), psi: s.psi.io };
 }
 
 export function layerUsage(l: LayerSample | undefined): FilesystemUsage | null {
@@ -134,6 +146,7 @@ export function containerStats(
     cpu: sample ? cpuUsage(sample) : null,
     memory: sample ? memoryUsage(sample) : null,
     writable_layer: layerUsage(layer),
+    ...(sample?.psi?.io ? { io: ioUsage(sample) } : {}),
   };
 }
 

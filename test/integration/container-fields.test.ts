@@ -49,8 +49,8 @@ describe('ContainerConfig honoured inside the container', () => {
       command: ['sh', '-c'],
       args: ['sleep 100000'],
       envs: [
-        { key: 'GREETING', value: 'hello world' },
-        { key: 'EQ', value: 'a=b' },
+        { key: 'GREETING', value: Buffer.from('hello world') },
+        { key: 'EQ', value: Buffer.from('a=b') },
       ],
       working_dir: '/etc',
       stdin: true,

@@ -39,6 +39,69 @@ export class CriClient {
     return this.invoke<Res>(this.image, method, req, timeoutMs);
   }
 
+  /**
+   * Opens a server stream (RuntimeService, or ImageService with service 'image'); `collect` reads
+   * it to the end and gives every chunk as it came.
+   */
+  openStream(
+    method: string,
+    req: object = {},
+    service: 'runtime' | 'image' = 'runtime',
+  ): grpc.ClientReadableStream<unknown> {
+    const client = service === 'image' ? this.image : this.runtime;
+    const fn = (
+      client as unknown as Record<
+        string,
+        (req: unknown, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>
+      >
+    )[method];
+    if (typeof fn !== 'function') throw new Error(`no method ${method}`);
+    return fn.call(client, req, { deadline: Date.now() + 300_000 });
+  }
+
+  collect<Chunk = Record<string, unknown>>(
+    method: string,
+    req: object = {},
+    service: 'runtime' | 'image' = 'runtime',
+  ): Promise<Chunk[]> {
+    const stream = this.openStream(method, req, service);
+    return new Promise((resolve, reject) => {
+      const chunks: Chunk[] = [];
+      stream.on('data', (c: Chunk) => chunks.push(c));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(chunks));
+    });
+  }
+
+  /**
+   * A server stream's messages as the bytes that came over the wire (each decoded message beside
+   * them), to measure chunk sizes exactly.
+   */
+  collectRaw<Chunk = Record<string, unknown>>(
+    method: string,
+    req: object = {},
+    service: 'runtime' | 'image' = 'runtime',
+  ): Promise<Array<{ bytes: Buffer; message: Chunk }>> {
+    const client = service === 'image' ? this.image : this.runtime;
+    const def = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service[method];
+    const stream = client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      (b: Buffer) => b,
+      req,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 300_000 },
+    );
+    return new Promise((resolve, reject) => {
+      const out: Array<{ bytes: Buffer; message: Chunk }> = [];
+      stream.on('data', (bytes: Buffer) =>
+        out.push({ bytes, message: def.responseDeserialize(bytes) as Chunk }),
+      );
+      stream.on('error', reject);
+      stream.on('end', () => resolve(out));
+    });
+  }
+
   close(): void {
     this.runtime.close();
     this.image.close();

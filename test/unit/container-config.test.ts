@@ -75,8 +75,8 @@ describe('ContainerConfig → docker create options', () => {
     const opts = toCreateOptions(
       input({
         envs: [
-          { key: 'A', value: '1' },
-          { key: 'B', value: 'x=y' },
+          { key: 'A', value: Buffer.from('1') },
+          { key: 'B', value: Buffer.from('x=y') },
         ],
         working_dir: '/tmp',
         stdin: true,
@@ -118,7 +118,7 @@ describe('ContainerConfig → docker create options', () => {
       /config.metadata.name/,
     );
     expect(() => validateConfig(containerConfig({ image: { image: '' } }))).toThrow(/config.image.image/);
-    expect(() => validateConfig(containerConfig({ envs: [{ key: 'A=B', value: '' }] }))).toThrow(
+    expect(() => validateConfig(containerConfig({ envs: [{ key: 'A=B', value: Buffer.alloc(0) }] }))).toThrow(
       /config.envs\[0\].key/,
     );
     expect(() => validateConfig(containerConfig({ working_dir: 'rel' }))).toThrow(/config.working_dir/);

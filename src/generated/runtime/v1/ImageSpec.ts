@@ -6,6 +6,7 @@ export interface ImageSpec {
   'annotations'?: ({[key: string]: string});
   'user_specified_image'?: (string);
   'runtime_handler'?: (string);
+  'image_ref'?: (string);
 }
 
 export interface ImageSpec__Output {
@@ -13,4 +14,5 @@ export interface ImageSpec__Output {
   'annotations': ({[key: string]: string});
   'user_specified_image': (string);
   'runtime_handler': (string);
+  'image_ref': (string);
 }

@@ -3,10 +3,10 @@
 
 export interface KeyValue {
   'key'?: (string);
-  'value'?: (string);
+  'value'?: (Buffer | Uint8Array | string);
 }
 
 export interface KeyValue__Output {
   'key': (string);
-  'value': (string);
+  'value': (Buffer);
 }

@@ -14,6 +14,8 @@ export interface Mount {
   'gidMappings'?: (_runtime_v1_IDMapping)[];
   'recursive_read_only'?: (boolean);
   'image'?: (_runtime_v1_ImageSpec | null);
+  'image_sub_path'?: (string);
+  'mount_options'?: (string)[];
 }
 
 export interface Mount__Output {
@@ -26,4 +28,6 @@ export interface Mount__Output {
   'gidMappings': (_runtime_v1_IDMapping__Output)[];
   'recursive_read_only': (boolean);
   'image': (_runtime_v1_ImageSpec__Output | null);
+  'image_sub_path': (string);
+  'mount_options': (string)[];
 }
