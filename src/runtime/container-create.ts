@@ -82,6 +82,7 @@ export function createContainer(
         cgroupParent: sandbox.inspect.HostConfig?.CgroupParent ?? '',
         logDirectory: sandbox.inspect.Config?.Labels?.[LABEL_LOG_DIRECTORY],
       };
+      const engine = await deps.capabilities.get();
       const opts = toCreateOptions({
         config,
         sandbox: facts,
@@ -90,6 +91,7 @@ export function createContainer(
         seccompProfile,
         clampOom: clampOomScoreAdj,
         hostCapabilities: limitedHostCapabilities(),
+        engine,
         namespaces: containerJoinModes(sandbox.id, sandboxNamespaces(sandbox.inspect), containerNs),
       });
       const extras = config.linux?.resources;

@@ -27,6 +27,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
   return async (req) => {
     let engineError: string | undefined;
     let info: EngineInfo | undefined;
+    let recursiveReadOnly = false;
     try {
       await deps.docker.ping(PING_TIMEOUT_MS);
       info = (await deps.docker.call(
@@ -35,6 +36,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
         (d) => d.info(),
         PING_TIMEOUT_MS,
       )) as EngineInfo;
+      recursiveReadOnly = (await deps.capabilities.get()).recursiveReadOnly;
     } catch (err) {
       engineError = dockerMessage(err);
     }
@@ -59,16 +61,16 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
       reason: network.reason,
       message: network.message,
     };
-    const handlers: RuntimeHandler[] = [
-      { name: '', features: { recursive_read_only_mounts: false, user_namespaces: false } },
-    ];
-    for (const name of Object.keys(info?.Runtimes ?? {})) {
-      handlers.push({ name, features: { recursive_read_only_mounts: false, user_namespaces: false } });
-    }
+    // Recursive read-only is the engine's doing (BindOptions), the same for every runtime it runs.
+    const features = { recursive_read_only_mounts: recursiveReadOnly, user_namespaces: false };
+    const handlers: RuntimeHandler[] = [{ name: '', features }];
+    for (const name of Object.keys(info?.Runtimes ?? {})) handlers.push({ name, features: { ...features } });
     const out: StatusResponse = {
       status: { conditions: [runtimeReady, networkReady] },
       info: {},
       runtime_handlers: handlers,
+      // Strict cannot be kept with Docker (see translate/container-security.ts), so it is not offered.
+      features: { supplemental_groups_policy: false },
     };
     if (req.verbose) {
       out.info = {
