@@ -15,7 +15,9 @@ STATE=${DOCKER_CRI_STATE:-/tmp/docker-cri-dev}
 DIR=$STATE/engine28
 SOCK=$DIR/docker.sock
 BRIDGE=${DCRI_ENGINE28_BRIDGE:-dcri28}
-BRIDGE_CIDR=${DCRI_ENGINE28_CIDR:-10.253.28.1/24}
+# In 172.16.0.0/12 like docker0's default (tests expect a pod IP there), at its far end, away from
+# the pools 20.10 hands out first.
+BRIDGE_CIDR=${DCRI_ENGINE28_CIDR:-172.31.253.1/24}
 POOL=${DCRI_ENGINE28_POOL:-10.254.0.0/16}
 mkdir -p "$DIR"
 
@@ -28,9 +30,12 @@ if ! answers "$SOCK"; then
     kill "$(cat "$DIR/docker.pid")" 2>/dev/null || true
     sleep 2
   fi
-  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
-    ip link add "$BRIDGE" type bridge
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  if ! ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_CIDR "; then
+    ip -4 addr flush dev "$BRIDGE"
     ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+    # dockerd would put back the address it stored last time: forget its network state.
+    rm -f "$DIR/data/network/files/local-kv.db"
   fi
   ip link set "$BRIDGE" up
   iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null ||
