@@ -4,11 +4,10 @@
 # offline in both, then runs the build (tsc), lint, formatting check, the unit tests once and the
 # integration tests once per engine: the first engine (Debian 12's docker.io 20.10 unless DOCKER_HOST
 # or /var/run/docker.sock names another) and Debian's docker.io 28 (scripts/ensure-engine28.sh).
-# Extra arguments go to jest. DCRI_TEST_ENGINES=first|28 runs the integration tests on one only.
+# Extra arguments go to jest. DCRI_TEST_ENGINES=first|28 runs the integration tests on one only;
+# DCRI_TEST_PARALLEL=1 runs the engines' integration tests at the same time.
 #
-# The engines run one after the other: on a 2-core machine two integration runs at once measured
-# slower in total than one after the other, and some tests use fixed host ports and the node's own
-# paths (npm start, compose), which two runs would share.
+# By default the engines run one after the other: see the README for the measurements on 2 cores.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,9 +38,22 @@ engine_name() { # DOCKER_HOST → "docker 28.5.2+dfsg4 (API 1.51)"
 status=0
 started=$(date +%s)
 # --forceExit: a stray handle in one test must not hang CI; leaks are measured by `npm run soak`.
+# "$@" comes first: --selectProjects would take the paths after it as project names.
 echo "== unit tests"
-npx jest --ci --forceExit --passWithNoTests --selectProjects unit --json --outputFile="$results/unit.json" "$@" ||
-  status=1
+npx jest "$@" --ci --forceExit --passWithNoTests --json --outputFile="$results/unit.json" \
+  --selectProjects unit || status=1
+
+integration() { # engine-key DOCKER_HOST dockerd [jest args]
+  local engine=$1 host=$2 dockerd=$3
+  shift 3
+  # Tests that start a throw-away engine of their own (test/support/private-engine.ts) start this
+  # engine's dockerd, so that each run tests one engine version.
+  DOCKER_HOST=$host DCRI_TEST_DOCKERD=$dockerd \
+    npx jest "$@" --ci --runInBand --forceExit --passWithNoTests \
+    --json --outputFile="$results/int-$engine.json" --selectProjects integration
+}
+
+pids=()
 for engine in $ENGINES; do
   if [ "$engine" = 28 ]; then
     host=$SECOND_HOST
@@ -52,13 +64,22 @@ for engine in $ENGINES; do
   fi
   name=$(engine_name "$host")
   echo "$name" >"$results/int-$engine.name"
-  echo "== integration tests on $name at $host"
-  # Tests that start a throw-away engine of their own (test/support/private-engine.ts) start this
-  # engine's dockerd, so that each run tests one engine version.
-  DOCKER_HOST=$host DCRI_TEST_DOCKERD=$dockerd \
-    npx jest --ci --runInBand --forceExit --passWithNoTests --selectProjects integration \
-    --json --outputFile="$results/int-$engine.json" "$@" || status=1
+  if [ -n "${DCRI_TEST_PARALLEL:-}" ]; then
+    echo "== integration tests on $name at $host (in parallel; output follows when all are done)"
+    integration "$engine" "$host" "$dockerd" "$@" >"$results/int-$engine.log" 2>&1 &
+    pids+=($!)
+  else
+    echo "== integration tests on $name at $host"
+    integration "$engine" "$host" "$dockerd" "$@" || status=1
+  fi
 done
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+if [ -n "${DCRI_TEST_PARALLEL:-}" ]; then
+  for engine in $ENGINES; do
+    echo "== integration tests on $(cat "$results/int-$engine.name")"
+    cat "$results/int-$engine.log"
+  done
+fi
 
 # The summary: each engine's integration results, then one plain closing line for any CI reader.
 node - "$results" "$(($(date +%s) - started))" $ENGINES <<'JS' || status=1
