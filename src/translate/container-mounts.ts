@@ -135,7 +135,8 @@ function toReadOnlyMount(m: Mount__Output, host: string, target: string, field: 
 /**
  * CRI mounts → Binds, plus Mounts for the read-only ones an engine with BindOptions must be told
  * about. SELinux relabelling exists only in the Binds form, so a relabelled read-only mount stays a
- * Bind (and follows the engine's default depth) unless it asked for recursive read-only.
+ * Bind (and follows the engine's default depth); one that asked for recursive read-only becomes a
+ * Mount all the same, since being less read-only than asked is worse than not being relabelled.
  */
 export function toDockerBinds(mounts: Mount__Output[] | undefined, caps: BindCapabilities): DockerBinds {
   const out: DockerBinds = { Binds: [], Mounts: [] };

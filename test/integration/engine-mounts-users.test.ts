@@ -80,6 +80,13 @@ describe('read-only mounts and users on this engine', () => {
       });
     }
     expect(st.features?.supplemental_groups_policy ?? false).toBe(false);
+    const verbose = await shim.client.rt<{ info: Record<string, string> }>('Status', { verbose: true });
+    const v = await docker.version();
+    expect(JSON.parse(verbose.info.docker).capabilities).toMatchObject({
+      serverVersion: v.Version,
+      apiVersion: v.ApiVersion,
+      recursiveReadOnly: canRecursive,
+    });
   });
 
   it('keeps a read-only mount non-recursive: the tmpfs beneath it stays writable', async () => {
