@@ -39,6 +39,8 @@ export async function startApp(config: Config): Promise<App> {
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
   const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
   const capabilities = new EngineCapabilityProbe(docker);
+  // Every reconnect of the events stream may be a restarted, even upgraded, engine.
+  index.on('resync', () => capabilities.forget());
   const deps: Deps = { config, docker, capabilities, index, podLocks: new KeyedMutex(), stats, logs };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const streaming = new StreamingServer(config.streamingBindAddr, docker);

@@ -63,9 +63,9 @@ export function capabilitiesOf(v: EngineVersion): EngineCapabilities {
 }
 
 /**
- * Detects the capabilities on first use and keeps them. A failed detection (engine down) is not
- * kept: the next call asks again, so a shim started before its engine learns it once the engine
- * answers.
+ * Detects the capabilities on first use and keeps them until forget(). A failed detection (engine
+ * down) is not kept: the next call asks again, so a shim started before its engine learns it once
+ * the engine answers.
  */
 export class EngineCapabilityProbe {
   private pending: Promise<EngineCapabilities> | undefined;
@@ -78,6 +78,14 @@ export class EngineCapabilityProbe {
       throw err;
     });
     return this.pending;
+  }
+
+  /**
+   * Asks again on the next use: called when the engine's event stream came back, since a dockerd
+   * restarted behind the same socket may be another version.
+   */
+  forget(): void {
+    this.pending = undefined;
   }
 
   private async detect(): Promise<EngineCapabilities> {

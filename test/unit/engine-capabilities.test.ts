@@ -49,5 +49,8 @@ describe('engine capabilities from the version answer', () => {
     expect(a.recursiveReadOnly).toBe(true);
     await probe.get();
     expect(calls).toBe(2);
+    probe.forget();
+    await probe.get();
+    expect(calls).toBe(3);
   });
 });
