@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import { socketPath } from './config';
 import { DockerClient } from './docker/client';
+import { EngineCapabilityProbe } from './docker/capabilities';
 import { ContainerIndex } from './docker/container-index';
 import { KeyedMutex } from './concurrency/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
@@ -37,7 +38,10 @@ export async function startApp(config: Config): Promise<App> {
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
   const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
+  const capabilities = new EngineCapabilityProbe(docker);
+  // Every reconnect of the events stream may be a restarted, even upgraded, engine.
+  index.on('resync', () => capabilities.forget());
+  const deps: Deps = { config, docker, capabilities, index, podLocks: new KeyedMutex(), stats, logs };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const streaming = new StreamingServer(config.streamingBindAddr, docker);
   deps.streaming = streaming;
@@ -48,6 +52,7 @@ export async function startApp(config: Config): Promise<App> {
   );
   try {
     await docker.ping(3000);
+    await capabilities.get();
   } catch (err) {
     logger.warn('docker engine does not answer yet; Status reports RuntimeReady=false until it does', {
       endpoint: config.dockerEndpoint,

@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { DockerClient } from './docker/client';
+import type { EngineCapabilityProbe } from './docker/capabilities';
 import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
@@ -14,6 +15,8 @@ import type { StreamingServer } from './streaming/server';
 export interface Deps {
   config: Config;
   docker: DockerClient;
+  /** What the engine can do (API version, read-only mount depth), detected once it answers. */
+  capabilities: EngineCapabilityProbe;
   /** Every Kubernetes container and sandbox, kept current from Docker's events. */
   index: ContainerIndex;
   /**

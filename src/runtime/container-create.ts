@@ -81,6 +81,7 @@ export function createContainer(
       cgroupParent: sandbox.inspect.HostConfig?.CgroupParent ?? '',
       logDirectory: sandbox.inspect.Config?.Labels?.[LABEL_LOG_DIRECTORY],
     };
+    const engine = await deps.capabilities.get();
     const opts = toCreateOptions({
       config,
       sandbox: facts,
@@ -89,6 +90,7 @@ export function createContainer(
       seccompProfile,
       clampOom: clampOomScoreAdj,
       hostCapabilities: limitedHostCapabilities(),
+      engine,
       namespaces: containerJoinModes(sandbox.id, sandboxNamespaces(sandbox.inspect), containerNs),
     });
     const extras = config.linux?.resources;

@@ -6,6 +6,7 @@ import type { RuntimeCondition } from '../generated/runtime/v1/RuntimeCondition'
 import type { RuntimeHandler } from '../generated/runtime/v1/RuntimeHandler';
 import { dockerMessage } from '../docker/errors';
 import { runtimeFeatures } from '../translate/runtime-features';
+import type { EngineCapabilities } from '../docker/capabilities';
 
 /** How long Status waits for the engine before calling the runtime not ready. */
 const PING_TIMEOUT_MS = 3000;
@@ -28,6 +29,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
   return async (req) => {
     let engineError: string | undefined;
     let info: EngineInfo | undefined;
+    let caps: EngineCapabilities | undefined;
     try {
       await deps.docker.ping(PING_TIMEOUT_MS);
       info = (await deps.docker.call(
@@ -36,6 +38,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
         (d) => d.info(),
         PING_TIMEOUT_MS,
       )) as EngineInfo;
+      caps = await deps.capabilities.get();
     } catch (err) {
       engineError = dockerMessage(err);
     }
@@ -60,12 +63,10 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
       reason: network.reason,
       message: network.message,
     };
-    const handlers: RuntimeHandler[] = [
-      { name: '', features: { recursive_read_only_mounts: false, user_namespaces: false } },
-    ];
-    for (const name of Object.keys(info?.Runtimes ?? {})) {
-      handlers.push({ name, features: { recursive_read_only_mounts: false, user_namespaces: false } });
-    }
+    // Recursive read-only is the engine's doing (BindOptions), the same for every runtime it runs.
+    const features = { recursive_read_only_mounts: caps?.recursiveReadOnly ?? false, user_namespaces: false };
+    const handlers: RuntimeHandler[] = [{ name: '', features }];
+    for (const name of Object.keys(info?.Runtimes ?? {})) handlers.push({ name, features: { ...features } });
     const out: StatusResponse = {
       status: { conditions: [runtimeReady, networkReady] },
       info: {},
@@ -86,6 +87,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
                 dockerRootDir: info.DockerRootDir,
                 runtimes: Object.keys(info.Runtimes ?? {}),
                 defaultRuntime: info.DefaultRuntime,
+                capabilities: caps,
               }
             : { endpoint: deps.docker.endpoint, error: engineError },
         ),

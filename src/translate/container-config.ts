@@ -18,7 +18,7 @@ import {
   LABEL_USER_IMAGE,
 } from './container-labels';
 import { extraResourcesLabel, toDockerResources } from './container-resources';
-import { toBinds, toDevices } from './container-mounts';
+import { toDevices, toDockerBinds, type BindCapabilities } from './container-mounts';
 import { checkUserNamespace, dockerUser, toDockerSecurity } from './container-security';
 import { dockerEnv, envValue } from './env';
 import { toDockerStopSignal } from './stop-signal';
@@ -50,6 +50,8 @@ export interface CreateInput {
   hostCapabilities?: readonly string[];
   /** Adapts oom_score_adj to what the host allows (negative values are refused on some hosts). */
   clampOom?: (v: number) => number;
+  /** What the engine can do with read-only binds (docker/capabilities.ts). */
+  engine: BindCapabilities;
   /** How the container joins its sandbox (from the sandbox engineer's containerJoinModes). */
   namespaces: { NetworkMode: string; IpcMode: string; PidMode: string; UTSMode: string };
 }
@@ -143,6 +145,7 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
   const extra = extraResourcesLabel(linux?.resources);
   if (extra) internal[LABEL_RESOURCES] = extra;
   const labels = encodeLabels(config.labels, config.annotations, internal);
+  const binds = toDockerBinds(config.mounts, input.engine);
 
   const opts: ContainerCreateOptions = {
     name: dockerNameOf(config, sandbox),
@@ -160,7 +163,8 @@ export function toCreateOptions(input: CreateInput): ContainerCreateOptions {
       ...(input.namespaces.UTSMode ? { UTSMode: input.namespaces.UTSMode } : {}),
       ...toDockerSecurity(sc, input.seccompProfile, input.hostCapabilities),
       ...toDockerResources(linux?.resources, 'config.linux.resources', input.clampOom),
-      Binds: toBinds(config.mounts),
+      Binds: binds.Binds,
+      ...(binds.Mounts.length ? { Mounts: binds.Mounts } : {}),
       Devices: toDevices(config.devices),
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     },

@@ -203,8 +203,12 @@ export function toDockerSecurity(
   });
   if (groups.length) out.GroupAdd = groups;
   if (sc.supplemental_groups_policy === 'Strict') {
-    // Docker always adds the groups /etc/group lists for the user; Strict cannot be honoured.
-    throw invalidArgument(`${FIELD}.supplemental_groups_policy Strict is not supported by Docker`);
+    // Docker itself reads the image's /etc/group at start and adds every group listing the user
+    // (by name, even for a numeric uid), after any GroupAdd; no create option turns that off, and
+    // hiding the file would change the container's filesystem. So Strict is refused, not faked.
+    throw invalidArgument(
+      `${FIELD}.supplemental_groups_policy Strict is not supported by Docker: the engine always adds the groups the image's /etc/group lists for the user`,
+    );
   }
   if (sc.readonly_rootfs) out.ReadonlyRootfs = true;
 

@@ -97,7 +97,7 @@ export function toContainerStatus(inspect: ContainerInspectInfo, extras: StatusE
   }
   if (state === 'CONTAINER_EXITED' && extras.terminationMessage) message = extras.terminationMessage;
 
-  const mounts: Mount[] = fromInspectMounts(inspect.Mounts);
+  const mounts: Mount[] = fromInspectMounts(inspect.Mounts, inspect.HostConfig?.Mounts);
   const status: ContainerStatus = {
     id: inspect.Id,
     metadata: containerMeta(dockerLabels, inspect.Name ?? ''),

@@ -43,8 +43,15 @@ export class PrivateEngine {
   async start(): Promise<void> {
     this.ensureBridge();
     const log = fs.openSync(path.join(this.dir, 'dockerd.log'), 'a');
+    // The dockerd of the engine under test (scripts/test.sh names it), so that an engine restarted
+    // by a test is the same version as the rest of the run; its own helpers (docker-proxy,
+    // docker-init) sit beside it and go first on its PATH.
+    const dockerd = process.env.DCRI_TEST_DOCKERD || 'dockerd';
+    const helpers = path.isAbsolute(dockerd)
+      ? [path.dirname(dockerd), path.join(path.dirname(dockerd), '..', 'bin')]
+      : [];
     this.child = spawn(
-      'dockerd',
+      dockerd,
       [
         '--data-root',
         path.join(this.dir, 'data'),
@@ -59,7 +66,10 @@ export class PrivateEngine {
         '--iptables=false',
         '--ip-masq=false',
       ],
-      { stdio: ['ignore', log, log] },
+      {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, PATH: [...helpers, process.env.PATH ?? ''].join(path.delimiter) },
+      },
     );
     const until = Date.now() + 60_000;
     for (;;) {

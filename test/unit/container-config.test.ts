@@ -6,7 +6,12 @@ import {
   type CreateInput,
 } from '../../src/translate/container-config';
 import { containerMeta } from '../../src/translate/container-labels';
-import { toBinds, toDevices, fromInspectMounts } from '../../src/translate/container-mounts';
+import {
+  LEGACY_BIND_CAPABILITIES,
+  toBinds,
+  toDevices,
+  fromInspectMounts,
+} from '../../src/translate/container-mounts';
 import { containerConfig, sandboxConfig } from './container-fixtures';
 
 const SANDBOX_ID = 'a'.repeat(64);
@@ -30,6 +35,7 @@ function input(obj: object, extra: Partial<CreateInput> = {}): CreateInput {
     },
     sandboxConfig: sandboxConfig(),
     image: IMAGE,
+    engine: LEGACY_BIND_CAPABILITIES,
     namespaces: JOIN,
     ...extra,
   };
