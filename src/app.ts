@@ -2,6 +2,9 @@ import type { Config } from './config';
 import { socketPath } from './config';
 import { DockerClient } from './docker/client';
 import { ContainerIndex } from './docker/container-index';
+import { DockerEngine } from './docker/docker-engine';
+import { IndexedEngine } from './docker/engine-index';
+import { EngineFacts } from './docker/engine-facts';
 import { KeyedMutex } from './runtime/keyed-mutex';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
@@ -31,13 +34,23 @@ export async function startApp(config: Config): Promise<App> {
   detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
+  const engine = new IndexedEngine(new DockerEngine(docker), index);
   const stats = new StatsCollector(docker, index);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
   const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
-  const deps: Deps = { config, docker, index, podLocks: new KeyedMutex(), stats, logs };
+  const deps: Deps = {
+    config,
+    engine,
+    engineFacts: new EngineFacts(engine),
+    docker,
+    index,
+    podLocks: new KeyedMutex(),
+    stats,
+    logs,
+  };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
   const streaming = new StreamingServer(config.streamingBindAddr, docker);
   deps.streaming = streaming;

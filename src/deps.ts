@@ -1,6 +1,8 @@
 import type { Config } from './config';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';
+import type { Engine } from './docker/engine';
+import type { EngineFacts } from './docker/engine-facts';
 import type { KeyedMutex } from './runtime/keyed-mutex';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
@@ -13,6 +15,14 @@ import type { StreamingServer } from './streaming/server';
  */
 export interface Deps {
   config: Config;
+  /**
+   * What handlers ask of Docker; its container changes keep `index` current. Handlers use only
+   * this, so that they can be tested against the in-memory engine of test/support.
+   */
+  engine: Engine;
+  /** The engine's cgroup driver and runtimes, re-read now and then. */
+  engineFacts: EngineFacts;
+  /** The raw client, for the parts not yet on `engine` (index, stats, log pumps, streaming). */
   docker: DockerClient;
   /** Every Kubernetes container and sandbox, kept current from Docker's events. */
   index: ContainerIndex;

@@ -101,19 +101,16 @@ export function createContainer(
       }
 
       const create = (name: string) =>
-        deps.docker.call('container.create', `container "${name}"`, (d) =>
-          d.createContainer({ ...opts, name }),
-        );
-      let container;
+        deps.engine.createContainer({ ...opts, name }, { context: `container "${name}"` });
+      let containerId: string;
       try {
-        container = await create(opts.name!);
+        containerId = await create(opts.name!);
       } catch (err) {
         if (!isConflict(err)) throw err;
         // A container of an earlier run still holds the name (dockershim's recovery did the same).
-        container = await create(withRandomSuffix(opts.name!));
+        containerId = await create(withRandomSuffix(opts.name!));
       }
-      await deps.index.refresh(container.id, 'create');
-      return { container_id: container.id };
+      return { container_id: containerId };
     });
   };
 }

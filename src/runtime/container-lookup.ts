@@ -19,9 +19,7 @@ export async function findContainerIfExists(
   const id = deps.index.resolve(given, 'container') ?? given;
   let inspect: ContainerInspectInfo;
   try {
-    inspect = await deps.docker.call('container.inspect', `container "${idOrPrefix}"`, (d) =>
-      d.getContainer(id).inspect(),
-    );
+    inspect = await deps.engine.inspectContainer(id, { context: `container "${idOrPrefix}"` });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

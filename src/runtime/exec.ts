@@ -10,9 +10,7 @@ import { checkId } from './ids';
 /** The container's full id, after checking that it exists and runs. */
 export async function runningContainer(deps: Deps, id: string): Promise<string> {
   checkId(id, 'container_id', 'container');
-  const info = await deps.docker.call('container.inspect', `container "${id}"`, (d) =>
-    d.getContainer(id).inspect(),
-  );
+  const info = await deps.engine.inspectContainer(id);
   if (!info.State.Running) {
     throw failedPrecondition(`container "${id}" is not running (state ${info.State.Status})`);
   }

@@ -15,9 +15,7 @@ export function portForward(deps: Deps): UnaryImpl<PortForwardRequest__Output, P
     for (const p of req.port ?? []) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw invalidArgument(`port ${p} is not in 1-65535`);
     }
-    const info = await deps.docker.call('container.inspect', `pod sandbox "${id}"`, (d) =>
-      d.getContainer(id).inspect(),
-    );
+    const info = await deps.engine.inspectContainer(id, { context: `pod sandbox "${id}"` });
     if (!isSandboxLabels(info.Config.Labels ?? undefined)) throw notFound(`pod sandbox "${id}" not found`);
     if (!info.State.Running) {
       throw failedPrecondition(`pod sandbox "${id}" is not ready (state ${info.State.Status})`);
