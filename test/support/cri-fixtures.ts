@@ -5,6 +5,8 @@ import { runPodSandbox } from '../../src/runtime/sandbox-run';
 import { createContainer } from '../../src/runtime/container-create';
 import { startContainer } from '../../src/runtime/container-start';
 import type { StartContainerRequest__Output } from '../../src/generated/runtime/v1/StartContainerRequest';
+import type { StreamingServer } from '../../src/streaming/server';
+import type { StreamTarget } from '../../src/streaming/requests';
 import { callContext, criRequest, type FakeWorld } from './fake-deps';
 
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
@@ -72,4 +74,17 @@ export async function runningContainer(world: FakeWorld): Promise<{ sandboxId: s
     callContext(),
   );
   return { sandboxId, id };
+}
+
+/** A streaming server that hands out numbered URLs and remembers what they were for. */
+export function withStreaming(world: FakeWorld, capacity = 10): StreamTarget[] {
+  const targets: StreamTarget[] = [];
+  world.deps.streaming = {
+    urlFor(t: StreamTarget) {
+      if (targets.length >= capacity) return undefined;
+      targets.push(t);
+      return `http://127.0.0.1:1/${targets.length}`;
+    },
+  } as unknown as StreamingServer;
+  return targets;
 }
