@@ -433,6 +433,12 @@ export class FakeEngine implements Engine {
     const fault = this.takeFault('image.pull', ref);
     this.calls.push({ op: 'image.pull', subject: ref });
     await this.wait('image.pull', signal);
+    if (signal.aborted) {
+      // As docker-modem rejects a request whose signal fired.
+      const err = new Error('The operation was aborted');
+      err.name = 'AbortError';
+      throw err;
+    }
     if (fault) throw fault;
     const known = this.registry.get(ref);
     if (!known) {
