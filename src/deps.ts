@@ -4,6 +4,7 @@ import type { ContainerIndex } from './docker/container-index';
 import type { Engine } from './docker/engine';
 import type { EngineFacts } from './docker/engine-facts';
 import type { KeyedMutex } from './runtime/keyed-mutex';
+import type { EventHub } from './runtime/container-events';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
@@ -32,6 +33,8 @@ export interface Deps {
   stats: StatsCollector;
   /** The log pumps: Docker's log streams → CRI-format files at the kubelet's log paths. */
   logs: LogManager;
+  /** GetContainerEvents' subscribers, made with the first stream (runtime/container-events.ts). */
+  eventHub?: EventHub;
   /** The exec/attach/port-forward HTTP server whose URLs Exec, Attach and PortForward hand out. */
   streaming?: StreamingServer;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
