@@ -52,7 +52,7 @@ export async function startApp(config: Config): Promise<App> {
     logs,
   };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
-  const streaming = new StreamingServer(config.streamingBindAddr, docker);
+  const streaming = new StreamingServer(config.streamingBindAddr, engine);
   deps.streaming = streaming;
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),

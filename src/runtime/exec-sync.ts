@@ -89,7 +89,7 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     const expire = (why: 'timeout' | 'cancelled'): void => {
       if (expired) return;
       expired = why;
-      void killExec(deps.docker, execId, what, why).finally(() => {
+      void killExec(deps.engine, execId, what, why).finally(() => {
         // The stream ends once the process is gone; do not wait on a stuck engine beyond that.
         setTimeout(() => stream.destroy(), 5000).unref();
       });

@@ -2,7 +2,7 @@ import http from 'http';
 import net, { type AddressInfo } from 'net';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
 import { runAttach } from './attach-session';
 import { runExec } from './exec-session';
@@ -64,7 +64,7 @@ export class StreamingServer {
 
   constructor(
     private readonly bindAddr: string,
-    private readonly docker: DockerClient,
+    private readonly engine: Engine,
     options: StreamingOptions = {},
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
@@ -184,7 +184,7 @@ export class StreamingServer {
     const session = new SpdySession(socket, 'server', head);
     logger.debug('spdy session', { kind: target.kind, protocol: chosen.protocol });
     if (target.kind === 'portforward') {
-      serveSpdyPortForward(this.docker, target, session);
+      serveSpdyPortForward(this.engine, target, session);
       const started = Date.now();
       void session.closed.then(() =>
         logger.info('streaming session ended', {
@@ -227,7 +227,7 @@ export class StreamingServer {
       // Only now: ws clears the socket's timeout when it takes the socket over.
       this.closeWhenIdle(socket, target.kind);
       logger.debug('websocket session', { kind: target.kind, protocol: ws.protocol });
-      if (target.kind === 'portforward') serveWsPortForward(this.docker, target, ws, ports);
+      if (target.kind === 'portforward') serveWsPortForward(this.engine, target, ws, ports);
       else this.run(target, wsSessionIO(ws, target));
     });
   }
@@ -236,9 +236,9 @@ export class StreamingServer {
     const started = Date.now();
     const work =
       target.kind === 'exec'
-        ? runExec(this.docker, target, io)
+        ? runExec(this.engine, target, io)
         : target.kind === 'attach'
-          ? runAttach(this.docker, target, io)
+          ? runAttach(this.engine, target, io)
           : Promise.resolve();
     work.then(
       () =>
