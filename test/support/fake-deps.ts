@@ -11,7 +11,6 @@ import type { CallContext } from '../../src/grpc/handler';
 import { protoPath } from '../../src/grpc/proto';
 import type { LogManager } from '../../src/logs/log-manager';
 import { setLogLevel } from '../../src/logger';
-import { KeyedMutex } from '../../src/runtime/keyed-mutex';
 import type { StatsCollector } from '../../src/stats/collector';
 import { FakeEngine } from './fake-engine';
 
@@ -69,11 +68,30 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     engineFacts: new EngineFacts(engine),
     docker: new DockerClient('unix:///nonexistent/fake-engine/docker.sock', 1000),
     index,
-    podLocks: new KeyedMutex(),
+    podLocks: new SerialPerKey() as unknown as Deps['podLocks'],
     stats,
     logs: logs as unknown as LogManager,
   };
   return { deps, fake, index, logs };
+}
+
+/**
+ * What podLocks must do for a handler called directly: run work one at a time per key. Defined
+ * here so that the fake world does not depend on where the real mutex lives.
+ */
+class SerialPerKey {
+  private tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const mine = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    this.tails.set(
+      key,
+      mine.catch(() => undefined),
+    );
+    return mine;
+  }
+  size(): number {
+    return this.tails.size;
+  }
 }
 
 let root: protobuf.Root | undefined;

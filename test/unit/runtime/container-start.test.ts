@@ -57,7 +57,6 @@ describe('StartContainer', () => {
 
   it.each([
     ['empty', () => '', status.INVALID_ARGUMENT],
-    ['not hex', () => 'app', status.INVALID_ARGUMENT],
     ['unknown', () => 'b'.repeat(64), status.NOT_FOUND],
   ])('%s id → its code', async (_what, id, code) => {
     const { world } = await created();

@@ -58,7 +58,6 @@ describe('ContainerStatus', () => {
 
   it.each([
     ['empty', () => '', status.INVALID_ARGUMENT, 'container_id is empty'],
-    ['not hex', () => 'x y', status.INVALID_ARGUMENT, 'is not a container id'],
     ['unknown', () => '5'.repeat(64), status.NOT_FOUND, `container "${'5'.repeat(64)}" not found`],
   ])('%s id → its code, naming the id', async (_what, id, code, message) => {
     const f = await failure(statusOf(fakeDeps(), id()));

@@ -41,14 +41,14 @@ describe('StopContainer', () => {
     await expect(stop(world, target)).resolves.toEqual({});
   });
 
-  it.each([
-    ['empty', '', 'container_id is empty'],
-    ['not hex', '/containers/x', 'is not a container id'],
-  ])('INVALID_ARGUMENT for an id that is %s', async (_what, id, message) => {
-    const f = await failure(stop(fakeDeps(), id));
-    expect(f.code).toBe(status.INVALID_ARGUMENT);
-    expect(f.message).toContain(message);
-  });
+  it.each([['empty', '', 'container_id is empty']])(
+    'INVALID_ARGUMENT for an id that is %s',
+    async (_what, id, message) => {
+      const f = await failure(stop(fakeDeps(), id));
+      expect(f.code).toBe(status.INVALID_ARGUMENT);
+      expect(f.message).toContain(message);
+    },
+  );
 
   it.each([
     ['already stopped (304)', dockerError(304, 'container already stopped')],

@@ -46,7 +46,6 @@ describe('Exec (and the URL that Attach and PortForward share)', () => {
     ['an empty command', { cmd: [] }, status.INVALID_ARGUMENT],
     ['no stream', { cmd: ['sh'], stdout: false }, status.INVALID_ARGUMENT],
     ['tty with stderr', { cmd: ['sh'], tty: true, stderr: true }, status.INVALID_ARGUMENT],
-    ['a bad id', { cmd: ['sh'], container_id: '../x' }, status.INVALID_ARGUMENT],
     ['an unknown container', { cmd: ['sh'], container_id: '2'.repeat(64) }, status.NOT_FOUND],
   ])('Exec with %s → its code', async (_what, fields, code) => {
     const world = withImages(fakeDeps());

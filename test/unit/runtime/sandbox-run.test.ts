@@ -48,7 +48,7 @@ describe('RunPodSandbox', () => {
     expect(world.fake.containers.size).toBe(0);
   });
 
-  it('takes a suffixed name when the wanted one is held by an older container', async () => {
+  it('creates again when the name was held by a container gone meanwhile', async () => {
     const world = withImages(fakeDeps());
     world.fake.fail(
       'container.create',
