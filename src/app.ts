@@ -4,6 +4,9 @@ import { DockerClient } from './docker/client';
 import { EngineCapabilityProbe } from './docker/capabilities';
 import { ContainerIndex } from './docker/container-index';
 import { KeyedMutex } from './concurrency/keyed-mutex';
+import { DockerEngine } from './docker/docker-engine';
+import { IndexedEngine } from './docker/engine-index';
+import { EngineFacts } from './docker/engine-facts';
 import { detectOomScorePolicy } from './runtime/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
@@ -32,18 +35,29 @@ export async function startApp(config: Config): Promise<App> {
   detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
+  const engine = new IndexedEngine(new DockerEngine(docker), index);
   const stats = new StatsCollector(docker, index);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
   const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
-  const capabilities = new EngineCapabilityProbe(docker);
+  const capabilities = new EngineCapabilityProbe(engine);
   // Every reconnect of the events stream may be a restarted, even upgraded, engine.
   index.on('resync', () => capabilities.forget());
-  const deps: Deps = { config, docker, capabilities, index, podLocks: new KeyedMutex(), stats, logs };
+  const deps: Deps = {
+    config,
+    engine,
+    engineFacts: new EngineFacts(engine),
+    docker,
+    capabilities,
+    index,
+    podLocks: new KeyedMutex(),
+    stats,
+    logs,
+  };
   if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
-  const streaming = new StreamingServer(config.streamingBindAddr, docker);
+  const streaming = new StreamingServer(config.streamingBindAddr, engine);
   deps.streaming = streaming;
   const server = new CriServer(
     socketPath(config.containerRuntimeEndpoint),

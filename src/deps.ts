@@ -3,6 +3,9 @@ import type { DockerClient } from './docker/client';
 import type { EngineCapabilityProbe } from './docker/capabilities';
 import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './concurrency/keyed-mutex';
+import type { Engine } from './docker/engine';
+import type { EngineFacts } from './docker/engine-facts';
+import type { EventHub } from './runtime/container-events';
 import type { PodNetworkPlugin } from './runtime/sandbox-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
@@ -14,6 +17,14 @@ import type { StreamingServer } from './streaming/server';
  */
 export interface Deps {
   config: Config;
+  /**
+   * What handlers ask of Docker; its container changes keep `index` current. Handlers use only
+   * this, so that they can be tested against the in-memory engine of test/support.
+   */
+  engine: Engine;
+  /** The engine's cgroup driver and runtimes, re-read now and then. */
+  engineFacts: EngineFacts;
+  /** The raw client, for the parts not yet on `engine` (index, stats, log pumps, streaming). */
   docker: DockerClient;
   /** What the engine can do (API version, read-only mount depth), detected once it answers. */
   capabilities: EngineCapabilityProbe;
@@ -28,6 +39,8 @@ export interface Deps {
   stats: StatsCollector;
   /** The log pumps: Docker's log streams → CRI-format files at the kubelet's log paths. */
   logs: LogManager;
+  /** GetContainerEvents' subscribers, made with the first stream (runtime/container-events.ts). */
+  eventHub?: EventHub;
   /** The exec/attach/port-forward HTTP server whose URLs Exec, Attach and PortForward hand out. */
   streaming?: StreamingServer;
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */

@@ -4,7 +4,7 @@
  * compares version numbers.
  */
 import { logger } from '../logger';
-import type { DockerClient } from './client';
+import type { Engine } from './engine';
 
 export interface EngineCapabilities {
   /** The engine's own version, e.g. "20.10.24+dfsg1" or "28.5.2". */
@@ -70,7 +70,7 @@ export function capabilitiesOf(v: EngineVersion): EngineCapabilities {
 export class EngineCapabilityProbe {
   private pending: Promise<EngineCapabilities> | undefined;
 
-  constructor(private readonly docker: Pick<DockerClient, 'call'>) {}
+  constructor(private readonly engine: Pick<Engine, 'version'>) {}
 
   get(): Promise<EngineCapabilities> {
     this.pending ??= this.detect().catch((err: unknown) => {
@@ -89,7 +89,7 @@ export class EngineCapabilityProbe {
   }
 
   private async detect(): Promise<EngineCapabilities> {
-    const v = (await this.docker.call('version', 'docker engine', (d) => d.version())) as EngineVersion;
+    const v: EngineVersion = await this.engine.version();
     const caps = capabilitiesOf(v);
     logger.info('docker engine capabilities', { ...caps });
     return caps;

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { ContainerInspectInfo } from 'dockerode';
 import { CriError } from '../grpc/status-error';
 import { logger } from '../logger';
-import type { DockerClient } from './client';
+import type { Engine } from './engine';
 import { isConflict, isNotFound } from './errors';
 
 /** One create under a fixed Docker name, and what to do with a container already holding it. */
@@ -23,11 +23,12 @@ function isNameTaken(err: unknown): boolean {
   return isConflict(err) && err instanceof CriError && err.code === status.ALREADY_EXISTS;
 }
 
-async function holderOf(docker: DockerClient, name: string): Promise<ContainerInspectInfo | undefined> {
+async function holderOf(
+  engine: Pick<Engine, 'inspectContainer'>,
+  name: string,
+): Promise<ContainerInspectInfo | undefined> {
   try {
-    return await docker.call('container.inspect', `container name "${name}"`, (d) =>
-      d.getContainer(name).inspect(),
-    );
+    return await engine.inspectContainer(name, { context: `container name "${name}"` });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -44,13 +45,16 @@ async function holderOf(docker: DockerClient, name: string): Promise<ContainerIn
  * nothing has to change before a retry could succeed, the thing asked for is there already, and
  * the kubelet's next sync finds it in ListPodSandbox / ListContainers under its id.
  */
-export async function createNamed(docker: DockerClient, spec: NamedCreate): Promise<string> {
+export async function createNamed(
+  engine: Pick<Engine, 'inspectContainer'>,
+  spec: NamedCreate,
+): Promise<string> {
   try {
     return await spec.create();
   } catch (err) {
     if (!isNameTaken(err)) throw err;
   }
-  const holder = await holderOf(docker, spec.name);
+  const holder = await holderOf(engine, spec.name);
   if (holder) {
     const running = Boolean(holder.State?.Running || holder.State?.Restarting);
     if (running || !spec.ours(holder)) {

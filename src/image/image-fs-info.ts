@@ -15,7 +15,7 @@ const USAGE_MAX_AGE_MS = 30_000;
 export function imageFsInfo(deps: Deps): UnaryImpl<ImageFsInfoRequest__Output, ImageFsInfoResponse> {
   const caches = new Map<string, CachedUsage>();
   return async () => {
-    const info = await deps.docker.call('info', undefined, (d) => d.info());
+    const info = await deps.engine.info();
     const mountpoint = path.join(String(info.DockerRootDir), String(info.Driver));
     let cache = caches.get(mountpoint);
     if (!cache) {

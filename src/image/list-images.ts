@@ -13,7 +13,7 @@ export function listImages(deps: Deps): UnaryImpl<ListImagesRequest__Output, Lis
       const info = await findImage(deps, validateImageRef(wanted, 'filter.image.image'));
       return { images: info ? [toCriImage(info)] : [] };
     }
-    const list = await deps.docker.call('image.list', undefined, (d) => d.listImages());
+    const list = await deps.engine.listImages();
     // The list answer lacks the image config (and so the user); inspect is one call per image,
     // too dear for a call the kubelet makes this often, so users come only from ImageStatus.
     const images: Image[] = list.map((img) =>

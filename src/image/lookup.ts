@@ -33,7 +33,7 @@ export function specImageRef(
 /** Inspects an image by name, digest or id; undefined when the engine has no such image. */
 export async function findImage(deps: Deps, ref: string): Promise<ImageInspectInfo | undefined> {
   try {
-    return await deps.docker.call('image.inspect', `image "${ref}"`, (d) => d.getImage(ref).inspect());
+    return await deps.engine.inspectImage(ref);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -48,11 +48,7 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
     const noProgress = `pulling image "${refText}": no progress for ${deadlineMs / 1000} s`;
     try {
       arm();
-      const stream = (await deps.docker.stream.createImage(auth ?? {}, {
-        fromImage,
-        tag,
-        abortSignal: abort.signal,
-      })) as Readable;
+      const stream = await deps.engine.pullImage(fromImage, tag, auth, abort.signal);
       const streamError = await consumeProgress(stream, arm);
       if (stalled) throw deadlineExceeded(noProgress);
       if (streamError) throw fail(streamError);

@@ -23,9 +23,7 @@ export function removeImage(deps: Deps): UnaryImpl<RemoveImageRequest__Output, R
     const targets = byId ? [...(info.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), info.Id] : [ref];
     for (const target of targets) {
       try {
-        await deps.docker.call('image.remove', `image "${ref}"`, (d) =>
-          d.getImage(target).remove({ noprune: false }),
-        );
+        await deps.engine.removeImage(target, { context: `image "${ref}"` });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

@@ -104,21 +104,15 @@ export function createContainer(
     // Under this attempt's own name only (docker/named-create.ts): a holder of an earlier try that
     // is not running (a create whose client gave up) is removed, a running one is ALREADY_EXISTS.
     const name = opts.name!;
-    const containerId = await createNamed(deps.docker, {
+    const containerId = await createNamed(deps.engine, {
       name,
       what: 'container',
-      create: async () =>
-        (
-          await deps.docker.call('container.create', `container "${name}"`, (d) =>
-            d.createContainer({ ...opts, name }),
-          )
-        ).id,
+      create: () => deps.engine.createContainer({ ...opts, name }, { context: `container "${name}"` }),
       ours: (holder) => isContainerLabels(holder.Config?.Labels),
       removeHolder: async (id) => {
         await removeContainer(deps)({ container_id: id }, ctx);
       },
     });
-    await deps.index.refresh(containerId, 'create');
     return { container_id: containerId };
   };
 }

@@ -65,7 +65,7 @@ type Sink = (ev: ContainerEventResponse) => void;
  * that each subscriber sees them in the order they happened; statuses are built once per change,
  * and only while someone listens.
  */
-class EventHub {
+export class EventHub {
   private sinks = new Map<Sink, () => void>();
   private chain: Promise<void> = Promise.resolve();
   private readonly sandboxStatus;
@@ -134,20 +134,15 @@ class EventHub {
   }
 }
 
-const hubs = new WeakMap<Deps, EventHub>();
-
+/** The app's hub, made with its first stream. */
 function hubOf(deps: Deps): EventHub {
-  let hub = hubs.get(deps);
-  if (!hub) {
-    hub = new EventHub(deps);
-    hubs.set(deps, hub);
-  }
-  return hub;
+  deps.eventHub ??= new EventHub(deps);
+  return deps.eventHub;
 }
 
 /** Ends every GetContainerEvents stream of this app; called before the server shuts down. */
 export function closeEventStreams(deps: Deps): void {
-  hubs.get(deps)?.close();
+  deps.eventHub?.close();
 }
 
 /**

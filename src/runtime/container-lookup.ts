@@ -15,8 +15,9 @@ export async function resolveHexId(deps: Deps, ref: string, what: string): Promi
   const known = deps.index.resolve(ref, what);
   if (known) return known;
   if (ref.length === 64) return ref;
-  const list = await deps.docker.call('container.list', `${what} "${ref}"`, (d) =>
-    d.listContainers({ all: true, filters: { id: [ref], label: [LABEL_TYPE] } }),
+  const list = await deps.engine.listContainers(
+    { id: [ref], label: [LABEL_TYPE] },
+    { context: `${what} "${ref}"` },
   );
   // Docker's id filter matches anywhere in the id; a prefix must match at the start.
   const ids = list.map((c) => c.Id).filter((id) => id.startsWith(ref));
@@ -40,9 +41,7 @@ export async function findContainerIfExists(
   if (!id) return undefined;
   let inspect: ContainerInspectInfo;
   try {
-    inspect = await deps.docker.call('container.inspect', `container "${ref}"`, (d) =>
-      d.getContainer(id).inspect(),
-    );
+    inspect = await deps.engine.inspectContainer(id, { context: `container "${ref}"` });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

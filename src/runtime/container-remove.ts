@@ -16,14 +16,11 @@ export function removeContainer(
     const c = await findContainerIfExists(deps, req.container_id);
     if (!c) return {};
     try {
-      await deps.docker.call('container.remove', `container "${c.Id}"`, (d) =>
-        d.getContainer(c.Id).remove({ force: true, v: true }),
-      );
+      await deps.engine.removeContainer(c.Id);
     } catch (err) {
       // 409 here is "removal already in progress": someone else is doing what we were asked.
       if (!isNotFound(err) && !isConflict(err)) throw err;
     }
-    deps.index.forget(c.Id);
     return {};
   };
 }

@@ -21,15 +21,11 @@ export function startContainer(deps: Deps): UnaryImpl<StartContainerRequest__Out
       );
     }
     try {
-      await deps.docker.call('container.start', `container "${c.Id}"`, (d) => d.getContainer(c.Id).start());
+      await deps.engine.startContainer(c.Id);
     } catch (err) {
       // Started meanwhile by someone else: what was asked for is true.
-      if (!isNotModified(err)) {
-        await deps.index.refresh(c.Id, 'start');
-        throw err;
-      }
+      if (!isNotModified(err)) throw err;
     }
-    await deps.index.refresh(c.Id, 'start');
     return {};
   };
 }

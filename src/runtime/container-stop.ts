@@ -23,16 +23,10 @@ export function stopContainer(deps: Deps): UnaryImpl<StopContainerRequest__Outpu
     const c = await findContainerIfExists(deps, req.container_id);
     if (!c) return {};
     try {
-      await deps.docker.call(
-        'container.stop',
-        `container "${c.Id}"`,
-        (d) => d.getContainer(c.Id).stop({ t: grace }),
-        grace * 1000 + STOP_MARGIN_MS,
-      );
+      await deps.engine.stopContainer(c.Id, grace, { timeoutMs: grace * 1000 + STOP_MARGIN_MS });
     } catch (err) {
       if (!isNotModified(err) && !isNotFound(err)) throw err;
     }
-    await deps.index.refresh(c.Id, 'stop');
     return {};
   };
 }

@@ -27,9 +27,7 @@ export function updateContainerResources(
       });
     }
     if (!Object.keys(update).length) return {};
-    await deps.docker.call('container.update', `container "${c.Id}"`, (d) =>
-      d.getContainer(c.Id).update(update),
-    );
+    await deps.engine.updateContainer(c.Id, update);
     return {};
   };
 }

@@ -1,5 +1,5 @@
 import fs from 'fs';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
 
 /** The parent pid from a /proc/<pid>/stat line (the command name may hold spaces and parens). */
@@ -77,13 +77,13 @@ const PID_POLL_TRIES = 50;
  * pids killed, empty when the exec had ended or could not be looked up.
  */
 export async function killExec(
-  docker: DockerClient,
+  engine: Pick<Engine, 'inspectExec'>,
   execId: string,
   context: string,
   why: string,
 ): Promise<number[]> {
   try {
-    const inspect = () => docker.call('exec.inspect', context, (d) => d.getExec(execId).inspect());
+    const inspect = () => engine.inspectExec(execId, { context });
     let info = await inspect();
     for (let i = 0; info.Running && !info.Pid && i < PID_POLL_TRIES; i++) {
       await new Promise((r) => setTimeout(r, PID_POLL_MS));

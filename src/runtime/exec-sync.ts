@@ -1,5 +1,4 @@
-import { Writable, type Duplex } from 'stream';
-import type { Exec } from 'dockerode';
+import { Writable } from 'stream';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import type { ExecSyncRequest__Output } from '../generated/runtime/v1/ExecSyncRequest';
@@ -9,6 +8,7 @@ import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
 import { findContainer } from './container-lookup';
 import { killExec } from './exec-kill';
+import { DockerDemuxer } from '../streaming/docker-demux';
 
 /**
  * Per stream, as the kubelet's own limit; more is read and dropped. Both together are further held
@@ -44,8 +44,8 @@ class CappedSink extends Writable {
   }
 }
 
-async function execInspect(deps: Deps, exec: Exec, what: string) {
-  return deps.docker.call('exec.inspect', what, () => exec.inspect());
+async function execInspect(deps: Deps, execId: string, what: string) {
+  return deps.engine.inspectExec(execId, { context: what });
 }
 
 /**
@@ -64,22 +64,18 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     const what = `container "${c.Id}"`;
     if (!c.State?.Running) throw failedPrecondition(`${what} is not running: cannot exec in it`);
 
-    // The stream client: an exec may rightly run longer than the API call timeout.
-    const exec = await deps.docker.call('exec.create', what, () =>
-      deps.docker.stream.getContainer(c.Id).exec({
-        Cmd: [...req.cmd],
-        AttachStdin: false,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-      }),
+    const execId = await deps.engine.createExec(
+      c.Id,
+      { Cmd: [...req.cmd], AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false },
+      { context: what },
     );
-    const stream = (await deps.docker.call('exec.start', what, () =>
-      exec.start({ hijack: true, stdin: false }),
-    )) as Duplex;
+    const stream = await deps.engine.startExec(execId, { stdin: false, tty: false }, { context: what });
     const stdout = new CappedSink(EXEC_OUTPUT_LIMIT);
     const stderr = new CappedSink(EXEC_OUTPUT_LIMIT);
-    deps.docker.stream.modem.demuxStream(stream, stdout, stderr);
+    const demuxer = new DockerDemuxer();
+    stream.on('data', (chunk: Buffer) => {
+      for (const part of demuxer.push(chunk)) (part.stream === 'stderr' ? stderr : stdout).write(part.data);
+    });
 
     let expired: 'timeout' | 'cancelled' | undefined;
     const ended = new Promise<void>((resolve) => {
@@ -93,7 +89,7 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     const expire = (why: 'timeout' | 'cancelled'): void => {
       if (expired) return;
       expired = why;
-      void killExec(deps.docker, exec.id, what, why).finally(() => {
+      void killExec(deps.engine, execId, what, why).finally(() => {
         // The stream ends once the process is gone; do not wait on a stuck engine beyond that.
         setTimeout(() => stream.destroy(), 5000).unref();
       });
@@ -116,10 +112,10 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
     }
 
     // The stream can end a moment before Docker records the exit code.
-    let info = await execInspect(deps, exec, what);
+    let info = await execInspect(deps, execId, what);
     for (let i = 0; info.Running && i < 50; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      info = await execInspect(deps, exec, what);
+      info = await execInspect(deps, execId, what);
     }
     const out = stdout.content(Math.min(EXEC_OUTPUT_LIMIT, RESPONSE_ROOM));
     const err = stderr.content(Math.max(0, Math.min(EXEC_OUTPUT_LIMIT, RESPONSE_ROOM - out.length)));

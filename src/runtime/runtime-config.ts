@@ -6,7 +6,7 @@ import type { RuntimeConfigResponse } from '../generated/runtime/v1/RuntimeConfi
 /** The kubelet matches its cgroup driver to this answer, so it must be the engine's own. */
 export function runtimeConfig(deps: Deps): UnaryImpl<RuntimeConfigRequest__Output, RuntimeConfigResponse> {
   return async () => {
-    const info = await deps.docker.call('info', 'docker engine', (d) => d.info());
+    const info = await deps.engine.info();
     return { linux: { cgroup_driver: cgroupDriverOf(String(info.CgroupDriver ?? '')) } };
   };
 }

@@ -5,21 +5,12 @@ import type { StatusResponse } from '../generated/runtime/v1/StatusResponse';
 import type { RuntimeCondition } from '../generated/runtime/v1/RuntimeCondition';
 import type { RuntimeHandler } from '../generated/runtime/v1/RuntimeHandler';
 import { dockerMessage } from '../docker/errors';
+import type { EngineInfo } from '../docker/engine';
 import { runtimeFeatures } from '../translate/runtime-features';
 import type { EngineCapabilities } from '../docker/capabilities';
 
 /** How long Status waits for the engine before calling the runtime not ready. */
 const PING_TIMEOUT_MS = 3000;
-
-interface EngineInfo {
-  Runtimes?: Record<string, unknown>;
-  DefaultRuntime?: string;
-  ServerVersion?: string;
-  CgroupDriver?: string;
-  CgroupVersion?: string;
-  Driver?: string;
-  DockerRootDir?: string;
-}
 
 /**
  * RuntimeReady follows a ping of the engine. NetworkReady, with Docker's own bridge networking,
@@ -31,13 +22,8 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
     let info: EngineInfo | undefined;
     let caps: EngineCapabilities | undefined;
     try {
-      await deps.docker.ping(PING_TIMEOUT_MS);
-      info = (await deps.docker.call(
-        'info',
-        'docker engine',
-        (d) => d.info(),
-        PING_TIMEOUT_MS,
-      )) as EngineInfo;
+      await deps.engine.ping(PING_TIMEOUT_MS);
+      info = await deps.engine.info({ timeoutMs: PING_TIMEOUT_MS });
       caps = await deps.capabilities.get();
     } catch (err) {
       engineError = dockerMessage(err);
@@ -47,7 +33,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
           type: 'RuntimeReady',
           status: false,
           reason: 'DockerDaemonNotReady',
-          message: `docker engine at ${deps.docker.endpoint} does not answer: ${engineError}`,
+          message: `docker engine at ${deps.engine.endpoint} does not answer: ${engineError}`,
         }
       : { type: 'RuntimeReady', status: true, reason: '', message: '' };
     const network = engineError
@@ -79,7 +65,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
         docker: JSON.stringify(
           info
             ? {
-                endpoint: deps.docker.endpoint,
+                endpoint: deps.engine.endpoint,
                 serverVersion: info.ServerVersion,
                 cgroupDriver: info.CgroupDriver,
                 cgroupVersion: info.CgroupVersion,
@@ -89,7 +75,7 @@ export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, Stat
                 defaultRuntime: info.DefaultRuntime,
                 capabilities: caps,
               }
-            : { endpoint: deps.docker.endpoint, error: engineError },
+            : { endpoint: deps.engine.endpoint, error: engineError },
         ),
       };
     }

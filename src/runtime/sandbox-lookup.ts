@@ -31,9 +31,7 @@ export async function findSandboxIfExists(
   if (!id) return undefined;
   let inspect: ContainerInspectInfo;
   try {
-    inspect = await deps.docker.call('container.inspect', `pod sandbox "${ref}"`, (d) =>
-      d.getContainer(id).inspect(),
-    );
+    inspect = await deps.engine.inspectContainer(id, { context: `pod sandbox "${ref}"` });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

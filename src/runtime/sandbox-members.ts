@@ -7,7 +7,8 @@ import { LABEL_SANDBOX_ID } from '../translate/labels';
  * moment ago must not escape a stop or remove because its event has not arrived yet.
  */
 export function sandboxMembers(deps: Deps, sandboxId: string): Promise<ContainerInfo[]> {
-  return deps.docker.call('container.list', `pod sandbox "${sandboxId}"`, (d) =>
-    d.listContainers({ all: true, filters: { label: [`${LABEL_SANDBOX_ID}=${sandboxId}`] } }),
+  return deps.engine.listContainers(
+    { label: [`${LABEL_SANDBOX_ID}=${sandboxId}`] },
+    { context: `pod sandbox "${sandboxId}"` },
   );
 }

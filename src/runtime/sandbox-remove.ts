@@ -12,13 +12,10 @@ import { podResourcesStore } from './pod-resources-store';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
   try {
-    await deps.docker.call('container.remove', `${what} "${id}"`, (d) =>
-      d.getContainer(id).remove({ force: true, v: true }),
-    );
+    await deps.engine.removeContainer(id, { context: `${what} "${id}"` });
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  deps.index.forget(id);
 }
 
 export function removePodSandbox(

@@ -19,9 +19,8 @@ import {
   validateSandboxConfig,
 } from '../translate/sandbox-config';
 import { logger } from '../logger';
-import { ensurePauseImage } from './pause-image';
+import { ensurePauseImage } from '../image/pause-image';
 import { clampOomScoreAdj, PAUSE_OOM_SCORE_ADJ } from './oom-score';
-import { checkRuntimeHandler, engineFacts } from './sandbox-engine';
 import { podNetwork } from './sandbox-network';
 import { removePodSandbox } from './sandbox-remove';
 
@@ -69,12 +68,10 @@ function writeResolvConf(inspect: ContainerInspectInfo, config: PodSandboxConfig
  */
 function createWithName(deps: Deps, opts: ContainerCreateOptions, ctx: CallContext): Promise<string> {
   const name = opts.name as string;
-  return createNamed(deps.docker, {
+  return createNamed(deps.engine, {
     name,
     what: 'pod sandbox',
-    create: async () =>
-      (await deps.docker.call('container.create', `pod sandbox "${name}"`, (d) => d.createContainer(opts)))
-        .id,
+    create: () => deps.engine.createContainer(opts, { context: `pod sandbox "${name}"` }),
     ours: (holder) => isSandboxLabels(holder.Config?.Labels),
     removeHolder: async (id) => {
       await removePodSandbox(deps)({ pod_sandbox_id: id }, ctx);
@@ -85,14 +82,11 @@ function createWithName(deps: Deps, opts: ContainerCreateOptions, ctx: CallConte
 /** Removes a half-made sandbox; its own failure is only logged, the original error is what counts. */
 async function discard(deps: Deps, id: string): Promise<void> {
   try {
-    await deps.docker.call('container.remove', `pod sandbox "${id}"`, (d) =>
-      d.getContainer(id).remove({ force: true, v: true }),
-    );
+    await deps.engine.removeContainer(id, { context: `pod sandbox "${id}"` });
   } catch (err) {
     if (!isNotFound(err))
       logger.error('could not remove a half-made pod sandbox', { id, error: (err as Error).message });
   }
-  deps.index.forget(id);
 }
 
 export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Output, RunPodSandboxResponse> {
@@ -105,13 +99,15 @@ export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Outpu
       throw err;
     }
     const handler = req.runtime_handler ?? '';
-    await checkRuntimeHandler(deps, handler);
+    await deps.engineFacts.checkRuntimeHandler(handler);
     const md = config.metadata!;
     const pauseImage = await ensurePauseImage(deps);
     const sc = config.linux?.security_context;
     const seccompPath = seccompProfilePath(sc);
     const seccompProfileJson = seccompPath !== undefined ? readSeccompProfile(seccompPath) : undefined;
-    const cgroupDriver = config.linux?.cgroup_parent ? (await engineFacts(deps)).cgroupDriver : 'cgroupfs';
+    const cgroupDriver = config.linux?.cgroup_parent
+      ? (await deps.engineFacts.get()).cgroupDriver
+      : 'cgroupfs';
     const network = podNetwork(deps);
     let opts: ContainerCreateOptions;
     try {
@@ -132,17 +128,14 @@ export function runPodSandbox(deps: Deps): UnaryImpl<RunPodSandboxRequest__Outpu
     }
     const id = await createWithName(deps, opts, ctx);
     try {
-      await deps.docker.call('container.start', `pod sandbox "${id}"`, (d) => d.getContainer(id).start());
-      const inspect = await deps.docker.call('container.inspect', `pod sandbox "${id}"`, (d) =>
-        d.getContainer(id).inspect(),
-      );
+      await deps.engine.startContainer(id, { context: `pod sandbox "${id}"` });
+      const inspect = await deps.engine.inspectContainer(id, { context: `pod sandbox "${id}"` });
       writeResolvConf(inspect, config);
       if (namespacesOf(sc?.namespace_options).network !== 'NODE') await network.setUp(inspect, config);
     } catch (err) {
       await discard(deps, id);
       throw err;
     }
-    await deps.index.refresh(id, 'start');
     logger.info('pod sandbox running', { id, pod: `${md.namespace}/${md.name}`, image: pauseImage });
     return { pod_sandbox_id: id };
   };

@@ -13,7 +13,7 @@ import { podNetwork } from './sandbox-network';
 export async function stopNow(deps: Deps, id: string, what: string): Promise<void> {
   try {
     // The kubelet has already given every container its grace period: what still runs is killed.
-    await deps.docker.call('container.stop', `${what} "${id}"`, (d) => d.getContainer(id).stop({ t: 0 }));
+    await deps.engine.stopContainer(id, 0, { context: `${what} "${id}"` });
   } catch (err) {
     if (!isNotModified(err) && !isNotFound(err)) throw err;
   }
@@ -33,17 +33,16 @@ export function stopPodSandbox(deps: Deps): UnaryImpl<StopPodSandboxRequest__Out
     await Promise.all(
       members
         .filter((c) => c.State !== 'exited' && c.State !== 'created' && c.State !== 'dead')
-        .map(async (c) => {
-          await stopNow(deps, c.Id, 'container');
-          await deps.index.refresh(c.Id, 'stop');
-        }),
+        .map((c) => stopNow(deps, c.Id, 'container')),
     );
     // Also when the pause container died by itself: its pod addresses are still held (CNI).
     if (!isHostNetwork(found.inspect)) await podNetwork(deps).tearDown(found.inspect);
     if (found.inspect.State?.Running) {
       await stopNow(deps, id, 'pod sandbox');
+    } else {
+      // It died by itself: its event may still be on the way, and the kubelet lists right after.
+      await deps.index.refresh(id, 'stop');
     }
-    await deps.index.refresh(id, 'stop');
     return {};
   };
 }

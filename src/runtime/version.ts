@@ -6,7 +6,7 @@ import type { VersionResponse } from '../generated/runtime/v1/VersionResponse';
 /** The kubelet's version handshake: runtime_name stays "docker" as dockershim and cri-dockerd answer. */
 export function version(deps: Deps): UnaryImpl<VersionRequest__Output, VersionResponse> {
   return async () => {
-    const v = await deps.docker.call('version', 'docker engine', (d) => d.version());
+    const v = await deps.engine.version();
     return {
       version: '0.1.0',
       runtime_name: 'docker',

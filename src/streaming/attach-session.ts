@@ -1,5 +1,4 @@
-import type { Duplex } from 'stream';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
 import { wireDockerStream } from './docker-io';
 import type { AttachTarget } from './requests';
@@ -9,30 +8,22 @@ import type { SessionIO } from './session-io';
  * Attaches the client to a container's main process. Whether Docker multiplexes the output follows
  * the container's own TTY setting, not the request's.
  */
-export async function runAttach(docker: DockerClient, target: AttachTarget, io: SessionIO): Promise<void> {
+export async function runAttach(engine: Engine, target: AttachTarget, io: SessionIO): Promise<void> {
   const ctx = `container "${target.containerId}"`;
   try {
-    const info = await docker.call('container.inspect', ctx, (d) =>
-      d.getContainer(target.containerId).inspect(),
-    );
+    const info = await engine.inspectContainer(target.containerId, { context: ctx });
     if (!info.State.Running) {
       throw new Error(`container "${target.containerId}" is not running (state ${info.State.Status})`);
     }
-    const sock = (await docker.call('container.attach', ctx, () =>
-      docker.stream.getContainer(target.containerId).attach({
-        stream: true,
-        stdin: !!io.stdin,
-        stdout: !!io.stdout,
-        stderr: !!io.stderr,
-        hijack: true,
-      }),
-    )) as unknown as Duplex;
+    const sock = await engine.attachContainer(
+      target.containerId,
+      { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr },
+      { context: ctx },
+    );
     if (info.Config.Tty) {
       io.onResize((size) => {
-        docker
-          .call('container.resize', ctx, (d) =>
-            d.getContainer(target.containerId).resize({ h: size.height, w: size.width }),
-          )
+        engine
+          .resizeContainer(target.containerId, { h: size.height, w: size.width }, { context: ctx })
           .catch((err: Error) =>
             logger.debug('attach resize failed', { id: target.containerId, error: err.message }),
           );

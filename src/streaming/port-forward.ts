@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'stream';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
 import { dialPod, type PodConnection } from './pod-dialer';
 import type { PortForwardTarget } from './requests';
@@ -8,10 +8,8 @@ import type { SpdySession, SpdyStream } from './spdy-session';
 import { endOf, STREAM_CREATION_TIMEOUT_MS } from './spdy-remotecommand';
 
 /** The pause container's pid, whose network namespace is the pod's; throws a readable reason. */
-export async function podPid(docker: DockerClient, sandboxId: string): Promise<number> {
-  const info = await docker.call('container.inspect', `pod sandbox "${sandboxId}"`, (d) =>
-    d.getContainer(sandboxId).inspect(),
-  );
+export async function podPid(engine: Engine, sandboxId: string): Promise<number> {
+  const info = await engine.inspectContainer(sandboxId, { context: `pod sandbox "${sandboxId}"` });
   if (!info.State.Running || !info.State.Pid) {
     throw new Error(`pod sandbox "${sandboxId}" is not running (state ${info.State.Status})`);
   }
@@ -23,7 +21,7 @@ export async function podPid(docker: DockerClient, sandboxId: string): Promise<n
  * connection failed, if it did, once both directions are done.
  */
 export async function forwardOne(
-  docker: DockerClient,
+  engine: Engine,
   sandboxId: string,
   port: number,
   fromClient: Readable,
@@ -32,7 +30,7 @@ export async function forwardOne(
 ): Promise<string | undefined> {
   let conn: PodConnection;
   try {
-    conn = dialPod(await podPid(docker, sandboxId), port);
+    conn = dialPod(await podPid(engine, sandboxId), port);
   } catch (err) {
     return describe(port, sandboxId, (err as Error).message);
   }
@@ -68,11 +66,7 @@ interface Pair {
  * `data` stream carrying the same `requestid` and the `port`. Each pair is served on its own, so
  * several ports and connections run at once over one session, which lasts until the client closes.
  */
-export function serveSpdyPortForward(
-  docker: DockerClient,
-  target: PortForwardTarget,
-  session: SpdySession,
-): void {
+export function serveSpdyPortForward(engine: Engine, target: PortForwardTarget, session: SpdySession): void {
   const pairs = new Map<string, Pair>();
   const abort = new AbortController();
   session.once('close', () => {
@@ -107,13 +101,13 @@ export function serveSpdyPortForward(
     if (pair.error && pair.data) {
       clearTimeout(pair.timer);
       pairs.delete(requestId);
-      void servePair(docker, target, pair.error, pair.data, abort.signal);
+      void servePair(engine, target, pair.error, pair.data, abort.signal);
     }
   });
 }
 
 async function servePair(
-  docker: DockerClient,
+  engine: Engine,
   target: PortForwardTarget,
   errorStream: SpdyStream,
   data: SpdyStream,
@@ -126,7 +120,7 @@ async function servePair(
     failure = `invalid port "${portText}"`;
     data.resume();
   } else {
-    failure = await forwardOne(docker, target.sandboxId, port, data, data, signal);
+    failure = await forwardOne(engine, target.sandboxId, port, data, data, signal);
   }
   if (failure) {
     logger.info('port-forward connection failed', {

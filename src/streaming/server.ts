@@ -2,7 +2,7 @@ import http from 'http';
 import net, { type AddressInfo } from 'net';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
 import { metrics } from '../metrics';
 import { runAttach } from './attach-session';
@@ -65,7 +65,7 @@ export class StreamingServer {
 
   constructor(
     private readonly bindAddr: string,
-    private readonly docker: DockerClient,
+    private readonly engine: Engine,
     options: StreamingOptions = {},
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
@@ -185,7 +185,7 @@ export class StreamingServer {
     const session = new SpdySession(socket, 'server', head);
     logger.debug('spdy session', { kind: target.kind, protocol: chosen.protocol });
     if (target.kind === 'portforward') {
-      serveSpdyPortForward(this.docker, target, session);
+      serveSpdyPortForward(this.engine, target, session);
       const started = Date.now();
       const ended = metrics.streamingSessionStarted('portforward');
       void session.closed.then(() => {
@@ -232,7 +232,7 @@ export class StreamingServer {
       logger.debug('websocket session', { kind: target.kind, protocol: ws.protocol });
       if (target.kind === 'portforward') {
         ws.once('close', metrics.streamingSessionStarted('portforward'));
-        serveWsPortForward(this.docker, target, ws, ports);
+        serveWsPortForward(this.engine, target, ws, ports);
       } else this.run(target, wsSessionIO(ws, target));
     });
   }
@@ -243,9 +243,9 @@ export class StreamingServer {
     const ended = metrics.streamingSessionStarted(target.kind);
     const work =
       target.kind === 'exec'
-        ? runExec(this.docker, target, io)
+        ? runExec(this.engine, target, io)
         : target.kind === 'attach'
-          ? runAttach(this.docker, target, io)
+          ? runAttach(this.engine, target, io)
           : Promise.resolve();
     work.finally(ended).then(
       () =>

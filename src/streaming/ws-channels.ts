@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'stream';
 import type WebSocket from 'ws';
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { forwardOne } from './port-forward';
 import {
   errorChannelPayload,
@@ -116,7 +116,7 @@ function flush(w: Writable | undefined): Promise<void> {
  * 2i carries port i's data, 2i+1 its errors; each opens with the port as two little-endian bytes.
  */
 export function serveWsPortForward(
-  docker: DockerClient,
+  engine: Engine,
   target: PortForwardTarget,
   ws: WebSocket,
   ports: number[],
@@ -143,7 +143,7 @@ export function serveWsPortForward(
     await send(2 * i, portPrefix(port));
     await send(2 * i + 1, portPrefix(port));
     const failure = await forwardOne(
-      docker,
+      engine,
       target.sandboxId,
       port,
       inputs[i],

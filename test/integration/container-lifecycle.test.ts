@@ -247,12 +247,16 @@ describe('containers through the CRI: create, start, status, list, stop, remove'
     expect((await cri.status(id)).status.log_path).toBe(`${pod.config.log_directory}/bare/0.log`);
   });
 
-  it('gives a second container with the same name and attempt a suffixed Docker name', async () => {
+  it('a second create of the same name and attempt replaces a holder that never ran (no twin)', async () => {
+    // Issue 14: the kubelet's retry of a create whose client gave up must not leave two containers
+    // for one (pod, name, attempt); a holder that is not running is removed and made again.
+    const m = pod.config.metadata;
     const a = await cri.create(pod, { command: ['true'] }, 'twin');
     const b = await cri.create(pod, { command: ['true'] }, 'twin');
     expect(b).not.toBe(a);
     const nb = (await docker.getContainer(b).inspect()).Name;
-    expect(nb).toMatch(/_0_[0-9a-f]{8}$/);
+    expect(nb).toBe(`/k8s_twin_${m.name}_${m.namespace}_${m.uid}_0`);
+    await expect(docker.getContainer(a).inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await cri.status(b)).status.metadata).toEqual({ name: 'twin', attempt: 0 });
   });
 

@@ -4,7 +4,7 @@ import {
   EngineCapabilityProbe,
   type EngineVersion,
 } from '../../src/docker/capabilities';
-import type { DockerClient } from '../../src/docker/client';
+import type { Engine } from '../../src/docker/engine';
 
 describe('engine capabilities from the version answer', () => {
   it('compares dotted versions numerically, ignoring suffixes', () => {
@@ -38,11 +38,10 @@ describe('engine capabilities from the version answer', () => {
       () => Promise.resolve({ Version: '28.5.2', ApiVersion: '1.51', KernelVersion: '6.1.0' }),
     ];
     let calls = 0;
-    const docker = {
-      call: (_op: string, _ctx: string | undefined, fn: (d: unknown) => Promise<unknown>) =>
-        fn({ version: () => answers[Math.min(calls++, answers.length - 1)]() }),
-    } as unknown as Pick<DockerClient, 'call'>;
-    const probe = new EngineCapabilityProbe(docker);
+    const engine = {
+      version: () => answers[Math.min(calls++, answers.length - 1)](),
+    } as unknown as Pick<Engine, 'version'>;
+    const probe = new EngineCapabilityProbe(engine);
     await expect(probe.get()).rejects.toThrow(/engine down/);
     const [a, b] = await Promise.all([probe.get(), probe.get()]);
     expect(a).toBe(b);

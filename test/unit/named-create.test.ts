@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { ContainerInspectInfo } from 'dockerode';
-import type { DockerClient } from '../../src/docker/client';
+import type { Engine } from '../../src/docker/engine';
 import { createNamed, type NamedCreate } from '../../src/docker/named-create';
 import { toCriError } from '../../src/docker/errors';
 import { CriError } from '../../src/grpc/status-error';
@@ -18,14 +18,14 @@ const taken = () =>
     `container "${NAME}"`,
   );
 
-/** A Docker client whose inspect-by-name finds `holder` (or 404 when none). */
-function dockerWith(holder: Partial<ContainerInspectInfo> | undefined): DockerClient {
+/** An engine whose inspect-by-name finds `holder` (or 404 when none). */
+function dockerWith(holder: Partial<ContainerInspectInfo> | undefined): Pick<Engine, 'inspectContainer'> {
   return {
-    call: async () => {
+    inspectContainer: async () => {
       if (!holder) throw toCriError({ statusCode: 404, message: 'No such container' });
-      return holder;
+      return holder as ContainerInspectInfo;
     },
-  } as unknown as DockerClient;
+  };
 }
 
 const holder = (

@@ -4,7 +4,7 @@ import os from 'os';
 import path from 'path';
 import { dnsConfigProblem, dockerDns, renderResolvConf } from '../../src/network/dns';
 import { makeOomClamp, probeNegativeOomScoreAdj } from '../../src/runtime/oom-score';
-import { tarArchive } from '../../src/runtime/pause-image';
+import { tarArchive } from '../../src/image/pause-image';
 
 describe('DNS config', () => {
   const dns = {

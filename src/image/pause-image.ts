@@ -2,13 +2,12 @@ import { execFile } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { Readable } from 'stream';
 import { promisify } from 'util';
 import type { Deps } from '../deps';
 import { CriError } from '../grpc/status-error';
 import { status } from '@grpc/grpc-js';
-import { findImage } from '../image/lookup';
-import { pullImage } from '../image/pull-image';
+import { findImage } from './lookup';
+import { pullImage } from './pull-image';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { logger } from '../logger';
 
@@ -89,22 +88,17 @@ export async function buildPauseImage(deps: Deps, image: string): Promise<void> 
   const { fromImage, tag } = pullTarget(ref);
   if (ref.digest) throw new Error(`cannot tag a built image with a digest reference "${image}"`);
   const tarball = tarArchive([{ name: 'pause', mode: 0o755, data }]);
-  await deps.docker.call('image.import', `image "${image}"`, async (d) => {
-    const stream = (await d.importImage(Readable.from([tarball]), {
+  const text = await deps.engine.importImage(
+    tarball,
+    {
       repo: fromImage,
       tag,
       changes: ['ENTRYPOINT ["/pause"]', 'LABEL io.docker-cri.built-from=shims/pause'],
-    })) as Readable;
-    const text = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (c: string) => (buf += c));
-      stream.once('end', () => resolve(buf));
-      stream.once('error', reject);
-    });
-    const failed = /"error"\s*:\s*"([^"]*)"/.exec(text);
-    if (failed) throw new Error(failed[1]);
-  });
+    },
+    { context: `image "${image}"` },
+  );
+  const failed = /"error"\s*:\s*"([^"]*)"/.exec(text);
+  if (failed) throw new Error(failed[1]);
   logger.warn('pause image could not be pulled; built it offline instead', { image, from });
 }
 

@@ -1,0 +1,128 @@
+import type { ContainerCreateOptions } from 'dockerode';
+import type { CallOptions, ContainerFilters, Engine, ExecSpec, ImportRequest, LogsRequest } from './engine';
+import type { StreamSelection, TerminalSize } from './engine';
+import type { DockerUpdate } from '../translate/container-resources';
+import { isConflict, isNotFound } from './errors';
+
+/** The index's public writes this needs (container-index.ts's ContainerIndex has them). */
+export interface IndexWriter {
+  /** Re-reads one container from Docker; `action` names why, in the index's change events. */
+  refresh(id: string, action: string): Promise<unknown>;
+  /** Drops a container that is gone. */
+  forget(id: string): void;
+}
+
+/**
+ * An Engine whose container changes reach the index before the call returns, so that a List right
+ * after sees them and no handler has to remember to refresh. After a start or stop the container
+ * is re-read whether the call succeeded or not (a failed start may still have changed its state);
+ * a forced remove that succeeded, found nothing, or found a removal already under way (409) drops
+ * it; any other failed remove re-reads it, since it may still be there.
+ */
+export class IndexedEngine implements Engine {
+  constructor(
+    private readonly engine: Engine,
+    private readonly index: IndexWriter,
+  ) {}
+
+  get endpoint(): string {
+    return this.engine.endpoint;
+  }
+
+  async createContainer(opts: ContainerCreateOptions, o?: CallOptions): Promise<string> {
+    const id = await this.engine.createContainer(opts, o);
+    await this.index.refresh(id, 'create');
+    return id;
+  }
+
+  async startContainer(id: string, o?: CallOptions): Promise<void> {
+    try {
+      await this.engine.startContainer(id, o);
+    } finally {
+      await this.index.refresh(id, 'start');
+    }
+  }
+
+  async stopContainer(id: string, graceSeconds: number, o?: CallOptions): Promise<void> {
+    try {
+      await this.engine.stopContainer(id, graceSeconds, o);
+    } finally {
+      await this.index.refresh(id, 'stop');
+    }
+  }
+
+  async removeContainer(id: string, o?: CallOptions): Promise<void> {
+    try {
+      await this.engine.removeContainer(id, o);
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err)) this.index.forget(id);
+      else await this.index.refresh(id, 'remove');
+      throw err;
+    }
+    this.index.forget(id);
+  }
+
+  ping(timeoutMs: number) {
+    return this.engine.ping(timeoutMs);
+  }
+  version(o?: CallOptions) {
+    return this.engine.version(o);
+  }
+  info(o?: CallOptions) {
+    return this.engine.info(o);
+  }
+  listContainers(filters: ContainerFilters, o?: CallOptions) {
+    return this.engine.listContainers(filters, o);
+  }
+  inspectContainer(id: string, o?: CallOptions) {
+    return this.engine.inspectContainer(id, o);
+  }
+  updateContainer(id: string, update: DockerUpdate, o?: CallOptions) {
+    return this.engine.updateContainer(id, update, o);
+  }
+  waitContainer(id: string, signal: AbortSignal, o?: CallOptions) {
+    return this.engine.waitContainer(id, signal, o);
+  }
+  attachContainer(id: string, streams: StreamSelection, o?: CallOptions) {
+    return this.engine.attachContainer(id, streams, o);
+  }
+  resizeContainer(id: string, size: TerminalSize, o?: CallOptions) {
+    return this.engine.resizeContainer(id, size, o);
+  }
+  containerLogs(id: string, req: LogsRequest, o?: CallOptions) {
+    return this.engine.containerLogs(id, req, o);
+  }
+  containerStats(id: string, o?: CallOptions) {
+    return this.engine.containerStats(id, o);
+  }
+  containerEvents() {
+    return this.engine.containerEvents();
+  }
+  createExec(containerId: string, spec: ExecSpec, o?: CallOptions) {
+    return this.engine.createExec(containerId, spec, o);
+  }
+  startExec(execId: string, opts: { stdin: boolean; tty: boolean }, o?: CallOptions) {
+    return this.engine.startExec(execId, opts, o);
+  }
+  inspectExec(execId: string, o?: CallOptions) {
+    return this.engine.inspectExec(execId, o);
+  }
+  resizeExec(execId: string, size: TerminalSize, o?: CallOptions) {
+    return this.engine.resizeExec(execId, size, o);
+  }
+  listImages(o?: CallOptions) {
+    return this.engine.listImages(o);
+  }
+  inspectImage(ref: string, o?: CallOptions) {
+    return this.engine.inspectImage(ref, o);
+  }
+  pullImage(fromImage: string, tag: string, auth: Record<string, string> | undefined, signal: AbortSignal) {
+    return this.engine.pullImage(fromImage, tag, auth, signal);
+  }
+  removeImage(ref: string, o?: CallOptions) {
+    return this.engine.removeImage(ref, o);
+  }
+  importImage(tarball: Buffer, req: ImportRequest, o?: CallOptions) {
+    return this.engine.importImage(tarball, req, o);
+  }
+}

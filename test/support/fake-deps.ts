@@ -1,0 +1,136 @@
+import * as protobuf from 'protobufjs';
+import type { status } from '@grpc/grpc-js';
+import { defaultConfig, type Config } from '../../src/config';
+import type { Deps } from '../../src/deps';
+import { DockerClient } from '../../src/docker/client';
+import { ContainerIndex } from '../../src/docker/container-index';
+import { IndexedEngine } from '../../src/docker/engine-index';
+import { EngineCapabilityProbe } from '../../src/docker/capabilities';
+import { EngineFacts } from '../../src/docker/engine-facts';
+import { CriError } from '../../src/grpc/status-error';
+import type { CallContext } from '../../src/grpc/handler';
+import { protoPath } from '../../src/grpc/proto';
+import type { LogManager } from '../../src/logs/log-manager';
+import { setLogLevel } from '../../src/logger';
+import type { StatsCollector } from '../../src/stats/collector';
+import { FakeEngine } from './fake-engine';
+
+/** What ReopenContainerLog asked of the log manager. */
+export interface FakeLogs {
+  reopened: Array<{ id: string; path: string }>;
+  reopen(id: string, path: string): Promise<void>;
+}
+
+export interface FakeWorld {
+  deps: Deps;
+  /** The in-memory engine behind deps.engine (deps.engine also keeps the index current). */
+  fake: FakeEngine;
+  index: ContainerIndex;
+  logs: FakeLogs;
+}
+
+/**
+ * Deps for handler tests: the fake engine behind the same index-keeping wrapper as in app.ts, and
+ * the real ContainerIndex reading its list from the fake. `deps.docker` points at no engine at all,
+ * so a handler that still reached Docker directly would fail UNAVAILABLE instead of passing.
+ */
+export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
+  // Handlers log every step at info; a table of a hundred cases would drown the failures.
+  setLogLevel('error');
+  const fake = new FakeEngine();
+  // The index asks DockerClient.call for lists and the stream client for events: both go to the fake.
+  const indexClient = {
+    call: (_op: string, _ctx: string | undefined, fn: (d: unknown) => Promise<unknown>) =>
+      fn({
+        listContainers: (o: { filters?: { id?: string[]; label?: string[] } }) =>
+          fake.listContainers(o.filters ?? {}),
+      }),
+    stream: { getEvents: () => fake.containerEvents() },
+  } as unknown as DockerClient;
+  const index = new ContainerIndex(indexClient);
+  const engine = new IndexedEngine(fake, index);
+  const logs: FakeLogs = {
+    reopened: [],
+    async reopen(id, path) {
+      this.reopened.push({ id, path });
+    },
+  };
+  const stats = new Proxy(
+    {},
+    {
+      get: (_t, prop) => () => {
+        throw new Error(`stats.${String(prop)} is not part of the fake world`);
+      },
+    },
+  ) as StatsCollector;
+  const deps: Deps = {
+    config: { ...defaultConfig({}), pauseSourceDir: '/nonexistent/pause-source', ...config },
+    engine,
+    engineFacts: new EngineFacts(engine),
+    capabilities: new EngineCapabilityProbe(engine),
+    docker: new DockerClient('unix:///nonexistent/fake-engine/docker.sock', 1000),
+    index,
+    podLocks: new SerialPerKey() as unknown as Deps['podLocks'],
+    stats,
+    logs: logs as unknown as LogManager,
+  };
+  return { deps, fake, index, logs };
+}
+
+/**
+ * What podLocks must do for a handler called directly: run work one at a time per key. Defined
+ * here so that the fake world does not depend on where the real mutex lives.
+ */
+class SerialPerKey {
+  private tails = new Map<string, Promise<unknown>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const mine = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    this.tails.set(
+      key,
+      mine.catch(() => undefined),
+    );
+    return mine;
+  }
+  size(): number {
+    return this.tails.size;
+  }
+}
+
+let root: protobuf.Root | undefined;
+
+/**
+ * A request as the gRPC server hands it to a handler: `fields` put through the CRI proto with the
+ * server's options, so absent fields carry their defaults and unknown ones fail loudly.
+ */
+export function criRequest<T>(type: string, fields: Record<string, unknown> = {}): T {
+  if (!root) {
+    root = new protobuf.Root().loadSync(protoPath(), { keepCase: true });
+    root.resolveAll();
+  }
+  const t = root.lookupType(`runtime.v1.${type}`);
+  return t.toObject(t.fromObject(fields), {
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  }) as T;
+}
+
+/** A call context that is never cancelled (or is, through the returned controller). */
+export function callContext(): CallContext & { abort: AbortController } {
+  const abort = new AbortController();
+  return { signal: abort.signal, abort };
+}
+
+/** The gRPC code and message a handler's promise failed with. */
+export async function failure(p: Promise<unknown>): Promise<{ code: status; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof CriError) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+export { FakeEngine };
