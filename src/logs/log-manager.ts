@@ -264,7 +264,12 @@ export class LogManager {
     // Started again meanwhile? The index may also just not have seen the exit yet, so look again
     // later rather than now (a pump per index lag would spin).
     const now = this.index.get(id);
-    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) this.retryLater(id);
+    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) {
+      // The pump saw Docker report it stopped; an index that still says running read a list that
+      // was not yet current (Docker sends `die` before its list shows the exit): read it again.
+      void this.index.refresh(id, 'log-end').catch(() => undefined);
+      this.retryLater(id);
+    }
   }
 
   private retryLater(id: string): void {
