@@ -15,6 +15,7 @@ import path from 'path';
 const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const APPEND = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW;
 const FILE_MODE = 0o640;
+const EMPTY = Buffer.alloc(0);
 
 /** What is at a log path now; `link` and `missing` are adopted (see the top), `other` is left alone. */
 export type PathKind = 'file' | 'link' | 'missing' | 'other';
@@ -55,13 +56,10 @@ async function openStream(file: string, flags: number, highWaterMark: number): P
   return { ws: fs.createWriteStream(file, { fd: fh, highWaterMark }), fh };
 }
 
-/** Resolves once everything handed to `ws` is in the file (not yet synced). */
+/** Resolves once everything handed to `ws` is in the file (not yet synced): writes run in order. */
 function written(ws: fs.WriteStream): Promise<void> {
   if (ws.writableLength === 0 || ws.destroyed) return Promise.resolve();
-  return new Promise((r) => {
-    ws.once('drain', r);
-    ws.once('close', r);
-  });
+  return new Promise((r) => ws.write(EMPTY, () => r()));
 }
 
 /** Flushes and closes a file stream; resolves even if it failed (the error was already reported). */
