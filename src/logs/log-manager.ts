@@ -117,6 +117,9 @@ export class LogManager {
     await createLogFile(logPath).catch((err: unknown) => {
       logger.warn('cannot create container log file', { id, path: logPath, error: (err as Error).message });
     });
+    // Taken before the container runs: the docker-cri that starts a container is the one that
+    // writes its log, not whichever other process on the engine sees it first.
+    await this.locks.acquire(id).catch(() => undefined);
   }
 
   /**
@@ -182,7 +185,10 @@ export class LogManager {
     this.retries.delete(c.id);
     this.complete.delete(c.id);
     // A running pump ends by itself once Docker has sent the last of the removed container's output.
-    if (!this.pumps.has(c.id)) void fsp.rm(this.posFile(c.id), { force: true });
+    if (!this.pumps.has(c.id)) {
+      void fsp.rm(this.posFile(c.id), { force: true });
+      void this.locks.release(c.id);
+    }
   }
 
   private consider(c: IndexedContainer): void {
