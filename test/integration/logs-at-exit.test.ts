@@ -1,5 +1,7 @@
 import fs from 'fs';
 import path from 'path';
+import type * as grpc from '@grpc/grpc-js';
+import type { ContainerEventResponse__Output } from '../../src/generated/runtime/v1/ContainerEventResponse';
 import { PrivateEngine } from '../support/private-engine';
 import { startShim, type TestShim } from '../support/shim';
 import { Cri, type Pod } from './container-support';
@@ -34,6 +36,7 @@ afterAll(async () => {
 
 interface Made {
   id: string;
+  pod: string;
   logPath: string;
   line: string;
 }
@@ -47,9 +50,9 @@ async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promi
 }
 
 /** 10 pods (the first on the host's network) × 10 containers, each echoing one distinct line and exiting. */
-async function echoers(round: string): Promise<Made[]> {
+async function echoers(round: string, podCount = 10): Promise<Made[]> {
   const pods: Pod[] = [];
-  for (let p = 0; p < 10; p++) {
+  for (let p = 0; p < podCount; p++) {
     const hostNet =
       p === 0 ? { linux: { security_context: { namespace_options: { network: 'NODE' } } } } : {};
     pods.push(await cri.pod(`exit-${round}-${p}`, hostNet));
@@ -64,7 +67,7 @@ async function echoers(round: string): Promise<Made[]> {
   return inBatches(specs, 10, async ({ pod, name, line }) => {
     const id = await cri.create(pod, { command: ['sh', '-c', `echo ${line}`] }, name);
     await cri.start(id);
-    return { id, logPath: path.join(pod.config.log_directory, name, '0.log'), line };
+    return { id, pod: pod.id, logPath: path.join(pod.config.log_directory, name, '0.log'), line };
   });
 }
 
@@ -99,6 +102,49 @@ describe('logs at exit', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(made.map((m) => seen.get(m.id))).toEqual(made.map((m) => [m.line]));
+  });
+
+  it('has each line in the file as soon as GetContainerEvents or PodSandboxStatus first report the container EXITED', async () => {
+    const fromEvents = new Map<string, string[]>();
+    const fromPods = new Map<string, string[]>();
+    const fn = (
+      shim.client.runtime as unknown as Record<
+        string,
+        (req: object) => grpc.ClientReadableStream<ContainerEventResponse__Output>
+      >
+    ).GetContainerEvents;
+    const call = fn.call(shim.client.runtime, {});
+    call.on('data', (ev: ContainerEventResponse__Output) => {
+      // Read in the handler itself: the file as it is when the event arrives.
+      for (const st of ev.containers_statuses) {
+        if (st.state === 'CONTAINER_EXITED' && !fromEvents.has(st.id)) {
+          fromEvents.set(st.id, lines(records(st.log_path)));
+        }
+      }
+    });
+    call.on('error', () => undefined);
+    try {
+      const made = await echoers('events', 3);
+      const pods = [...new Set(made.map((m) => m.pod))];
+      while (made.some((m) => !fromPods.has(m.id) || !fromEvents.has(m.id))) {
+        for (const pod of pods) {
+          const res = await shim.client.rt<{
+            containers_statuses: Array<{ id: string; state: string; log_path: string }>;
+          }>('PodSandboxStatus', { pod_sandbox_id: pod });
+          for (const st of res.containers_statuses) {
+            if (st.state === 'CONTAINER_EXITED' && !fromPods.has(st.id)) {
+              fromPods.set(st.id, lines(records(st.log_path)));
+            }
+          }
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const want = made.map((m) => [m.line]);
+      expect(made.map((m) => fromEvents.get(m.id))).toEqual(want);
+      expect(made.map((m) => fromPods.get(m.id))).toEqual(want);
+    } finally {
+      call.cancel();
+    }
   });
 
   it('has the file when StartContainer returns, for a container that prints nothing', async () => {
