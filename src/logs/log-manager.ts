@@ -62,7 +62,10 @@ export class LogManager {
   /** Pumps that ended and whose end is being recorded. */
   private readonly ending = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
-  /** Exited containers whose output is known to be wholly in their file: no wait, no file read. */
+  /**
+   * Exited containers with nothing left to write (all output in their file, or no file to write):
+   * answers about them neither wait nor read a file.
+   */
   private readonly complete = new Set<string>();
   private readonly locks: PumpLocks;
   private readonly posDir: string;
@@ -226,6 +229,8 @@ export class LogManager {
     }
     if (!(await logDirectory(logPath, running))) {
       if (running) logger.warn('container log directory does not exist', { id, path: logPath });
+      // Nothing will be written for this exited container: answers need not wait, nor look again.
+      else this.complete.add(id);
       return;
     }
     const lock = await this.locks.acquire(id);
