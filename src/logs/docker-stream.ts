@@ -39,10 +39,12 @@ export class DockerLogParser {
 
   constructor(
     readonly tty: boolean,
-    private readonly sink: MessageSink,
+    private sink: MessageSink = () => undefined,
   ) {}
 
-  push(chunk: Buffer): void {
+  /** Parses `chunk`; complete messages go to `to` (or the sink given before). */
+  push(chunk: Buffer, to?: MessageSink): void {
+    if (to) this.sink = to;
     if (this.tty) this.pushRaw(chunk);
     else this.pushMux(chunk);
   }
@@ -51,7 +53,8 @@ export class DockerLogParser {
    * The stream ended for good (the container's output is over): a raw message still being read is
    * complete as it is. A multiplexed frame cut short is dropped; it is read again on resume.
    */
-  finish(): void {
+  finish(to?: MessageSink): void {
+    if (to) this.sink = to;
     if (this.tty && this.carryLen > 0) this.sink(STDOUT, this.carry, 0, this.carryLen);
     this.reset();
   }

@@ -18,16 +18,13 @@
 import fs from 'fs';
 import fsp from 'fs/promises';
 import path from 'path';
-import { formatInstant, parseInstant } from './cri-format';
-import { JsonLogDecoder, normalizeTime } from './json-log-decoder';
+import type { JsonLogDecoder } from './json-log-decoder';
+import { openFile, siblings, skipBefore, type OpenFile } from './json-file-rotation';
+import type { LogBatch } from './log-source';
 
 /** Reads start small and grow while they come back full; an idle source holds no read buffer. */
 const READ_MIN = 64 * 1024;
 const READ_MAX = 512 * 1024;
-/** Probe size when bisecting a file for `since`. */
-const PROBE_BYTES = 64 * 1024;
-/** Stored order strays from timestamp order by microseconds; bisect this far before `since`. */
-const BISECT_GUARD_SEC = 2;
 
 export interface JsonFileOptions {
   /** Docker's LogPath for the container. */
@@ -35,76 +32,13 @@ export interface JsonFileOptions {
   decoder: JsonLogDecoder;
   /** Skip what was stamped before this (the API's `since`); also used to skip old file parts. */
   since?: string;
-  /** Called after each read is decoded: the owner writes, and may hold reading back until written. */
-  batch: () => Promise<void> | void;
   /** How often to look at the file when no change was signalled (no watch: a tenth of it). */
   pollMs?: number;
   /** Changes signalled within this window are read together. */
   batchMs?: number;
 }
 
-interface OpenFile {
-  fh: fsp.FileHandle;
-  ino: number;
-  off: number;
-}
-
-async function openFile(file: string): Promise<OpenFile> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    return { fh, ino: (await fh.stat()).ino, off: 0 };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
-}
-
-/** The time of the first whole line in buf after `from` (a line start when from is 0). */
-function firstLineTime(buf: Buffer, atLineStart: boolean): { start: number; time?: string } | undefined {
-  const start = atLineStart ? 0 : buf.indexOf(0x0a) + 1;
-  if (start <= 0 && !atLineStart) return undefined;
-  const end = buf.indexOf(0x0a, start);
-  if (end < 0) return undefined;
-  const m = /"time":"([^"]+)"/.exec(buf.toString('latin1', start, end));
-  return { start, time: m ? normalizeTime(m[1]) : undefined };
-}
-
-/** A line start in the file before which every line is stamped before `guard` (fixed-width UTC). */
-async function bisect(f: OpenFile, size: number, guard: string): Promise<number> {
-  let lo = 0;
-  let hi = size;
-  const buf = Buffer.allocUnsafe(PROBE_BYTES);
-  while (hi - lo > PROBE_BYTES) {
-    const mid = Math.floor((lo + hi) / 2);
-    const { bytesRead } = await f.fh.read(buf, 0, PROBE_BYTES, mid);
-    const found = firstLineTime(buf.subarray(0, bytesRead), false);
-    if (found?.time && found.time < guard) lo = mid + found.start;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** `<path>` and its rotated siblings `<path>.N` (not compressed ones), oldest first. */
-async function siblings(logPath: string): Promise<string[] | undefined> {
-  const dir = path.dirname(logPath);
-  const base = path.basename(logPath);
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return undefined;
-  }
-  const rotated: Array<[number, string]> = [];
-  for (const n of names) {
-    if (!n.startsWith(`${base}.`)) continue;
-    const k = n.slice(base.length + 1);
-    if (/^\d+$/.test(k)) rotated.push([Number(k), n]);
-  }
-  rotated.sort((a, b) => b[0] - a[0]);
-  const out = rotated.map(([, n]) => path.join(dir, n));
-  if (names.includes(base)) out.push(logPath);
-  return out;
-}
+const CAUGHT_UP: LogBatch = { caughtUp: true, emit: () => undefined };
 
 export class JsonFileSource {
   private stopped = false;
@@ -158,7 +92,7 @@ export class JsonFileSource {
       opened.length = 0;
       const source = new JsonFileSource(opts, files);
       try {
-        await source.skipBefore(opts.since);
+        await skipBefore(source.files, opts.since);
       } catch (err) {
         opened.push(...source.files);
         throw err;
@@ -167,27 +101,6 @@ export class JsonFileSource {
     } catch (err) {
       await Promise.all(opened.map((f) => f.fh.close().catch(() => undefined)));
       throw err;
-    }
-  }
-
-  /** Drops the start files wholly before `since` and starts the first kept one near it. */
-  private async skipBefore(since: string | undefined): Promise<void> {
-    const t = since === undefined ? undefined : parseInstant(since);
-    if (!t) return;
-    const guard = formatInstant({ sec: t.sec - BISECT_GUARD_SEC, nsec: t.nsec });
-    while (this.files.length > 0) {
-      const f = this.files[0];
-      const size = (await f.fh.stat()).size;
-      f.off = await bisect(f, size, guard);
-      // A rotated file that ends before the guard holds nothing to resend.
-      if (this.files.length === 1 || size - f.off > PROBE_BYTES) return;
-      const tail = Buffer.allocUnsafe(size - f.off);
-      await f.fh.read(tail, 0, tail.length, f.off);
-      const lastStart = tail.lastIndexOf(0x0a, tail.length - 2) + 1;
-      const last = firstLineTime(tail.subarray(lastStart), true);
-      if (!last?.time || last.time >= guard) return;
-      await f.fh.close();
-      this.files.shift();
     }
   }
 
@@ -208,24 +121,33 @@ export class JsonFileSource {
   }
 
   /**
-   * Reads until finish() and the end of the files, or stop(). Throws on a read error.
+   * Batches of what is read, until finish() and the end of the files, or stop() (the generator's
+   * value says which). Throws on a read error. Each batch must be emitted before the next is asked
+   * for: it is a range of the read buffer.
    *
    * A busy container appends with one write per line, and a watch would wake us per line: while
    * output flows the file is read every batchMs instead, and the watch is armed only once it is idle.
    */
-  async run(): Promise<'end' | 'stopped'> {
+  async *batches(): AsyncGenerator<LogBatch, 'end' | 'stopped'> {
     try {
       for (;;) {
         if (this.stopped) return 'stopped';
         const overBefore = this.over;
         this.dirty = false;
-        if ((await this.readSome()) > 0) {
+        const read = await this.readSome();
+        if (read) {
+          yield read;
           this.busy = true;
           continue;
         }
-        if (await this.advance()) continue;
+        const moved = await this.advance();
+        if (moved === true) continue;
+        if (moved) {
+          yield moved;
+          continue;
+        }
         if (overBefore) return 'end';
-        await this.opts.batch();
+        yield CAUGHT_UP;
         if (this.busy) {
           this.busy = false;
           this.unwatch();
@@ -253,24 +175,27 @@ export class JsonFileSource {
     return this.files[0];
   }
 
-  private async readSome(): Promise<number> {
+  /** The next read of the current file as a batch; undefined at its end. */
+  private async readSome(): Promise<LogBatch | undefined> {
     const f = this.cur;
     const buf = (this.buf ??= Buffer.allocUnsafe(this.bufSize));
     const { bytesRead } = await f.fh.read(buf, 0, buf.length, f.off);
-    if (bytesRead > 0) {
-      f.off += bytesRead;
-      this.opts.decoder.push(buf.subarray(0, bytesRead));
-      if (bytesRead === buf.length && this.bufSize < READ_MAX) {
-        this.bufSize *= 2;
-        this.buf = undefined;
-      }
-      await this.opts.batch();
+    if (bytesRead === 0) return undefined;
+    f.off += bytesRead;
+    if (bytesRead === buf.length && this.bufSize < READ_MAX) {
+      this.bufSize *= 2;
+      this.buf = undefined;
     }
-    return bytesRead;
+    const chunk = buf.subarray(0, bytesRead);
+    const decoder = this.opts.decoder;
+    return { emit: (to) => decoder.push(chunk, to) };
   }
 
-  /** At the end of the current file: is there more elsewhere (rotation) or again (truncation)? */
-  private async advance(): Promise<boolean> {
+  /**
+   * At the end of the current file: is there more elsewhere (rotation) or again (truncation)? A
+   * batch when the file had more after all (appended before it was renamed).
+   */
+  private async advance(): Promise<LogBatch | boolean> {
     const f = this.cur;
     if (this.files.length === 1) {
       const st = await fsp.stat(this.opts.logPath).catch(() => undefined);
@@ -282,7 +207,8 @@ export class JsonFileSource {
         return true;
       }
       // Rotated away (or the container removed): anything appended before the rename is read first.
-      if ((await this.readSome()) > 0) return true;
+      const more = await this.readSome();
+      if (more) return more;
       const next = await this.successor(f);
       if (!next) return false;
       this.files.push(next);

@@ -95,14 +95,16 @@ export class JsonLogDecoder {
    * see normalizeTime).
    */
   constructor(
-    private readonly sink: DecodedSink,
+    private sink: DecodedSink | undefined,
     since?: string,
   ) {
     const s = since === undefined ? undefined : normalizeTime(since);
     this.since = s ? Buffer.from(s, 'latin1') : undefined;
   }
 
-  push(chunk: Buffer): void {
+  /** Decodes `chunk`; complete lines go to `to` (or the sink given before). */
+  push(chunk: Buffer, to?: DecodedSink): void {
+    if (to) this.sink = to;
     let start = 0;
     if (this.carryLen > 0) {
       const nl = chunk.indexOf(NL);
@@ -198,7 +200,7 @@ export class JsonLogDecoder {
       out[p] = Z;
       [tsBuf, tsStart, tsEnd] = [out, 0, TS_LEN];
     }
-    if (!this.before(tsBuf, tsStart)) this.sink.line(stream, tsBuf, tsStart, tsEnd, buf, cs, ce, eol);
+    if (!this.before(tsBuf, tsStart)) this.sink?.line(stream, tsBuf, tsStart, tsEnd, buf, cs, ce, eol);
     return true;
   }
 
@@ -219,7 +221,7 @@ export class JsonLogDecoder {
     if (this.before(out, 0)) return;
     out[p++] = SPACE;
     p += out.write(m.log, p, 'utf8');
-    this.sink.message(m.stream, out, 0, p);
+    this.sink?.message(m.stream, out, 0, p);
   }
 
   /** Is the timestamp at buf[at] older than `since`? Both are fixed-width UTC. */

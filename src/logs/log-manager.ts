@@ -12,11 +12,19 @@ import { logger } from '../logger';
 import { metrics } from '../metrics';
 import { isContainerLabels, LABEL_LOG_PATH } from '../translate/labels';
 import { LogPump, type PumpEnd } from './log-pump';
+import { createLogFile } from './log-sink';
 import { readPos, writePos } from './log-resume';
 import { PumpLocks } from './pump-lock';
 
 const RUNNING_STATES = new Set(['running', 'paused', 'restarting']);
 const EXITED_STATES = new Set(['exited', 'dead']);
+
+/**
+ * How long an answer that reports a container EXITED may wait for its log to be complete. A pump
+ * drains an exited container's last output in milliseconds; this bound only matters when the disk
+ * or the engine is stuck, and then the answer goes out rather than hang the kubelet's call.
+ */
+export const DRAIN_WAIT_MS = 10_000;
 
 export interface LogManagerOptions {
   /** Where position files live (`<root>/logs/<id>.pos`). */
@@ -27,10 +35,38 @@ export interface LogManagerOptions {
   retryMs?: number;
 }
 
+const isDir = (p: string): Promise<boolean> =>
+  fsp.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
+/**
+ * The kubelet makes the pod's log directory (and the container's below it; crictl users do not, and
+ * containerd makes that one too). If the pod's is gone, so is the pod's interest in the log: a leaked
+ * container must not bring back a directory that was cleaned up. True when the file's directory is there.
+ */
+async function logDirectory(logPath: string, create: boolean): Promise<boolean> {
+  const dir = path.dirname(logPath);
+  if (await isDir(dir)) return true;
+  if (!create || !(await isDir(path.dirname(dir)))) return false;
+  return fsp.mkdir(dir, { recursive: true, mode: 0o755 }).then(
+    () => true,
+    () => false,
+  );
+}
+
 export class LogManager {
   private readonly pumps = new Map<string, LogPump>();
   private readonly pending = new Map<string, Promise<void>>();
+  /** Pumps that ended and whose end is being recorded. */
+  private readonly ending = new Map<string, Promise<void>>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /**
+   * Exited containers with nothing left to write (all output in their file, or no file to write):
+   * answers about them neither wait nor read a file.
+   */
+  private readonly complete = new Set<string>();
   private readonly locks: PumpLocks;
   private readonly posDir: string;
   private stopped = false;
@@ -62,6 +98,7 @@ export class LogManager {
     this.retries.clear();
     await Promise.allSettled([...this.pending.values()]);
     await Promise.allSettled([...this.pumps.values()].map((p) => p.stop()));
+    await Promise.allSettled([...this.ending.values()]);
   }
 
   /** The pump of a container, if this process runs one. */
@@ -71,6 +108,52 @@ export class LogManager {
 
   pumpCount(): number {
     return this.pumps.size;
+  }
+
+  /**
+   * StartContainer: the kubelet's log file exists from now on, even before the container prints
+   * anything (readers such as `kubectl logs -f` open it right away). The pump appends to it.
+   */
+  async prepare(id: string, logPath: string): Promise<void> {
+    if (!path.isAbsolute(logPath) || !(await logDirectory(logPath, true))) return;
+    this.complete.delete(id);
+    await createLogFile(logPath).catch((err: unknown) => {
+      logger.warn('cannot create container log file', { id, path: logPath, error: (err as Error).message });
+    });
+    // Taken before the container runs: the docker-cri that starts a container is the one that
+    // writes its log, not whichever other process on the engine sees it first.
+    await this.locks.acquire(id).catch(() => undefined);
+  }
+
+  /**
+   * Resolves once every byte the given containers wrote is in their log files, or at `deadline`
+   * (ms since the epoch). Handlers call it before an answer reports a container EXITED: `kubectl
+   * logs` of a finished Job and FallbackToLogsOnError read the file as soon as they see that state.
+   * Ids of containers that still run, have no log path, or whose pump is another process's resolve
+   * at once.
+   */
+  async awaitComplete(ids: Iterable<string>, deadline: number): Promise<void> {
+    const waits: Array<Promise<void>> = [];
+    for (const id of ids) if (!this.complete.has(id)) waits.push(this.drained(id));
+    if (waits.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
+    try {
+      await Promise.race([Promise.all(waits), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the pump of an exited container to end, starting it if it has not started yet. */
+  private async drained(id: string): Promise<void> {
+    const c = this.index.get(id);
+    const logPath = c && isContainerLabels(c.labels) ? c.labels[LABEL_LOG_PATH] : undefined;
+    if (!c || !logPath || RUNNING_STATES.has(c.state) || this.stopped) return;
+    await this.want(id, logPath, false);
+    await this.pumps.get(id)?.done;
+    // The pump's end is recorded (position file, `complete`) right after done resolves.
+    await this.ending.get(id);
   }
 
   /**
@@ -103,8 +186,12 @@ export class LogManager {
     }
     clearTimeout(this.retries.get(c.id));
     this.retries.delete(c.id);
+    this.complete.delete(c.id);
     // A running pump ends by itself once Docker has sent the last of the removed container's output.
-    if (!this.pumps.has(c.id)) void fsp.rm(this.posFile(c.id), { force: true });
+    if (!this.pumps.has(c.id)) {
+      void fsp.rm(this.posFile(c.id), { force: true });
+      void this.locks.release(c.id);
+    }
   }
 
   private consider(c: IndexedContainer): void {
@@ -112,6 +199,7 @@ export class LogManager {
     const logPath = c.labels[LABEL_LOG_PATH];
     if (!logPath) return;
     const running = RUNNING_STATES.has(c.state);
+    if (running) this.complete.delete(c.id);
     if (!running && !EXITED_STATES.has(c.state)) return;
     void this.want(c.id, logPath, running);
   }
@@ -135,25 +223,14 @@ export class LogManager {
       logger.warn('container log path is not absolute; not writing it', { id, path: logPath });
       return;
     }
-    if (!running && (await readPos(this.posFile(id))).done) return;
-    // The kubelet makes the pod's log directory (and the container's below it; crictl users do not,
-    // and containerd makes that one too). If the pod's is gone, so is the pod's interest in the log:
-    // a leaked container must not bring back a directory that was cleaned up.
-    const dir = path.dirname(logPath);
-    const isDir = (p: string): Promise<boolean> =>
-      fsp.stat(p).then(
-        (s) => s.isDirectory(),
-        () => false,
-      );
-    let dirOk = await isDir(dir);
-    if (!dirOk && running && (await isDir(path.dirname(dir)))) {
-      dirOk = await fsp.mkdir(dir, { recursive: true, mode: 0o755 }).then(
-        () => true,
-        () => false,
-      );
+    if (!running && (await readPos(this.posFile(id))).done) {
+      this.complete.add(id);
+      return;
     }
-    if (!dirOk) {
+    if (!(await logDirectory(logPath, running))) {
       if (running) logger.warn('container log directory does not exist', { id, path: logPath });
+      // Nothing will be written for this exited container: answers need not wait, nor look again.
+      else this.complete.add(id);
       return;
     }
     const lock = await this.locks.acquire(id);
@@ -170,29 +247,40 @@ export class LogManager {
     this.pumps.set(id, pump);
     logger.debug('log pump started', { id, path: logPath });
     const counted = metrics.logPumpStarted();
-    void pump.done.then((end) => {
+    const ending = pump.done.then((end) => {
       counted();
       return this.ended(pump, end);
+    });
+    this.ending.set(id, ending);
+    void ending.finally(() => {
+      if (this.ending.get(id) === ending) this.ending.delete(id);
     });
   }
 
   private async ended(pump: LogPump, end: PumpEnd): Promise<void> {
     const id = pump.id;
-    if (this.pumps.get(id) === pump) this.pumps.delete(id);
     logger.debug('log pump ended', { id, end, bytes: pump.bytesWritten });
+    if (end === 'complete') this.complete.add(id);
     try {
       if (end === 'complete') await writePos(this.posFile(id), { at: pump.position(), done: true });
       if (end === 'gone') await fsp.rm(this.posFile(id), { force: true });
     } catch (err) {
       logger.warn('cannot record log position', { id, error: (err as Error).message });
     }
+    // Removed only now: a want() meanwhile finds this pump, not a missing position file to redo.
+    if (this.pumps.get(id) === pump) this.pumps.delete(id);
     await this.locks.release(id);
     if (this.stopped) return;
     if (end === 'failed') this.retryLater(id);
     // Started again meanwhile? The index may also just not have seen the exit yet, so look again
     // later rather than now (a pump per index lag would spin).
     const now = this.index.get(id);
-    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) this.retryLater(id);
+    if (end === 'complete' && now && RUNNING_STATES.has(now.state)) {
+      // The pump saw Docker report it stopped; an index that still says running read a list that
+      // was not yet current (Docker sends `die` before its list shows the exit): read it again.
+      void this.index.refresh(id, 'log-end').catch(() => undefined);
+      this.retryLater(id);
+    }
   }
 
   private retryLater(id: string): void {

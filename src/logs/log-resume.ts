@@ -9,10 +9,12 @@
  *   rotated file that has since been compressed or removed.
  * The position file is only the last resort: the files say more, and say it exactly.
  */
+import fs from 'fs';
 import fsp from 'fs/promises';
 import path from 'path';
 import { TailScanner, type ResumePoint } from './cri-format';
 
+const { O_RDONLY, O_RDWR, O_NOFOLLOW } = fs.constants;
 const NL = 0x0a;
 const CHUNK = 64 * 1024;
 
@@ -34,7 +36,8 @@ export async function scanFile(
 ): Promise<'missing' | 'start' | 'done'> {
   let fh: fsp.FileHandle;
   try {
-    fh = await fsp.open(file, repair ? 'r+' : 'r');
+    // Never through a link: a path that is one is another runtime's (see log-sink.ts).
+    fh = await fsp.open(file, (repair ? O_RDWR : O_RDONLY) | O_NOFOLLOW);
   } catch {
     return 'missing';
   }

@@ -4,6 +4,7 @@ import type { StartContainerRequest__Output } from '../generated/runtime/v1/Star
 import type { StartContainerResponse } from '../generated/runtime/v1/StartContainerResponse';
 import { failedPrecondition } from '../grpc/status-error';
 import { isNotModified } from '../docker/errors';
+import { LABEL_LOG_PATH } from '../translate/labels';
 import { criState } from '../translate/container-status';
 import { findContainer } from './container-lookup';
 
@@ -20,6 +21,9 @@ export function startContainer(deps: Deps): UnaryImpl<StartContainerRequest__Out
         `container "${c.Id}" is ${state}${c.State?.Error ? ' (its start failed)' : ''}: only a created container can be started`,
       );
     }
+    // The kubelet's log file exists when this call returns, even if the container never prints.
+    const logPath = c.Config?.Labels?.[LABEL_LOG_PATH];
+    if (logPath) await deps.logs.prepare(c.Id, logPath);
     try {
       await deps.engine.startContainer(c.Id);
     } catch (err) {

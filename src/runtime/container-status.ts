@@ -6,6 +6,7 @@ import type { ContainerStatusRequest__Output } from '../generated/runtime/v1/Con
 import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse';
 import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import { logger } from '../logger';
+import { DRAIN_WAIT_MS } from '../logs/log-manager';
 import {
   TERMINATION_MESSAGE_LIMIT,
   containerVerboseInfo,
@@ -66,7 +67,11 @@ async function statusWithInspect(
     await deps.index.refresh(inspect.Id, 'status');
   const extras: StatusExtras = {};
   const state = criState(inspect.State?.Status);
-  if (state === 'CONTAINER_EXITED') extras.terminationMessage = await terminationMessage(inspect);
+  if (state === 'CONTAINER_EXITED') {
+    // Reported EXITED only with all its output in the kubelet's log file (bounded wait).
+    await deps.logs.awaitComplete([inspect.Id], Date.now() + DRAIN_WAIT_MS);
+    extras.terminationMessage = await terminationMessage(inspect);
+  }
   if (inspect.State?.Running) extras.user = await processIds(inspect.State.Pid);
   return { status: toContainerStatus(inspect, extras), inspect };
 }

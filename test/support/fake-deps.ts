@@ -15,10 +15,14 @@ import { setLogLevel } from '../../src/logger';
 import type { StatsCollector } from '../../src/stats/collector';
 import { FakeEngine } from './fake-engine';
 
-/** What ReopenContainerLog asked of the log manager. */
+/** What handlers asked of the log manager: reopened files, files prepared at start, drains awaited. */
 export interface FakeLogs {
   reopened: Array<{ id: string; path: string }>;
+  prepared: Array<{ id: string; path: string }>;
+  awaited: string[];
   reopen(id: string, path: string): Promise<void>;
+  prepare(id: string, path: string): Promise<void>;
+  awaitComplete(ids: Iterable<string>, deadline: number): Promise<void>;
 }
 
 export interface FakeWorld {
@@ -51,6 +55,14 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
   const engine = new IndexedEngine(fake, index);
   const logs: FakeLogs = {
     reopened: [],
+    prepared: [],
+    awaited: [],
+    async prepare(id, path) {
+      this.prepared.push({ id, path });
+    },
+    async awaitComplete(ids) {
+      this.awaited.push(...ids);
+    },
     async reopen(id, path) {
       this.reopened.push({ id, path });
     },

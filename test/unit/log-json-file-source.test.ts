@@ -2,7 +2,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { JsonFileSource } from '../../src/logs/json-file-source';
-import { JsonLogDecoder } from '../../src/logs/json-log-decoder';
+import { JsonLogDecoder, type DecodedSink } from '../../src/logs/json-log-decoder';
 
 /**
  * The json-file follower on files written here the way Docker writes and rotates them (no engine):
@@ -28,19 +28,29 @@ function json(from: number, to: number): string {
   return s;
 }
 
-function follower(since?: string): { lines: string[]; open: () => Promise<JsonFileSource> } {
+function follower(since?: string): {
+  lines: string[];
+  open: () => Promise<JsonFileSource>;
+  run: (src: JsonFileSource) => Promise<'end' | 'stopped'>;
+} {
   const lines: string[] = [];
-  const decoder = new JsonLogDecoder(
-    {
-      message: (_s, b, st, e) => lines.push(b.toString('utf8', st, e).split(' ')[1].trimEnd()),
-      line: (_s, _tb, _ts, _te, b, cs, ce) => lines.push(b.toString('utf8', cs, ce)),
-    },
-    since,
-  );
+  const sink: DecodedSink = {
+    message: (_s, b, st, e) => lines.push(b.toString('utf8', st, e).split(' ')[1].trimEnd()),
+    line: (_s, _tb, _ts, _te, b, cs, ce) => lines.push(b.toString('utf8', cs, ce)),
+  };
+  const decoder = new JsonLogDecoder(undefined, since);
   return {
     lines,
-    open: () =>
-      JsonFileSource.open({ logPath, decoder, since, batch: () => undefined, pollMs: 200, batchMs: 5 }),
+    open: () => JsonFileSource.open({ logPath, decoder, since, pollMs: 200, batchMs: 5 }),
+    // Every batch emitted before the next is read, as the pump does.
+    run: async (src) => {
+      const it = src.batches();
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return r.value;
+        r.value.emit(sink);
+      }
+    },
   };
 }
 
@@ -71,7 +81,7 @@ describe('following a json-file log', () => {
     fs.writeFileSync(logPath, json(200, 300));
     const f = follower();
     const src = await f.open();
-    const done = src.run();
+    const done = f.run(src);
     await until(() => f.lines.length === 300);
     fs.appendFileSync(logPath, json(300, 350));
     await until(() => f.lines.length === 350);
@@ -97,7 +107,7 @@ describe('following a json-file log', () => {
     rotate(2);
     fs.appendFileSync(logPath, json(30, 40));
     expect(fs.existsSync(`${logPath}.2`)).toBe(false);
-    const done = src.run();
+    const done = f.run(src);
     await until(() => f.lines.length === 40);
     src.finish();
     expect(await done).toBe('end');
@@ -108,7 +118,7 @@ describe('following a json-file log', () => {
     fs.writeFileSync(logPath, json(0, 50));
     const f = follower();
     const src = await f.open();
-    const done = src.run();
+    const done = f.run(src);
     await until(() => f.lines.length === 50);
     fs.truncateSync(logPath, 0);
     fs.appendFileSync(logPath, json(50, 55));
@@ -125,7 +135,7 @@ describe('following a json-file log', () => {
     const f = follower(ts(30_000));
     const src = await f.open();
     src.finish();
-    expect(await src.run()).toBe('end');
+    expect(await f.run(src)).toBe('end');
     expect(f.lines).toEqual(range(30_000, 41_000));
   });
 
@@ -133,7 +143,7 @@ describe('following a json-file log', () => {
     fs.writeFileSync(logPath, json(0, 5));
     const f = follower();
     const src = await f.open();
-    const done = src.run();
+    const done = f.run(src);
     await until(() => f.lines.length === 5);
     src.stop();
     expect(await done).toBe('stopped');

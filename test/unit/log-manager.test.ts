@@ -1,0 +1,114 @@
+import { EventEmitter } from 'events';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { PassThrough } from 'stream';
+import type { DockerClient } from '../../src/docker/client';
+import type { ContainerIndex, IndexedContainer } from '../../src/docker/container-index';
+import { LogManager } from '../../src/logs/log-manager';
+import { LABEL_LOG_PATH, LABEL_TYPE, TYPE_CONTAINER } from '../../src/translate/labels';
+
+/**
+ * The log manager's promises to handlers, over an in-memory index and engine: the file exists after
+ * prepare(), and awaitComplete() returns once an exited container's output is in its file (or at
+ * the deadline).
+ */
+
+const TS = '2026-11-25T11:04:30.000000000Z';
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-unit-manager-'));
+  fs.mkdirSync(path.join(dir, 'pod', 'c'), { recursive: true });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Docker's multiplexed log frame for one stdout message. */
+function frame(text: string): Buffer {
+  const body = Buffer.from(`${TS} ${text}\n`);
+  const head = Buffer.alloc(8);
+  head[0] = 1;
+  head.writeUInt32BE(body.length, 4);
+  return Buffer.concat([head, body]);
+}
+
+/** One container on a fake engine (log API only); `stream` is its log stream. */
+function world(state: string): {
+  manager: LogManager;
+  stream: PassThrough;
+  logPath: string;
+  setState: (s: string) => void;
+} {
+  const logPath = path.join(dir, 'pod', 'c', '0.log');
+  const stream = new PassThrough();
+  const entry: IndexedContainer = {
+    id: 'c1',
+    name: 'k8s_c',
+    labels: { [LABEL_TYPE]: TYPE_CONTAINER, [LABEL_LOG_PATH]: logPath },
+    state,
+    created: 0,
+    image: 'busybox',
+    imageId: 'sha256:0',
+  } as IndexedContainer;
+  const index = Object.assign(new EventEmitter(), {
+    list: () => [entry],
+    get: (id: string) => (id === 'c1' ? entry : undefined),
+    refresh: async () => entry,
+  });
+  const container = {
+    inspect: async () => ({
+      State: { Running: entry.state === 'running', Restarting: false },
+      Config: { Tty: false },
+      LogPath: '',
+      HostConfig: { LogConfig: { Type: 'local', Config: {} } },
+    }),
+    logs: async () => stream,
+  };
+  const dockerode = { getContainer: () => container };
+  const docker = {
+    call: (_n: string, _c: unknown, fn: (d: unknown) => unknown) => fn(dockerode),
+    stream: dockerode,
+  } as unknown as DockerClient;
+  const manager = new LogManager(docker, index as unknown as ContainerIndex, {
+    rootDirectory: path.join(dir, 'root'),
+    lockDirectory: path.join(dir, 'locks'),
+    retryMs: 60_000,
+  });
+  return { manager, stream, logPath, setState: (s) => (entry.state = s) };
+}
+
+describe('LogManager', () => {
+  it('prepare() creates the file before the container runs', async () => {
+    const w = world('created');
+    await w.manager.prepare('c1', w.logPath);
+    expect(fs.lstatSync(w.logPath).isFile()).toBe(true);
+    await w.manager.stop();
+  });
+
+  it('awaitComplete() returns once the exited container’s output is in the file', async () => {
+    const w = world('exited');
+    w.stream.write(frame('one'));
+    const waiting = w.manager.awaitComplete(['c1'], Date.now() + 60_000);
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    // Docker has not sent everything yet: the answer waits.
+    expect(done).toBe(false);
+    w.stream.end(frame('two'));
+    await waiting;
+    expect(fs.readFileSync(w.logPath, 'utf8')).toBe(`${TS} stdout F one\n${TS} stdout F two\n`);
+    // Known complete from now on: no wait, no pump.
+    await w.manager.awaitComplete(['c1'], Date.now());
+    expect(w.manager.pumpCount()).toBe(0);
+    await w.manager.stop();
+  });
+
+  it('awaitComplete() gives up at the deadline, and does not wait for running or unknown containers', async () => {
+    const w = world('exited');
+    // Docker does not end this stream: the answer still goes out, at the deadline.
+    await w.manager.awaitComplete(['c1'], Date.now() + 100);
+    w.setState('running');
+    await w.manager.awaitComplete(['c1', 'unknown'], Date.now() + 60_000);
+    w.stream.end();
+    await w.manager.stop();
+  });
+});
