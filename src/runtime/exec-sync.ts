@@ -8,7 +8,7 @@ import { deadlineExceeded, failedPrecondition, invalidArgument } from '../grpc/s
 import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
 import { findContainer } from './container-lookup';
-import { killExec } from './exec-kill';
+import { killExec } from '../process/exec-kill';
 
 /**
  * Per stream, as the kubelet's own limit; more is read and dropped. Both together are further held

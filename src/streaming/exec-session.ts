@@ -1,7 +1,7 @@
 import type { Duplex } from 'stream';
 import type { DockerClient } from '../docker/client';
 import { logger } from '../logger';
-import { killExec } from '../runtime/exec-kill';
+import { killExec } from '../process/exec-kill';
 import { wireDockerStream } from './docker-io';
 import type { ExecTarget } from './requests';
 import type { SessionIO } from './session-io';
