@@ -2,7 +2,9 @@ import fs from 'fs';
 import path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
 import type { ProtoGrpcType } from '../generated/api';
+import { embeddedText } from '../sea';
 
 /** Where the CRI proto sits, both from src/ (ts-jest) and from dist/src/ (built). */
 export function protoPath(): string {
@@ -37,7 +39,12 @@ let cached: ProtoGrpcType | undefined;
 
 export function loadCri(): ProtoGrpcType {
   if (!cached) {
-    const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+    // The packaged executable carries the proto inside; proto-loader reads only files, so the
+    // text is parsed by protobufjs and handed over as its JSON form.
+    const embedded = embeddedText('api.proto');
+    const def = embedded
+      ? protoLoader.fromJSON(protobuf.parse(embedded, { keepCase: true }).root.toJSON(), LOADER_OPTIONS)
+      : protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
     cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   }
   return cached;
