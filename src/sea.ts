@@ -1,3 +1,4 @@
+import { createRequire } from 'module';
 import path from 'path';
 import type * as SeaModule from 'node:sea';
 
@@ -7,8 +8,9 @@ import type * as SeaModule from 'node:sea';
  */
 function sea(): typeof SeaModule | undefined {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('node:sea') as typeof SeaModule;
+    // Through createRequire: the require a single executable gives its script refuses scheme-only
+    // built-ins such as node:sea on Node 20.
+    const mod = createRequire(__filename)('node:sea') as typeof SeaModule;
     return mod.isSea() ? mod : undefined;
   } catch {
     return undefined;

@@ -35,15 +35,21 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
+/** The CRI proto parsed by protobufjs, field names as written: embedded in the executable, else the file. */
+export function criProtoRoot(): protobuf.Root {
+  const embedded = embeddedText('api.proto');
+  if (embedded) return protobuf.parse(embedded, new protobuf.Root(), { keepCase: true }).root;
+  return new protobuf.Root().loadSync(protoPath(), { keepCase: true });
+}
+
 let cached: ProtoGrpcType | undefined;
 
 export function loadCri(): ProtoGrpcType {
   if (!cached) {
     // The packaged executable carries the proto inside; proto-loader reads only files, so the
     // text is parsed by protobufjs and handed over as its JSON form.
-    const embedded = embeddedText('api.proto');
-    const def = embedded
-      ? protoLoader.fromJSON(protobuf.parse(embedded, { keepCase: true }).root.toJSON(), LOADER_OPTIONS)
+    const def = embeddedText('api.proto')
+      ? protoLoader.fromJSON(criProtoRoot().toJSON(), LOADER_OPTIONS)
       : protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
     cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   }
