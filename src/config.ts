@@ -155,7 +155,12 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'string',
     help: 'directory of CNI network configurations',
   },
-  { name: 'cni-bin-dir', key: 'cniBinDir', kind: 'string', help: 'directory of CNI plugin binaries' },
+  {
+    name: 'cni-bin-dir',
+    key: 'cniBinDir',
+    kind: 'string',
+    help: 'directories of CNI plugin binaries, comma-separated',
+  },
   { name: 'cni-cache-dir', key: 'cniCacheDir', kind: 'string', help: 'directory of the CNI result cache' },
   {
     name: 'pod-cidr',
