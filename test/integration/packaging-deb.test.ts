@@ -4,7 +4,7 @@ import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 import { CriClient } from '../support/cri-client';
-import { podConfig, sweepWithDocker, testDocker } from '../support/pod-config';
+import { podConfig, sweepWithDocker, testDocker, TEST_OWNER } from '../support/pod-config';
 import { parseUnit, splitCommand, values } from '../support/systemd-unit';
 
 /**
@@ -16,6 +16,8 @@ import { parseUnit, splitCommand, values } from '../support/systemd-unit';
 const ROOT = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
 const PKG = 'docker-cri';
+// Port 1 on loopback: nothing listens, so the pull fails at once and the packaged pause program is used.
+const OFFLINE_PAUSE = `127.0.0.1:1/dcri-deb-pause-${TEST_OWNER}:offline`;
 
 /** dpkg, retried while another apt/dpkg on this shared machine holds its lock. */
 async function dpkg(args: string[]): Promise<string> {
@@ -69,6 +71,10 @@ describe('the .deb', () => {
     // never leave the package on the machine, whatever failed
     await dpkg(['--purge', PKG]).catch(() => undefined);
     await sweepWithDocker();
+    await testDocker()
+      .getImage(OFFLINE_PAUSE)
+      .remove({ force: true })
+      .catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -112,7 +118,7 @@ describe('the .deb', () => {
         `docker-endpoint: ${process.env.DOCKER_HOST}`,
         `root-directory: ${path.join(dir, 'root')}`,
         'streaming-bind-addr: 127.0.0.1:0',
-        'pod-infra-container-image: registry.k8s.io/pause:3.10',
+        `pod-infra-container-image: ${OFFLINE_PAUSE}`,
         '',
       ].join('\n'),
     );
@@ -123,6 +129,15 @@ describe('the .deb', () => {
       () => 'none',
     );
     expect(which).toBe('none');
+
+    const { stdout: version } = await run(argv[0], ['--version'], { env });
+    expect(version).toMatch(/^docker-cri \d+\.\d+\.\d+ \(commit \S+, CRI v1\)\n$/);
+    const { stdout: help } = await run(argv[0], ['--help'], { env });
+    expect(help).toContain('--container-runtime-endpoint');
+    // the pause program beside the executable is a static binary (no loader on a minimal image)
+    const pause = fs.readFileSync('/usr/lib/docker-cri/pause/pause');
+    expect(pause.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(pause.includes(Buffer.from('/lib64/ld-linux'))).toBe(false);
 
     let out = '';
     child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -145,6 +160,10 @@ describe('the .deb', () => {
         config,
       }));
       expect(sandboxId).toMatch(/^[0-9a-f]{64}$/);
+      // the pause image could not be pulled: built offline from the program the package ships
+      const img = await testDocker().getImage(OFFLINE_PAUSE).inspect();
+      expect(img.Config.Labels?.['io.docker-cri.built-from']).toBe('shims/pause');
+      expect(out).toContain('/usr/lib/docker-cri/pause/pause');
     } finally {
       client.close();
       child.kill('SIGTERM');
