@@ -170,6 +170,34 @@ describe('the .deb', () => {
     }
     expect(await exited(child)).toBe(0);
 
+    // The same ExecStart under the .socket unit's hand-over (systemd-socket-activate passes fd 3 the
+    // way systemd does, at a path of the test's own): served, and the socket stays after SIGTERM.
+    const handed = path.join(dir, 'handed.sock');
+    out = '';
+    // by its full path: the PATH given has only sbin directories
+    const activate = (await run('sh', ['-c', 'command -v systemd-socket-activate'])).stdout.trim();
+    child = spawn(activate, ['-l', handed, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    while (!out.includes('Listening on')) {
+      if (child.exitCode !== null) throw new Error(`systemd-socket-activate ended:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const activated = new CriClient(handed);
+    try {
+      const v = await activated.rt<{ runtime_name: string }>('Version');
+      expect(v.runtime_name).toBe('docker');
+    } finally {
+      activated.close();
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+    expect(out).toContain('serving CRI on the socket systemd handed over');
+    expect(fs.statSync(handed).isSocket()).toBe(true);
+
     await dpkg(['--purge', PKG]);
     for (const f of files) expect(fs.existsSync(f)).toBe(false);
     for (const d of [
