@@ -17,6 +17,7 @@ have_cmd ip || need+=(iproute2)
 have_cmd iptables || need+=(iptables)
 have_cmd pgrep || need+=(procps)
 have_cmd nsenter || need+=(util-linux)
+have_cmd systemd-socket-activate || need+=(systemd) # socket-activation tests hand fd 3 over with it
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -1,5 +1,4 @@
 import type { Config } from './config';
-import { socketPath } from './config';
 import { DockerClient } from './docker/client';
 import { EngineCapabilityProbe } from './docker/capabilities';
 import { ContainerIndex } from './docker/container-index';
@@ -18,6 +17,7 @@ import { runtimeHandlers } from './runtime';
 import { imageHandlers } from './image';
 import { logger, setLogLevel } from './logger';
 import { cniNetworkDeps } from './network/cni-network';
+import { splitPodCidrs } from './network/cni/pod-cidr';
 import { StreamingServer } from './streaming/server';
 
 /** A running docker-cri: the gRPC server plus everything it owns, stopped in reverse order. */
@@ -56,14 +56,17 @@ export async function startApp(config: Config): Promise<App> {
     stats,
     logs,
   };
-  if (config.networkPlugin === 'cni') deps.network = cniNetworkDeps(config);
+  if (config.networkPlugin === 'cni') {
+    deps.network = cniNetworkDeps(config);
+    // cri-dockerd's --pod-cidr: the CIDR plugins get until the kubelet sends one (which then wins).
+    const podCidrs = deps.network.podCidrs;
+    if (config.podCidr !== '' && podCidrs && podCidrs.get().length === 0) {
+      await podCidrs.set(splitPodCidrs(config.podCidr));
+    }
+  }
   const streaming = new StreamingServer(config.streamingBindAddr, engine);
   deps.streaming = streaming;
-  const server = new CriServer(
-    socketPath(config.containerRuntimeEndpoint),
-    runtimeHandlers(deps),
-    imageHandlers(deps),
-  );
+  const server = new CriServer(config.containerRuntimeEndpoint, runtimeHandlers(deps), imageHandlers(deps));
   try {
     await docker.ping(3000);
     await capabilities.get();

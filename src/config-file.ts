@@ -42,7 +42,8 @@ export function parseConfigFile(text: string, source: string, flags: readonly Fl
 
 function scalar(raw: unknown, key: string, source: string, spec: FlagSpec): string {
   if (typeof raw === 'string') return raw;
-  if (typeof raw === 'number' && spec.kind === 'number') return String(raw);
+  if (typeof raw === 'number' && (spec.kind === 'duration' || spec.kind === 'int')) return String(raw);
+  if (typeof raw === 'boolean' && spec.kind === 'bool') return String(raw);
   const what =
     raw === null
       ? 'an empty value (write "" for an empty string)'
@@ -51,6 +52,13 @@ function scalar(raw: unknown, key: string, source: string, spec: FlagSpec): stri
         : typeof raw === 'object'
           ? 'a mapping'
           : `a ${typeof raw}`;
-  const want = spec.kind === 'number' ? 'a number' : 'a string';
+  const want = WANT[spec.kind];
   throw new ConfigFileError(`${source}: setting "${key}" needs ${want}, got ${what}`);
 }
+
+const WANT: Record<FlagSpec['kind'], string> = {
+  string: 'a string',
+  int: 'a number',
+  duration: 'a number of seconds or a duration such as "1m0s"',
+  bool: 'true or false',
+};

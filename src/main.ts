@@ -2,7 +2,8 @@
 import fs from 'fs';
 import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';
-import { logger } from './logger';
+import { logger, setLogLevel } from './logger';
+import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
 
 async function main(): Promise<void> {
@@ -26,7 +27,22 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const app = await startApp(parsed.config);
+  if (parsed.kind === 'buildinfo') {
+    process.stdout.write(
+      `Program: docker-cri\nVersion: ${VERSION_INFO.version}\nGitCommit: ${VERSION_INFO.commit}\n` +
+        `Node.js version: ${process.version}\n`,
+    );
+    return;
+  }
+  const { config, warnings } = parsed;
+  setLogLevel(config.logLevel);
+  for (const warning of warnings) logger.warn(warning);
+  if (config.runtimeCgroups !== '') {
+    // Before anything starts, so that every thread and child of ours lives there from the first call.
+    const joined = joinRuntimeCgroup(config.runtimeCgroups);
+    logger.info('moved into the runtime cgroup', { cgroup: config.runtimeCgroups, dirs: joined });
+  }
+  const app = await startApp(config);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -6,6 +6,8 @@ import { loadCri, MAX_MESSAGE_BYTES } from './grpc/proto';
 import { unimplementedStream, unimplementedUnary } from './grpc/handler';
 import { logger } from './logger';
 import { useCachedListEncoding } from './grpc/list-encoding';
+import { socketPath } from './config';
+import { takeHandedSocket } from './socket-activation';
 
 export type HandlerMap = Record<string, grpc.UntypedHandleCall>;
 
@@ -46,17 +48,62 @@ export async function claimSocket(socketPath: string): Promise<void> {
   fs.unlinkSync(socketPath);
 }
 
+/** Where the CRI server listens: a path it binds and owns, or a socket systemd handed over. */
+export type ListenTarget = { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
+
+/**
+ * The endpoint flag and the environment, as a place to listen: a socket handed over by systemd
+ * (LISTEN_FDS/LISTEN_PID) wins over a unix:// path, as the .socket unit owns that path then;
+ * fd:// without a handed socket is an error (nothing to serve on).
+ */
+export function listenTarget(endpoint: string, env: NodeJS.ProcessEnv = process.env): ListenTarget {
+  const fd = takeHandedSocket(env);
+  if (fd !== undefined) return { kind: 'fd', fd };
+  if (endpoint.startsWith('fd://')) {
+    throw new Error(
+      `--container-runtime-endpoint ${endpoint} needs a socket handed over by systemd (LISTEN_FDS/LISTEN_PID), and none was`,
+    );
+  }
+  return { kind: 'path', path: socketPath(endpoint) };
+}
+
+/**
+ * Binds the gRPC server on `socketPath` with mode 0660 from its first moment, without touching
+ * the process-wide umask (other code may be creating files at the same time): the socket is made
+ * in a private directory (0700) beside the target, chmod-ed there, then renamed into place.
+ */
+async function bindPrivately(server: grpc.Server, socketPath: string): Promise<void> {
+  const dir = await fs.promises.mkdtemp(path.join(path.dirname(socketPath), '.docker-cri-bind-'));
+  try {
+    const temp = path.join(dir, 'cri.sock');
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix://${temp}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    // Only owner and group may talk to the runtime: the socket is as good as root on this node.
+    await fs.promises.chmod(temp, 0o660);
+    await fs.promises.rename(temp, socketPath);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
 export class CriServer {
   private server: grpc.Server | undefined;
+  private listener: net.Server | undefined;
+  private readonly target: ListenTarget;
 
   constructor(
-    private readonly socketPath: string,
+    endpoint: string | ListenTarget,
     private readonly runtimeImpls: HandlerMap,
     private readonly imageImpls: HandlerMap,
-  ) {}
+  ) {
+    this.target = typeof endpoint === 'string' ? listenTarget(endpoint) : endpoint;
+  }
 
   async start(): Promise<void> {
-    await claimSocket(this.socketPath);
+    if (this.target.kind === 'path') await claimSocket(this.target.path);
     const cri = loadCri();
     useCachedListEncoding(cri.runtime.v1.RuntimeService.service);
     useCachedListEncoding(cri.runtime.v1.ImageService.service);
@@ -72,26 +119,27 @@ export class CriServer {
       cri.runtime.v1.ImageService.service,
       completeHandlers(cri.runtime.v1.ImageService.service, this.imageImpls),
     );
-    // Only owner and group may talk to the runtime: the socket is as good as root on this node.
-    const oldMask = process.umask(0o117);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
-          err ? reject(err) : resolve(),
-        );
-      });
-    } finally {
-      process.umask(oldMask);
+    if (this.target.kind === 'path') {
+      await bindPrivately(server, this.target.path);
+      logger.info('serving CRI', { socket: this.target.path });
+    } else {
+      this.listener = await serveHandedSocket(server, this.target.fd);
+      logger.info('serving CRI on the socket systemd handed over', { fd: this.target.fd });
     }
-    fs.chmodSync(this.socketPath, 0o660);
     this.server = server;
-    logger.info('serving CRI', { socket: this.socketPath });
   }
 
-  /** Stops taking calls, lets calls in flight finish (up to graceMs), then removes the socket. */
+  /**
+   * Stops taking calls, lets calls in flight finish (up to graceMs), then removes the socket it
+   * bound. A handed socket stays: it is the .socket unit's, which keeps queueing connections for
+   * the next start.
+   */
   async stop(graceMs: number): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
     if (server) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -105,10 +153,29 @@ export class CriServer {
         });
       });
     }
+    if (this.target.kind !== 'path') return;
     try {
-      fs.unlinkSync(this.socketPath);
+      fs.unlinkSync(this.target.path);
     } catch {
       // already gone
     }
   }
+}
+
+/**
+ * grpc-js binds only addresses it opens itself; a handed fd is served by accepting on it with our
+ * own net.Server and injecting each connection into the gRPC server (grpc-js >= 1.10).
+ */
+async function serveHandedSocket(server: grpc.Server, fd: number): Promise<net.Server> {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = net.createServer((conn) => injector.injectConnection(conn));
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen({ fd }, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  listener.on('error', (err) => logger.warn('handed CRI socket failed', { fd, error: err.message }));
+  return listener;
 }

@@ -1,6 +1,6 @@
 import * as protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
-import { protoPath } from './proto';
+import { criProtoRoot } from './proto';
 
 /**
  * The kubelet lists every container and sandbox every second or so, and encoding hundreds of
@@ -12,7 +12,7 @@ import { protoPath } from './proto';
 let root: protobuf.Root | undefined;
 function criRoot(): protobuf.Root {
   if (!root) {
-    root = new protobuf.Root().loadSync(protoPath(), { keepCase: true });
+    root = criProtoRoot();
     root.resolveAll();
   }
   return root;

@@ -2,7 +2,9 @@ import fs from 'fs';
 import path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
 import type { ProtoGrpcType } from '../generated/api';
+import { embeddedText } from '../sea';
 
 /** Where the CRI proto sits, both from src/ (ts-jest) and from dist/src/ (built). */
 export function protoPath(): string {
@@ -33,11 +35,22 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
+/** The CRI proto parsed by protobufjs, field names as written: embedded in the executable, else the file. */
+export function criProtoRoot(): protobuf.Root {
+  const embedded = embeddedText('api.proto');
+  if (embedded) return protobuf.parse(embedded, new protobuf.Root(), { keepCase: true }).root;
+  return new protobuf.Root().loadSync(protoPath(), { keepCase: true });
+}
+
 let cached: ProtoGrpcType | undefined;
 
 export function loadCri(): ProtoGrpcType {
   if (!cached) {
-    const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+    // The packaged executable carries the proto inside; proto-loader reads only files, so the
+    // text is parsed by protobufjs and handed over as its JSON form.
+    const def = embeddedText('api.proto')
+      ? protoLoader.fromJSON(criProtoRoot().toJSON(), LOADER_OPTIONS)
+      : protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
     cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   }
   return cached;

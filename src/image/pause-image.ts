@@ -10,6 +10,7 @@ import { findImage } from './lookup';
 import { pullImage } from './pull-image';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { logger } from '../logger';
+import { packagedLibDir } from '../sea';
 
 const run = promisify(execFile);
 
@@ -53,9 +54,11 @@ export function tarArchive(files: readonly TarFile[], mtime = 0): Buffer {
   return Buffer.concat(blocks);
 }
 
-/** Where shims/pause is: the flag, else beside this module in the source tree or in dist/. */
+/** Where shims/pause is: the flag, else the packaged executable's lib dir, else the source tree or dist/. */
 export function pauseSourceDirs(configured: string): string[] {
   if (configured) return [configured];
+  const packaged = packagedLibDir();
+  if (packaged) return [path.join(packaged, 'pause')];
   return [path.resolve(__dirname, '../../shims/pause'), path.resolve(__dirname, '../../../shims/pause')];
 }
 

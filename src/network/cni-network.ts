@@ -55,7 +55,9 @@ export class CniNetwork {
     private readonly config: Config,
     readonly podCidrs: PodCidrStore = new PodCidrStore(config.rootDirectory),
   ) {
-    this.binDirs = [...new Set([config.cniBinDir, DEBIAN_CNI_DIR].filter((d) => d !== ''))];
+    // A comma-separated list, as cri-dockerd's --cni-bin-dir takes it.
+    const given = config.cniBinDir.split(',').map((d) => d.trim());
+    this.binDirs = [...new Set([...given, DEBIAN_CNI_DIR].filter((d) => d !== ''))];
     this.store = new ResultStore(path.join(config.rootDirectory, 'cni'));
     this.invoke = {
       binDirs: this.binDirs,

@@ -7,7 +7,7 @@ import { deadlineExceeded, failedPrecondition, invalidArgument } from '../grpc/s
 import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
 import { findContainer } from './container-lookup';
-import { killExec } from './exec-kill';
+import { killExec } from '../process/exec-kill';
 import { DockerDemuxer } from '../streaming/docker-demux';
 
 /**

@@ -1,6 +1,6 @@
 import type { Engine } from '../docker/engine';
 import { logger } from '../logger';
-import { killExec } from '../runtime/exec-kill';
+import { killExec } from '../process/exec-kill';
 import { wireDockerStream } from './docker-io';
 import type { ExecTarget } from './requests';
 import type { SessionIO } from './session-io';

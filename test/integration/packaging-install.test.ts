@@ -6,6 +6,7 @@ import { promisify } from 'util';
 import YAML from 'yaml';
 import { CriClient } from '../support/cri-client';
 import { helpFlags, readmeFlagTable } from '../support/flag-table';
+import { parseUnit, splitCommand, values } from '../support/systemd-unit';
 
 /**
  * The node path of the README: scripts/install.sh puts the program, the binary and the systemd
@@ -16,38 +17,6 @@ import { helpFlags, readmeFlagTable } from '../support/flag-table';
 const ROOT = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
 const UNIT = 'docker-cri.service';
-
-type Unit = Map<string, Array<[string, string]>>;
-
-/** systemd's unit syntax as far as our units use it: sections, key=value, `\` continuations, `#` comments. */
-function parseUnit(text: string): Unit {
-  const unit: Unit = new Map();
-  let section = '';
-  const lines = text.replace(/\\\n/g, ' ').split('\n');
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1];
-      unit.set(section, []);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    unit.get(section)!.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
-  }
-  return unit;
-}
-
-const values = (unit: Unit, section: string, key: string): string[] =>
-  (unit.get(section) ?? []).filter(([k]) => k === key).map(([, v]) => v);
-
-/** systemd's command-line splitting: whitespace, with single and double quotes grouping. */
-function splitCommand(cmd: string): string[] {
-  const words: string[] = [];
-  for (const m of cmd.matchAll(/"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g)) words.push(m[1] ?? m[2] ?? m[3]);
-  return words;
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {

@@ -40,6 +40,35 @@ describe('--config YAML file', () => {
     });
   });
 
+  it("takes cri-dockerd's settings in their own syntax: Go durations, booleans, no-effect keys with a warning", () => {
+    files['/cri-dockerd.yaml'] = [
+      'image-pull-progress-deadline: 1m30s',
+      'runtime-request-timeout: "2m"',
+      'ipv6-dual-stack: true',
+      'network-plugin-mtu: 1450',
+      'cri-dockerd-root-directory: /var/lib/cri-dockerd',
+    ].join('\n');
+    const parsed = parseArgs(['--config', '/cri-dockerd.yaml'], {}, read);
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      config: {
+        imagePullProgressDeadlineSeconds: 90,
+        dockerCallTimeoutSeconds: 120,
+        ipv6DualStack: true,
+        networkPluginMtu: 1450,
+        rootDirectory: '/var/lib/cri-dockerd',
+      },
+    });
+    expect(parsed.kind === 'run' && parsed.warnings.map((w) => w.split(' ')[0]).sort()).toEqual([
+      '--ipv6-dual-stack',
+      '--network-plugin-mtu',
+    ]);
+    files['/bool.yaml'] = 'ipv6-dual-stack: sometimes\n';
+    expect(() => parseArgs(['--config', '/bool.yaml'], {}, read)).toThrow(
+      /--ipv6-dual-stack needs true or false/,
+    );
+  });
+
   it('lets flags override the file wherever --config stands', () => {
     files['/c.yaml'] = 'log-level: debug\nroot-directory: /srv/dcri\n';
     for (const argv of [

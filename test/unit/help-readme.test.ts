@@ -8,7 +8,9 @@ describe('the README flag table and docker-cri --help', () => {
   const help = helpFlags(helpText());
 
   it('--help lists every flag with its default', () => {
-    expect([...help.keys()].sort()).toEqual([...FLAGS.map((f) => f.name), 'help', 'version'].sort());
+    expect([...help.keys()].sort()).toEqual(
+      [...FLAGS.map((f) => f.name), 'help', 'version', 'buildinfo'].sort(),
+    );
     for (const f of FLAGS) expect(help.get(f.name)).toBeDefined();
   });
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds docker-cri as one executable that needs no Node.js, npm or node_modules on the node
+# (Node's single executable application): dist/sea/docker-cri, plus dist/sea/pause (the static
+# pause program for the offline pause image). Offline once `npm ci` has run.
+#   esbuild   bundles src/main.ts and its dependencies into one CommonJS script (a SEA runs one
+#             script and can require only Node's built-in modules)
+#   node --experimental-sea-config   turns that script, the CRI proto and the build info into a blob
+#   postject  injects the blob into a copy of this machine's node binary
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=dist/sea
+NODE=${NODE:-$(command -v node)}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+version=$("$NODE" -p 'require("./package.json").version')
+commit=${DOCKER_CRI_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+printf '{"version":"%s","commit":"%s"}\n' "$version" "$commit" >"$OUT/build-info.json"
+
+# ssh2 (dockerode's ssh:// transport, with native optional parts) is swapped for a stub: docker-cri
+# speaks unix and tcp only. ws's optional native speed-ups are left out; ws falls back by itself.
+node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node20 --format=cjs \
+  --log-level=warning \
+  --alias:ssh2=./shims/deb/ssh2-stub.js \
+  --alias:bufferutil=./shims/deb/absent-module.js --alias:utf-8-validate=./shims/deb/absent-module.js \
+  --outfile="$OUT/docker-cri.js"
+
+cat >"$OUT/sea-config.json" <<JSON
+{
+  "main": "$OUT/docker-cri.js",
+  "output": "$OUT/sea-prep.blob",
+  "disableExperimentalSEAWarning": true,
+  "useCodeCache": true,
+  "assets": {
+    "api.proto": "proto/runtime/v1/api.proto",
+    "build-info.json": "$OUT/build-info.json"
+  }
+}
+JSON
+"$NODE" --experimental-sea-config "$OUT/sea-config.json" >/dev/null
+cp "$NODE" "$OUT/docker-cri.tmp"
+chmod u+w "$OUT/docker-cri.tmp"
+node_modules/.bin/postject "$OUT/docker-cri.tmp" NODE_SEA_BLOB "$OUT/sea-prep.blob" \
+  --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 >/dev/null | { grep -v "string offset for section" >&2 || true; }
+mv "$OUT/docker-cri.tmp" "$OUT/docker-cri"
+
+gcc -static -Os -o "$OUT/pause" shims/pause/pause.c
+strip "$OUT/pause" 2>/dev/null || true
+echo "package-sea: $OUT/docker-cri ($("$OUT/docker-cri" --version))" >&2

@@ -1,0 +1,219 @@
+import { execFile, spawn, type ChildProcess } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { promisify } from 'util';
+import { CriClient } from '../support/cri-client';
+import { podConfig, sweepWithDocker, testDocker, TEST_OWNER } from '../support/pod-config';
+import { parseUnit, splitCommand, values } from '../support/systemd-unit';
+
+/**
+ * The operator's path of the README: `npm run package` builds the .deb, dpkg installs it, docker-cri
+ * starts from the installed unit's ExecStart line as written (there is no systemd here: the test
+ * runs the command itself, with settings in the conffile as an operator would write them), and
+ * `dpkg --purge` takes everything away again while pods keep running.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+const PKG = 'docker-cri';
+// Port 1 on loopback: nothing listens, so the pull fails at once and the packaged pause program is used.
+const OFFLINE_PAUSE = `127.0.0.1:1/dcri-deb-pause-${TEST_OWNER}:offline`;
+
+/** dpkg, retried while another apt/dpkg on this shared machine holds its lock. */
+async function dpkg(args: string[]): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { stdout } = await run('dpkg', args, { maxBuffer: 16 * 1024 * 1024 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string };
+      if (attempt < 60 && /lock/i.test(e.stderr ?? '')) {
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+describe('the .deb', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-deb-'));
+  let deb = '';
+  let files: string[] = [];
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    await run('bash', [path.join(ROOT, 'scripts/package.sh')], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    deb = path.join(ROOT, `dist/docker-cri_${version}_amd64.deb`);
+    // every path the package holds (directories shared with the system end with /)
+    files = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 16 * 1024 * 1024 })).stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).pop() ?? '')
+      .filter((p) => p.startsWith('./') && !p.endsWith('/'))
+      .map((p) => p.slice(1));
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    // never leave the package on the machine, whatever failed
+    await dpkg(['--purge', PKG]).catch(() => undefined);
+    await sweepWithDocker();
+    await testDocker()
+      .getImage(OFFLINE_PAUSE)
+      .remove({ force: true })
+      .catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds what the issue lists, with a conffile and the dependency on Docker', async () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        '/usr/bin/docker-cri',
+        '/usr/lib/docker-cri/pause/pause',
+        '/lib/systemd/system/docker-cri.service',
+        '/lib/systemd/system/docker-cri.socket',
+        '/etc/docker-cri/config.yaml',
+        '/usr/share/doc/docker-cri/README.md',
+        '/usr/share/doc/docker-cri/crictl.yaml',
+        '/usr/share/doc/docker-cri/kubelet/kubelet-config.yaml',
+      ]),
+    );
+    const { stdout: control } = await run('dpkg-deb', ['-f', deb, 'Depends']);
+    expect(control.trim()).toBe('docker.io | docker-ce | docker-engine');
+    const { stdout: conffiles } = await run('dpkg-deb', ['--info', deb, 'conffiles']);
+    expect(conffiles.trim()).toBe('/etc/docker-cri/config.yaml');
+  });
+
+  it('installs, serves Version and RunPodSandbox from the unit as written with no node on PATH, and purges clean', async () => {
+    await dpkg(['-i', deb]);
+    for (const f of files) expect(fs.existsSync(f)).toBe(true);
+
+    const socketUnit = parseUnit(fs.readFileSync('/lib/systemd/system/docker-cri.socket', 'utf8'));
+    expect(values(socketUnit, 'Socket', 'ListenStream')).toEqual(['/run/docker-cri.sock']);
+    expect(values(socketUnit, 'Socket', 'SocketMode')).toEqual(['0660']);
+    expect(values(socketUnit, 'Socket', 'SocketGroup')).toEqual(['docker']);
+    const unit = parseUnit(fs.readFileSync('/lib/systemd/system/docker-cri.service', 'utf8'));
+    const argv = splitCommand(values(unit, 'Service', 'ExecStart')[0]);
+    expect(argv).toEqual(['/usr/bin/docker-cri', '--config', '/etc/docker-cri/config.yaml']);
+
+    // The operator's edit of the conffile: this machine's test engine, a socket of the test's own.
+    const sock = path.join(dir, 'cri.sock');
+    fs.writeFileSync(
+      '/etc/docker-cri/config.yaml',
+      [
+        `container-runtime-endpoint: unix://${sock}`,
+        `docker-endpoint: ${process.env.DOCKER_HOST}`,
+        `root-directory: ${path.join(dir, 'root')}`,
+        'streaming-bind-addr: 127.0.0.1:0',
+        `pod-infra-container-image: ${OFFLINE_PAUSE}`,
+        '',
+      ].join('\n'),
+    );
+    // A node without Node.js: nothing called node on the PATH the executable runs with.
+    const env = { PATH: '/usr/sbin:/sbin', LANG: 'C' };
+    const which = await run('sh', ['-c', 'command -v node'], { env }).then(
+      () => 'found',
+      () => 'none',
+    );
+    expect(which).toBe('none');
+
+    const { stdout: version } = await run(argv[0], ['--version'], { env });
+    expect(version).toMatch(/^docker-cri \d+\.\d+\.\d+ \(commit \S+, CRI v1\)\n$/);
+    const { stdout: help } = await run(argv[0], ['--help'], { env });
+    expect(help).toContain('--container-runtime-endpoint');
+    // the pause program beside the executable is a static binary (no loader on a minimal image)
+    const pause = fs.readFileSync('/usr/lib/docker-cri/pause/pause');
+    expect(pause.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(pause.includes(Buffer.from('/lib64/ld-linux'))).toBe(false);
+
+    let out = '';
+    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const client = new CriClient(sock);
+    let sandboxId: string | undefined;
+    try {
+      const until = Date.now() + 60_000;
+      while (!out.includes('serving CRI')) {
+        if (child.exitCode !== null || Date.now() > until)
+          throw new Error(`docker-cri did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((fs.statSync(sock).mode & 0o777).toString(8)).toBe('660');
+      const v = await client.rt<{ runtime_name: string; runtime_api_version: string }>('Version');
+      expect(v).toMatchObject({ runtime_name: 'docker', runtime_api_version: 'v1' });
+      const config = podConfig('deb');
+      ({ pod_sandbox_id: sandboxId } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', {
+        config,
+      }));
+      expect(sandboxId).toMatch(/^[0-9a-f]{64}$/);
+      // the pause image could not be pulled: built offline from the program the package ships
+      const img = await testDocker().getImage(OFFLINE_PAUSE).inspect();
+      expect(img.Config.Labels?.['io.docker-cri.built-from']).toBe('shims/pause');
+      expect(out).toContain('/usr/lib/docker-cri/pause/pause');
+    } finally {
+      client.close();
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+
+    // The same ExecStart under the .socket unit's hand-over (systemd-socket-activate passes fd 3 the
+    // way systemd does, at a path of the test's own): served, and the socket stays after SIGTERM.
+    const handed = path.join(dir, 'handed.sock');
+    out = '';
+    // by its full path: the PATH given has only sbin directories
+    const activate = (await run('sh', ['-c', 'command -v systemd-socket-activate'])).stdout.trim();
+    child = spawn(activate, ['-l', handed, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    while (!out.includes('Listening on')) {
+      if (child.exitCode !== null) throw new Error(`systemd-socket-activate ended:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const activated = new CriClient(handed);
+    try {
+      const v = await activated.rt<{ runtime_name: string }>('Version');
+      expect(v.runtime_name).toBe('docker');
+    } finally {
+      activated.close();
+      child.kill('SIGTERM');
+    }
+    expect(await exited(child)).toBe(0);
+    expect(out).toContain('serving CRI on the socket systemd handed over');
+    expect(fs.statSync(handed).isSocket()).toBe(true);
+
+    await dpkg(['--purge', PKG]);
+    for (const f of files) expect(fs.existsSync(f)).toBe(false);
+    for (const d of [
+      '/etc/docker-cri',
+      '/usr/lib/docker-cri',
+      '/usr/share/doc/docker-cri',
+      '/var/lib/docker-cri',
+    ]) {
+      expect(fs.existsSync(d)).toBe(false);
+    }
+    const status = await dpkg(['-s', PKG]).then(
+      (s) => s,
+      () => 'not installed',
+    );
+    expect(status).not.toMatch(/^Status: install/m);
+    // the pod made while it was installed keeps running: its containers are Docker's
+    expect((await testDocker().getContainer(sandboxId!).inspect()).State.Running).toBe(true);
+  });
+});
