@@ -13,7 +13,7 @@ import type { CheckpointPodResponse } from '../generated/runtime/v1/CheckpointPo
 import type { RestorePodRequest__Output } from '../generated/runtime/v1/RestorePodRequest';
 import type { RestorePodResponse } from '../generated/runtime/v1/RestorePodResponse';
 import { logger } from '../logger';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@ import type { StartContainerResponse } from '../generated/runtime/v1/StartContai
 import { failedPrecondition } from '../grpc/status-error';
 import { isNotModified } from '../docker/errors';
 import { criState } from '../translate/container-status';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /**
  * StartContainer starts a created container. An exited one is refused: Docker would run it again,
