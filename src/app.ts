@@ -6,7 +6,7 @@ import { KeyedMutex } from './concurrency/keyed-mutex';
 import { DockerEngine } from './docker/docker-engine';
 import { IndexedEngine } from './docker/engine-index';
 import { EngineFacts } from './docker/engine-facts';
-import { detectOomScorePolicy } from './runtime/oom-score';
+import { detectOomScorePolicy } from './host/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
 import { closeEventStreams } from './runtime/container-events';

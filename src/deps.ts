@@ -6,7 +6,7 @@ import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { Engine } from './docker/engine';
 import type { EngineFacts } from './docker/engine-facts';
 import type { EventHub } from './runtime/container-events';
-import type { PodNetworkPlugin } from './runtime/sandbox-network';
+import type { PodNetworkPlugin } from './network/pod-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
 import type { StreamingServer } from './streaming/server';
@@ -46,7 +46,7 @@ export interface Deps {
   /** Pod networking other than Docker's bridge (CNI); absent means the engine's bridge. */
   network?: {
     readiness(): Promise<{ ready: boolean; reason: string; message: string }>;
-    /** Sets up and tears down a pod's own network namespace (see runtime/sandbox-network.ts). */
+    /** Sets up and tears down a pod's own network namespace (see network/pod-network.ts). */
     pod?: PodNetworkPlugin;
     /** The node's pod CIDRs from UpdateRuntimeConfig, kept across restarts (CNI's ipRanges). */
     podCidrs?: { get(): string[]; set(cidrs: string[]): Promise<void> };

@@ -89,6 +89,9 @@ export class IndexedEngine implements Engine {
   resizeContainer(id: string, size: TerminalSize, o?: CallOptions) {
     return this.engine.resizeContainer(id, size, o);
   }
+  checkpointContainer(id: string, checkpointId: string, dir: string, o?: CallOptions) {
+    return this.engine.checkpointContainer(id, checkpointId, dir, o);
+  }
   containerLogs(id: string, req: LogsRequest, o?: CallOptions) {
     return this.engine.containerLogs(id, req, o);
   }

@@ -30,6 +30,8 @@ export interface EngineInfo {
   /** The storage driver. */
   Driver?: string;
   DockerRootDir?: string;
+  /** dockerd runs with --experimental (its checkpoint API needs that). */
+  ExperimentalBuild?: boolean;
 }
 
 /** List filters as Docker takes them: `label` entries are `key` or `key=value`, `id` full ids or prefixes. */
@@ -111,6 +113,11 @@ export interface Engine {
   /** The hijacked connection to the main process (multiplexed unless the container has a TTY). */
   attachContainer(id: string, streams: StreamSelection, o?: CallOptions): Promise<Duplex>;
   resizeContainer(id: string, size: TerminalSize, o?: CallOptions): Promise<void>;
+  /**
+   * CRIU's image of a running container, which keeps running, written to `<dir>/<checkpointId>`.
+   * Only an experimental engine with CRIU has this API.
+   */
+  checkpointContainer(id: string, checkpointId: string, dir: string, o?: CallOptions): Promise<void>;
   /** Docker's log stream (multiplexed unless TTY), following; no deadline once it flows. */
   containerLogs(id: string, req: LogsRequest, o?: CallOptions): Promise<Readable>;
   /** One reading of Docker's own stats. */

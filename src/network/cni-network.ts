@@ -17,7 +17,7 @@ import { PluginError } from './cni/plugin-exec';
 import { parseResult, podIps as ipsOf } from './cni/result';
 import { ResultStore, type NetworkRecord } from './cni/result-store';
 import type { CniResult, RuntimeConf } from './cni/types';
-import type { PodNetworkPlugin } from '../runtime/sandbox-network';
+import type { PodNetworkPlugin } from './pod-network';
 import type { PodIps } from '../translate/sandbox-status';
 
 /** Debian's containernetworking-plugins install here, whatever --cni-bin-dir says. */
@@ -213,7 +213,7 @@ export class CniNetwork {
   }
 }
 
-/** The sandbox handlers' view (runtime/sandbox-network.ts) of a CniNetwork. */
+/** The sandbox handlers' view (pod-network.ts) of a CniNetwork. */
 export function cniPodNetwork(cni: CniNetwork): PodNetworkPlugin {
   return {
     networkMode: cni.sandboxNetworkMode,

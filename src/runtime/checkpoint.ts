@@ -13,7 +13,7 @@ import type { CheckpointPodResponse } from '../generated/runtime/v1/CheckpointPo
 import type { RestorePodRequest__Output } from '../generated/runtime/v1/RestorePodRequest';
 import type { RestorePodResponse } from '../generated/runtime/v1/RestorePodResponse';
 import { logger } from '../logger';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 const run = promisify(execFile);
 
@@ -34,9 +34,7 @@ function onPath(name: string): boolean {
  * UNIMPLEMENTED message; empty when it has both.
  */
 export async function checkpointLacks(deps: Deps): Promise<string[]> {
-  const info = (await deps.docker.call('info', 'docker engine', (d) => d.info())) as {
-    ExperimentalBuild?: boolean;
-  };
+  const info = await deps.engine.info();
   const lacks: string[] = [];
   if (!info.ExperimentalBuild)
     lacks.push('the Docker engine runs without experimental mode (dockerd --experimental)');
@@ -73,23 +71,7 @@ export function checkpointContainer(
     await fs.promises.mkdir(work, { recursive: true, mode: 0o700 });
     try {
       const timeoutMs = Number(req.timeout) > 0 ? Number(req.timeout) * 1000 : undefined;
-      await deps.docker.call(
-        'container.checkpoint',
-        `container "${c.Id}"`,
-        (d) =>
-          new Promise<void>((resolve, reject) => {
-            d.modem.dial(
-              {
-                path: `/containers/${c.Id}/checkpoints?`,
-                method: 'POST',
-                options: { CheckpointID: 'cri', CheckpointDir: work, Exit: false },
-                statusCodes: { 201: true, 204: true, 404: 'no such container', 500: 'server error' },
-              },
-              (err: unknown) => (err ? reject(err) : resolve()),
-            );
-          }),
-        timeoutMs,
-      );
+      await deps.engine.checkpointContainer(c.Id, 'cri', work, { timeoutMs });
       await run('tar', ['-cf', req.location, '-C', path.join(work, 'cri'), '.']);
       logger.info('container checkpointed', { container_id: c.Id, location: req.location });
     } finally {

@@ -11,11 +11,11 @@ import { findImage, specImageRef } from '../image/lookup';
 import { logger } from '../logger';
 import { toCreateOptions, validateConfig, type SandboxFacts } from '../translate/container-config';
 import { seccompChoice } from '../translate/container-security';
-import { containerJoinModes, findSandbox, sandboxNamespaces } from './sandbox-lookup';
+import { containerJoinModes, findSandbox, sandboxNamespaces } from '../lookup/find-sandbox';
 import { sandboxMetadata } from '../translate/sandbox-status';
 import { LABEL_LOG_DIRECTORY } from '../translate/sandbox-config';
-import { clampOomScoreAdj } from './oom-score';
-import { limitedHostCapabilities } from './container-host-caps';
+import { clampOomScoreAdj } from '../host/oom-score';
+import { limitedHostCapabilities } from '../host/limited-capabilities';
 import { removeContainer } from './container-remove';
 
 const SECCOMP_FIELD = 'config.linux.security_context.seccomp';

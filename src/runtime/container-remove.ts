@@ -3,7 +3,7 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { RemoveContainerRequest__Output } from '../generated/runtime/v1/RemoveContainerRequest';
 import type { RemoveContainerResponse } from '../generated/runtime/v1/RemoveContainerResponse';
 import { isConflict, isNotFound } from '../docker/errors';
-import { findContainerIfExists } from './container-lookup';
+import { findContainerIfExists } from '../lookup/find-container';
 
 /**
  * RemoveContainer: forced, so a running container goes too, with its anonymous volumes (as

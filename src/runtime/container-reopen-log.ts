@@ -3,7 +3,7 @@ import type { ReopenContainerLogRequest__Output } from '../generated/runtime/v1/
 import type { ReopenContainerLogResponse } from '../generated/runtime/v1/ReopenContainerLogResponse';
 import { failedPrecondition } from '../grpc/status-error';
 import { LABEL_LOG_PATH } from '../translate/labels';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /**
  * ReopenContainerLog: the kubelet has renamed the log file (rotation); later lines go to a new file

@@ -6,7 +6,7 @@ import { failedPrecondition } from '../grpc/status-error';
 import { isNotModified } from '../docker/errors';
 import { LABEL_LOG_PATH } from '../translate/labels';
 import { criState } from '../translate/container-status';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /**
  * StartContainer starts a created container. An exited one is refused: Docker would run it again,

@@ -17,7 +17,7 @@ import {
   type ProcessIds,
   type StatusExtras,
 } from '../translate/container-status';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /** The first 4 KiB of the termination message file, when the container exited and wrote one. */
 async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {

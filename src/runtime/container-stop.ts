@@ -4,7 +4,7 @@ import type { StopContainerRequest__Output } from '../generated/runtime/v1/StopC
 import type { StopContainerResponse } from '../generated/runtime/v1/StopContainerResponse';
 import { invalidArgument } from '../grpc/status-error';
 import { isNotFound, isNotModified } from '../docker/errors';
-import { findContainerIfExists } from './container-lookup';
+import { findContainerIfExists } from '../lookup/find-container';
 
 /** Headroom over the grace period for Docker's own kill and wait after it. */
 const STOP_MARGIN_MS = 30_000;

@@ -4,7 +4,7 @@ import type { UpdateContainerResourcesRequest__Output } from '../generated/runti
 import type { UpdateContainerResourcesResponse } from '../generated/runtime/v1/UpdateContainerResourcesResponse';
 import { logger } from '../logger';
 import { swapFollowsMemory, toDockerUpdate } from '../translate/container-resources';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /**
  * UpdateContainerResources → Docker's update: cpu period/quota/shares, memory (+swap), cpusets.

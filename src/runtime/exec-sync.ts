@@ -6,7 +6,7 @@ import type { ExecSyncResponse } from '../generated/runtime/v1/ExecSyncResponse'
 import { deadlineExceeded, failedPrecondition, invalidArgument } from '../grpc/status-error';
 import { MAX_MESSAGE_BYTES } from '../grpc/proto';
 import { logger } from '../logger';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 import { killExec } from '../process/exec-kill';
 import { DockerDemuxer } from '../streaming/docker-demux';
 

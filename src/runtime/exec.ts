@@ -5,7 +5,7 @@ import { CriError, failedPrecondition, invalidArgument } from '../grpc/status-er
 import type { ExecRequest__Output } from '../generated/runtime/v1/ExecRequest';
 import type { ExecResponse } from '../generated/runtime/v1/ExecResponse';
 import type { StreamTarget } from '../streaming/requests';
-import { findContainer } from './container-lookup';
+import { findContainer } from '../lookup/find-container';
 
 /**
  * The container's full id, after checking that it is a Kubernetes workload container (not a pause

@@ -6,8 +6,8 @@ import type { CreateContainerRequest__Output } from '../generated/runtime/v1/Cre
 import type { RunPodSandboxRequest__Output } from '../generated/runtime/v1/RunPodSandboxRequest';
 import { isContainerLabels, LABEL_POD_UID, LABEL_SANDBOX_ID } from '../translate/labels';
 import { sandboxName } from '../translate/names';
-import { findContainerIfExists } from './container-lookup';
-import { findSandboxIfExists, resolveSandboxId } from './sandbox-lookup';
+import { findContainerIfExists } from '../lookup/find-container';
+import { findSandboxIfExists, resolveSandboxId } from '../lookup/find-sandbox';
 import { version } from './version';
 import { runtimeStatus } from './runtime-status';
 import { runtimeConfig } from './runtime-config';

@@ -4,7 +4,7 @@ import { failedPrecondition, invalidArgument } from '../grpc/status-error';
 import type { PortForwardRequest__Output } from '../generated/runtime/v1/PortForwardRequest';
 import type { PortForwardResponse } from '../generated/runtime/v1/PortForwardResponse';
 import { streamingUrl } from './exec';
-import { findSandbox } from './sandbox-lookup';
+import { findSandbox } from '../lookup/find-sandbox';
 
 /** PortForward: validates the sandbox and ports, then returns the URL that forwards into the pod. */
 export function portForward(deps: Deps): UnaryImpl<PortForwardRequest__Output, PortForwardResponse> {

@@ -5,10 +5,10 @@ import type { RemovePodSandboxResponse } from '../generated/runtime/v1/RemovePod
 import { isNotFound } from '../docker/errors';
 import { isHostNetwork } from '../translate/sandbox-status';
 import { logger } from '../logger';
-import { findSandboxIfExists } from './sandbox-lookup';
-import { sandboxMembers } from './sandbox-members';
-import { podNetwork } from './sandbox-network';
-import { podResourcesStore } from './pod-resources-store';
+import { findSandboxIfExists } from '../lookup/find-sandbox';
+import { sandboxMembers } from '../lookup/sandbox-members';
+import { podNetwork } from '../network/pod-network';
+import { podResourcesStore } from '../state/pod-resources-store';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
   try {

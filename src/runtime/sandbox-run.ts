@@ -20,8 +20,8 @@ import {
 } from '../translate/sandbox-config';
 import { logger } from '../logger';
 import { ensurePauseImage } from '../image/pause-image';
-import { clampOomScoreAdj, PAUSE_OOM_SCORE_ADJ } from './oom-score';
-import { podNetwork } from './sandbox-network';
+import { clampOomScoreAdj, PAUSE_OOM_SCORE_ADJ } from '../host/oom-score';
+import { podNetwork } from '../network/pod-network';
 import { removePodSandbox } from './sandbox-remove';
 
 function readSeccompProfile(file: string): string {

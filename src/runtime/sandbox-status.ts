@@ -14,9 +14,9 @@ import {
   sandboxVerboseInfo,
 } from '../translate/sandbox-status';
 import { containerStatusOf } from './container-status';
-import { findSandbox } from './sandbox-lookup';
-import { podNetwork } from './sandbox-network';
-import { podResourcesStore, type PodResources } from './pod-resources-store';
+import { findSandbox } from '../lookup/find-sandbox';
+import { podNetwork } from '../network/pod-network';
+import { podResourcesStore, type PodResources } from '../state/pod-resources-store';
 
 /**
  * The statuses of a sandbox's containers (members from the index, each inspected, in parallel). A

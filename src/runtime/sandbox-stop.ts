@@ -5,9 +5,9 @@ import type { StopPodSandboxResponse } from '../generated/runtime/v1/StopPodSand
 import { isNotFound, isNotModified } from '../docker/errors';
 import { isHostNetwork } from '../translate/sandbox-status';
 import { logger } from '../logger';
-import { findSandboxIfExists } from './sandbox-lookup';
-import { sandboxMembers } from './sandbox-members';
-import { podNetwork } from './sandbox-network';
+import { findSandboxIfExists } from '../lookup/find-sandbox';
+import { sandboxMembers } from '../lookup/sandbox-members';
+import { podNetwork } from '../network/pod-network';
 
 /** Stops one container at once; already stopped or gone counts as done. */
 export async function stopNow(deps: Deps, id: string, what: string): Promise<void> {

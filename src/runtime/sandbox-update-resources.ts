@@ -6,8 +6,8 @@ import type { UpdatePodSandboxResourcesResponse } from '../generated/runtime/v1/
 import { toDockerResources } from '../translate/container-resources';
 import { nowNanos } from '../translate/time';
 import { logger } from '../logger';
-import { findSandbox, findSandboxIfExists } from './sandbox-lookup';
-import { podResourcesStore } from './pod-resources-store';
+import { findSandbox, findSandboxIfExists } from '../lookup/find-sandbox';
+import { podResourcesStore } from '../state/pod-resources-store';
 
 /**
  * UpdatePodSandboxResources: the kubelet tells the runtime a pod's new totals after an in-place

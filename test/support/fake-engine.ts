@@ -1,4 +1,6 @@
 import crypto from 'crypto';
+import fs from 'fs';
+import path from 'path';
 import { PassThrough, Readable, type Duplex } from 'stream';
 import type {
   ContainerCreateOptions,
@@ -310,6 +312,16 @@ export class FakeEngine implements Engine {
     const context = o?.context ?? `container "${id}"`;
     await this.enter('container.resize', id, context);
     this.find(id, context);
+  }
+
+  /** Writes a stand-in for CRIU's image files, as an experimental engine with CRIU would. */
+  async checkpointContainer(id: string, checkpointId: string, dir: string, o?: CallOptions): Promise<void> {
+    const context = o?.context ?? `container "${id}"`;
+    await this.enter('container.checkpoint', id, context);
+    const c = this.find(id, context);
+    if (!c.state.Running) throw toCriError(dockerError(409, `container ${c.id} is not running`), context);
+    await fs.promises.mkdir(path.join(dir, checkpointId), { recursive: true });
+    await fs.promises.writeFile(path.join(dir, checkpointId, 'inventory.img'), c.id);
   }
 
   async containerLogs(id: string, _req: LogsRequest, o?: CallOptions): Promise<Readable> {

@@ -3,7 +3,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { dnsConfigProblem, dockerDns, renderResolvConf } from '../../src/network/dns';
-import { makeOomClamp, probeNegativeOomScoreAdj } from '../../src/runtime/oom-score';
+import { makeOomClamp, probeNegativeOomScoreAdj } from '../../src/host/oom-score';
 import { tarArchive } from '../../src/image/pause-image';
 
 describe('DNS config', () => {

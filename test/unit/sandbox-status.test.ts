@@ -8,7 +8,7 @@ import {
   sandboxNamespaces,
   sandboxStatusFromInspect,
 } from '../../src/translate/sandbox-status';
-import { containerJoinModes } from '../../src/runtime/sandbox-lookup';
+import { containerJoinModes } from '../../src/lookup/find-sandbox';
 
 const ID_A = 'a'.repeat(64);
 const ID_B = 'ab' + 'c'.repeat(62);

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isContainerLabels, LABEL_TYPE } from '../translate/labels';
-import { idToLookUp, shownId } from './ids';
+import { idToLookUp, shownId } from './request-ids';
 
 /**
  * The full id a hex id or prefix stands for, among Kubernetes containers and sandboxes only;

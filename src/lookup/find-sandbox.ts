@@ -4,8 +4,8 @@ import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceO
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isSandboxLabels } from '../translate/labels';
-import { idToLookUp, shownId } from './ids';
-import { resolveHexId } from './container-lookup';
+import { idToLookUp, shownId } from './request-ids';
+import { resolveHexId } from './find-container';
 import { sandboxNamespaces } from '../translate/sandbox-status';
 import type { SandboxNamespaces } from '../translate/sandbox-config';
 
