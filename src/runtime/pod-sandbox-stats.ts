@@ -33,8 +33,11 @@ export function podContainers(deps: Deps, sandboxId: string): IndexedContainer[]
  * A pod's stats: its own cgroup when it has one, else the sum of its containers and the pause
  * container; the network of the pause process's namespace; and each container's stats.
  */
-export async function podStatsOf(deps: Deps, sandbox: IndexedContainer): Promise<PodSandboxStats> {
-  const members = podContainers(deps, sandbox.id);
+export async function podStatsOf(
+  deps: Deps,
+  sandbox: IndexedContainer,
+  members = podContainers(deps, sandbox.id),
+): Promise<PodSandboxStats> {
   const [samples, pauseSample, podSample, net] = await Promise.all([
     Promise.all(members.map((c) => deps.stats.sample(c))),
     deps.stats.sample(sandbox),
@@ -84,12 +87,22 @@ export function listPodSandboxStats(
     const f = req.filter;
     const id = f?.id ? deps.index.resolve(f.id, 'pod sandbox') : undefined;
     if (f?.id && !id) return { stats: [] };
-    const picked = deps.index
-      .list()
-      .filter(
-        (s) =>
-          isSandboxLabels(s.labels) && (!id || s.id === id) && matchesSelector(s.labels, f?.label_selector),
-      );
-    return { stats: await mapBounded(picked, PARALLEL, (s) => podStatsOf(deps, s)) };
+    const all = deps.index.list();
+    const picked = all.filter(
+      (s) =>
+        isSandboxLabels(s.labels) && (!id || s.id === id) && matchesSelector(s.labels, f?.label_selector),
+    );
+    // Members of every pod in one pass, not one pass over the index per pod.
+    const members = new Map<string, IndexedContainer[]>();
+    for (const c of all) {
+      if (!isContainerLabels(c.labels)) continue;
+      const sid = c.labels[LABEL_SANDBOX_ID];
+      const list = members.get(sid);
+      if (list) list.push(c);
+      else members.set(sid, [c]);
+    }
+    return {
+      stats: await mapBounded(picked, PARALLEL, (s) => podStatsOf(deps, s, members.get(s.id) ?? [])),
+    };
   };
 }
