@@ -5,7 +5,12 @@ import type { ImageFsInfoRequest__Output } from '../generated/runtime/v1/ImageFs
 import type { ImageFsInfoResponse } from '../generated/runtime/v1/ImageFsInfoResponse';
 import type { FilesystemUsage } from '../generated/runtime/v1/FilesystemUsage';
 import { CachedUsage } from './fs-usage';
+import { engineInfo } from '../runtime/engine-info';
 
+/**
+ * The store is walked at most this often, in the background: the kubelet reads used bytes as
+ * information (its image GC and eviction go by the filesystem's own capacity and free space).
+ */
 const USAGE_MAX_AGE_MS = 30_000;
 
 /**
@@ -14,8 +19,9 @@ const USAGE_MAX_AGE_MS = 30_000;
  */
 export function imageFsInfo(deps: Deps): UnaryImpl<ImageFsInfoRequest__Output, ImageFsInfoResponse> {
   const caches = new Map<string, CachedUsage>();
+  const engine = engineInfo(deps.docker, deps.index);
   return async () => {
-    const info = await deps.docker.call('info', undefined, (d) => d.info());
+    const info = await engine.get();
     const mountpoint = path.join(String(info.DockerRootDir), String(info.Driver));
     let cache = caches.get(mountpoint);
     if (!cache) {

@@ -5,39 +5,28 @@ import type { StatusResponse } from '../generated/runtime/v1/StatusResponse';
 import type { RuntimeCondition } from '../generated/runtime/v1/RuntimeCondition';
 import type { RuntimeHandler } from '../generated/runtime/v1/RuntimeHandler';
 import { dockerMessage } from '../docker/errors';
+import { engineInfo, type EngineInfo } from './engine-info';
 
 /** How long Status waits for the engine before calling the runtime not ready. */
 const PING_TIMEOUT_MS = 3000;
 
-interface EngineInfo {
-  Runtimes?: Record<string, unknown>;
-  DefaultRuntime?: string;
-  ServerVersion?: string;
-  CgroupDriver?: string;
-  CgroupVersion?: string;
-  Driver?: string;
-  DockerRootDir?: string;
-}
-
 /**
- * RuntimeReady follows a ping of the engine. NetworkReady, with Docker's own bridge networking,
- * follows the engine too (the bridge is the engine's); a CNI mode reports its own readiness.
+ * RuntimeReady follows the engine's liveness (events stream and a recent ping, see engine-info.ts).
+ * NetworkReady, with Docker's own bridge networking, follows the engine too (the bridge is the
+ * engine's); a CNI mode reports its own readiness. Answered from memory while the engine is well.
  */
 export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, StatusResponse> {
+  const engine = engineInfo(deps.docker, deps.index, PING_TIMEOUT_MS);
   return async (req) => {
     let engineError: string | undefined;
     let info: EngineInfo | undefined;
-    try {
-      await deps.docker.ping(PING_TIMEOUT_MS);
-      info = (await deps.docker.call(
-        'info',
-        'docker engine',
-        (d) => d.info(),
-        PING_TIMEOUT_MS,
-      )) as EngineInfo;
-    } catch (err) {
-      engineError = dockerMessage(err);
-    }
+    const live = await engine.liveness();
+    if (live.ok) {
+      info = await engine.get().catch((err: unknown) => {
+        engineError = dockerMessage(err);
+        return undefined;
+      });
+    } else engineError = live.error;
     const runtimeReady: RuntimeCondition = engineError
       ? {
           type: 'RuntimeReady',
