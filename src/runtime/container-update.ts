@@ -5,6 +5,7 @@ import type { UpdateContainerResourcesResponse } from '../generated/runtime/v1/U
 import { logger } from '../logger';
 import { swapFollowsMemory, toDockerUpdate } from '../translate/container-resources';
 import { findContainer } from './container-lookup';
+import { containerStatusCache } from './container-status-cache';
 
 /**
  * UpdateContainerResources → Docker's update: cpu period/quota/shares, memory (+swap), cpusets.
@@ -30,6 +31,8 @@ export function updateContainerResources(
     await deps.docker.call('container.update', `container "${c.Id}"`, (d) =>
       d.getContainer(c.Id).update(update),
     );
+    // Resources show in the status, and an update changes no state the cache would notice.
+    containerStatusCache(deps.index).forget(c.Id);
     return {};
   };
 }
