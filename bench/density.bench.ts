@@ -117,7 +117,8 @@ async function runPod(shim: BenchShim, logRoot: string): Promise<Pod> {
         metadata: { name: c, attempt: 0 },
         image: { image: 'busybox:latest' },
         command: ['sleep', '3600'],
-        log_path: `${c}/0.log`,
+        // DENSITY_NO_LOGS=1: no log path, so no log pump: isolates what the pumps cost.
+        log_path: process.env.DENSITY_NO_LOGS ? '' : `${c}/0.log`,
         labels: { 'dcri-bench': 'density' },
       },
     });
@@ -184,25 +185,20 @@ async function kubeletLoad(
   let cursor = 0;
   for (let tick = 0; tick < seconds; tick++) {
     const tickStart = Date.now();
-    const work: Array<Promise<void>> = [];
-    work.push(
-      (async () => {
-        await rt('ListPodSandbox');
-        await rt('ListContainers');
-        for (let i = 0; i < perTick; i++) {
-          const p = pods[cursor++ % pods.length];
-          await rt('PodSandboxStatus', { pod_sandbox_id: p.id });
-          for (const c of p.containers) await rt('ContainerStatus', { container_id: c });
-        }
-      })(),
-    );
-    if (tick % 5 === 0) work.push(rt('Status'));
-    if (tick % 10 === 0) {
-      work.push(rt('ListContainerStats', { filter: {} }));
-      work.push(rt('ListPodSandboxStats', { filter: {} }));
-      work.push(timed('ImageFsInfo', () => shim.client.img('ImageFsInfo')));
+    // One call at a time, so that each latency is the call's own and not the batch's.
+    await rt('ListPodSandbox');
+    await rt('ListContainers');
+    for (let i = 0; i < perTick; i++) {
+      const p = pods[cursor++ % pods.length];
+      await rt('PodSandboxStatus', { pod_sandbox_id: p.id });
+      for (const c of p.containers) await rt('ContainerStatus', { container_id: c });
     }
-    await Promise.all(work);
+    if (tick % 5 === 0) await rt('Status');
+    if (tick % 10 === 0) {
+      await rt('ListContainerStats', { filter: {} });
+      await rt('ListPodSandboxStats', { filter: {} });
+      await timed('ImageFsInfo', () => shim.client.img('ImageFsInfo'));
+    }
     rss.push(shim.rssBytes());
     await sleep(Math.max(0, start + (tick + 1) * 1000 - Date.now(), tickStart + 1000 - Date.now()));
   }
@@ -245,7 +241,8 @@ async function rawFloor(pods: Pod[]): Promise<Row[]> {
 async function main(): Promise<void> {
   await removeByLabel(LABEL);
   const dpid = dockerdPid();
-  const nodeArgs = ['--expose-gc'];
+  // DENSITY_NODE_ARGS: extra node flags for the shim (e.g. --max-semi-space-size=1).
+  const nodeArgs = ['--expose-gc', ...(process.env.DENSITY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   let profDir: string | undefined;
   if (PROFILE_DIR) {
     profDir = path.resolve(PROFILE_DIR);

@@ -38,6 +38,8 @@ export async function startBinaryShim(extraArgs: string[] = [], opts: ShimOption
     process.execPath,
     [
       ...(opts.nodeArgs ?? []),
+      // BENCH_CPU_PROF=<dir>: profile the shim of any bench (see profile-summary.ts).
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       MAIN,
       '--container-runtime-endpoint',
       `unix://${sock}`,
