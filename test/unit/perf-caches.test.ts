@@ -179,7 +179,7 @@ describe('cgroup files kept open', () => {
     const first = files.read(1n);
     expect(first?.cpuNs).toBe(5000n);
     expect(first?.processes).toBe(3n);
-    expect(first?.memory.workingSet).toBe(900n);
+    expect(first?.memory?.workingSet).toBe(900n);
     // Longer than before: read from the start, not a stale length.
     fs.writeFileSync(path.join(dir, 'cpuacct.usage'), '123456789\n');
     expect(files.read(2n)?.cpuNs).toBe(123456789n);
