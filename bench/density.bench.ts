@@ -28,17 +28,19 @@ import {
  *   every 5 s   Status (the kubelet's runtime-up check);
  *   every 10 s  ListContainerStats + ListPodSandboxStats (the CRI stats provider) and ImageFsInfo.
  * Printed: docker-cri's and dockerd's CPU (% of one core, from /proc/<pid>/stat), RSS, p50/p95 of
- * each call, the same during a window with no calls, RSS per 100 containers while the node fills
+ * each call, the same during a window with no calls (after the load and a 50 s pause, once the
+ * background layer walks have stopped), RSS per 100 containers while the node fills
  * (heap after a GC, through SIGUSR2), and after every pod is removed. The raw Docker calls a runtime
  * without an index would make are timed in the same run as the floor.
  *
  * DENSITY_CPU_PROF=<dir> runs the shim under `node --cpu-prof` and writes the load window's
- * profile summary (see profile-summary.ts); DENSITY_HEAP_SNAPSHOT=<dir> writes a heap snapshot
- * with the node full.
+ * profile summary (see profile-summary.ts); DENSITY_HEAP_SNAPSHOT=<dir> writes heap snapshots
+ * with the node full and after every pod is removed.
  */
 const PODS = Number(process.env.DENSITY_PODS ?? 110);
 const SECONDS = Number(process.env.DENSITY_SECONDS ?? 60);
 const IDLE_SECONDS = Number(process.env.DENSITY_IDLE_SECONDS ?? 30);
+const IDLE_PAUSE_SECONDS = Number(process.env.DENSITY_IDLE_PAUSE_SECONDS ?? 50);
 const PROFILE_DIR = process.env.DENSITY_CPU_PROF;
 const SNAPSHOT_DIR = process.env.DENSITY_HEAP_SNAPSHOT;
 const LABEL = 'dcri-bench=density';
@@ -181,7 +183,9 @@ async function kubeletLoad(
   const shimCpu = cpuMeter(shimPid);
   const dockerdCpu = cpuMeter(dpid);
   const start = Date.now();
-  const perTick = Math.max(1, Math.ceil(pods.length / 10));
+  // Pods whose status is read each second. A steady kubelet reads none (its PLEG relist finds no
+  // change); the default, a tenth of the pods, stands for a busy node. DENSITY_STATUS_PER_S to change.
+  const perTick = Number(process.env.DENSITY_STATUS_PER_S ?? Math.max(1, Math.ceil(pods.length / 10)));
   let cursor = 0;
   for (let tick = 0; tick < seconds; tick++) {
     const tickStart = Date.now();
@@ -190,6 +194,7 @@ async function kubeletLoad(
     await rt('ListContainers');
     for (let i = 0; i < perTick; i++) {
       const p = pods[cursor++ % pods.length];
+      if (!p) break;
       await rt('PodSandboxStatus', { pod_sandbox_id: p.id });
       for (const c of p.containers) await rt('ContainerStatus', { container_id: c });
     }
@@ -299,15 +304,17 @@ async function main(): Promise<void> {
       await sleep(15_000);
     }
 
+    const load = await kubeletLoad(shim, pods, SECONDS, dpid);
+    const fullRss = median(load.rss);
+    await memRow(`${pods.length} pods × 2, under load`, fullRss);
+
+    // No calls at all: after the background layer walks have noticed that nobody asks (45 s).
+    await sleep(IDLE_PAUSE_SECONDS * 1000);
     const idleShim = cpuMeter(shim.child.pid);
     const idleDockerd = cpuMeter(dpid);
     const idleStart = monoUs();
     await sleep(IDLE_SECONDS * 1000);
     const noCalls = { shim: idleShim(), dockerd: idleDockerd(), windowUs: [idleStart, monoUs()] };
-
-    const load = await kubeletLoad(shim, pods, SECONDS, dpid);
-    const fullRss = median(load.rss);
-    await memRow(`${pods.length} pods × 2, under load`, fullRss);
 
     const rows: Row[] = Object.entries(load.calls).map(([call, ms]) => ({
       call: `docker-cri ${call}`,
@@ -324,6 +331,10 @@ async function main(): Promise<void> {
     });
     pods = [];
     const afterRss = await settledRss(shim, 8000);
+    if (SNAPSHOT_DIR) {
+      shim.child.kill('SIGTTOU');
+      await sleep(15_000);
+    }
     await memRow('after every pod was removed', afterRss);
 
     const cpuRows: Row[] = [

@@ -8,7 +8,8 @@ import { CriClient } from '../test/support/cri-client';
 
 /** Shared pieces of the benchmarks: a real shim process, timing statistics, table and JSON output. */
 
-export const MAIN = path.resolve(__dirname, '../src/main.js');
+/** BENCH_SHIM_MAIN runs another build's main.js (e.g. the code before a change) under the same bench. */
+export const MAIN = process.env.BENCH_SHIM_MAIN ?? path.resolve(__dirname, '../src/main.js');
 export const RESULTS = path.resolve(__dirname, '../../bench/results');
 
 export interface BenchShim {

@@ -3,14 +3,18 @@ import { walkUsage } from '../image/fs-usage';
 import type { LayerSample } from '../translate/stats-cri';
 import { logger } from '../logger';
 
-/** With nobody asking for stats this long, the periodic walks stop (until the next ask). */
-const IDLE_AFTER_MS = 60_000;
+/**
+ * With nobody asking for stats for this many intervals, the periodic walks stop (until the next
+ * ask). The kubelet asks every 10 s, so a gap this long means it stopped.
+ */
+const IDLE_AFTER_INTERVALS = 1.5;
 
 /**
  * Bytes and inodes of each container's writable layer, walked in the background: a walk costs
  * disk I/O proportional to what the container wrote, far too much to do inside a stats call.
- * One walk at a time, each container at most once per interval, and only while someone reads
- * stats: a node nobody asks about does no walking at all (no timer either).
+ * One walk at a time, each container at most once per interval (30 s: cAdvisor, which the kubelet
+ * took these numbers from before CRI stats, refreshed them about once a minute), and only while
+ * someone reads stats: a node nobody asks about does no walking at all (no timer either).
  */
 export class LayerSampler {
   private dirs = new Map<string, string>();
@@ -21,7 +25,7 @@ export class LayerSampler {
   private stopped = false;
   private lastAsked = 0;
 
-  constructor(private readonly intervalMs = 10_000) {}
+  constructor(private readonly intervalMs = 30_000) {}
 
   start(): void {
     this.stopped = false;
@@ -67,7 +71,7 @@ export class LayerSampler {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.stopped || Date.now() - this.lastAsked > IDLE_AFTER_MS) return;
+      if (this.stopped || Date.now() - this.lastAsked > this.intervalMs * IDLE_AFTER_INTERVALS) return;
       for (const id of this.dirs.keys()) this.enqueue(id);
       this.schedule();
     }, this.intervalMs);
