@@ -4,6 +4,7 @@ import path from 'path';
 import {
   cpuSecondsOf,
   docker,
+  engineDescription,
   median,
   percentile,
   printTable,
@@ -353,17 +354,21 @@ async function main(): Promise<void> {
     printTable('Calls under the kubelet load, and the raw Docker floor', rows);
     printTable('docker-cri memory', mem);
     if (load.errors) console.log(`${load.errors} calls failed during the load`);
-    const file = writeResults(PODS === 110 ? 'density' : `density-${PODS}`, {
-      pods: PODS,
-      seconds: SECONDS,
-      idleSeconds: IDLE_SECONDS,
-      note: 'machine shared with other work; dockerd serves other clients too',
-      cpu: cpuRows,
-      calls: rows,
-      memory: mem,
-      errors: load.errors,
-      windowsUs: { load: load.windowUs, noCalls: noCalls.windowUs },
-    });
+    const file = writeResults(
+      PODS === 110 ? 'density' : `density-${PODS}`,
+      {
+        pods: PODS,
+        seconds: SECONDS,
+        idleSeconds: IDLE_SECONDS,
+        note: 'machine shared with other work; dockerd serves other clients too',
+        cpu: cpuRows,
+        calls: rows,
+        memory: mem,
+        errors: load.errors,
+        windowsUs: { load: load.windowUs, noCalls: noCalls.windowUs },
+      },
+      await engineDescription(),
+    );
     console.log(`wrote ${file}`);
     if (profDir) {
       fs.writeFileSync(

@@ -1,6 +1,7 @@
 import fs from 'fs';
 import {
   docker,
+  engineDescription,
   median,
   percentile,
   printTable,
@@ -163,15 +164,19 @@ async function main(): Promise<void> {
       n: criSteps[name].length,
     }));
     printTable('Single calls against the raw Docker calls they need', stepRows);
-    const file = writeResults('pod-lifecycle', {
-      podsPerRun: PODS,
-      concurrency: CONCURRENCY,
-      note: 'machine shared with other work',
-      rows,
-      stepRows,
-      raw,
-      cri,
-    });
+    const file = writeResults(
+      'pod-lifecycle',
+      {
+        podsPerRun: PODS,
+        concurrency: CONCURRENCY,
+        note: 'machine shared with other work',
+        rows,
+        stepRows,
+        raw,
+        cri,
+      },
+      await engineDescription(),
+    );
     console.log(`wrote ${file}`);
   } finally {
     await shim.stop();

@@ -3,7 +3,17 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { CriClient } from '../test/support/cri-client';
-import { MAIN, printTable, removeByLabel, runPool, sleep, uid, writeResults, type Row } from './support';
+import {
+  engineDescription,
+  MAIN,
+  printTable,
+  removeByLabel,
+  runPool,
+  sleep,
+  uid,
+  writeResults,
+  type Row,
+} from './support';
 
 /**
  * Leak soak (npm run soak): many pod lifecycles with exec, logs and stats calls in between. The shim
@@ -142,17 +152,21 @@ async function main(): Promise<void> {
       `RSS ${growthMiB.toFixed(1)} MiB over the first ${BASELINE_AT} (limit 5), ${fromStartMiB.toFixed(1)} MiB over the start with every pod gone (limit 5), fds ${baseline.fds} → ${end.fds}: ${pass ? 'PASS' : 'FAIL'}`,
     );
     console.log(
-      `wrote ${writeResults(TOTAL === 1000 ? 'soak' : `soak-${TOTAL}`, {
-        total: TOTAL,
-        note: 'machine shared with other work',
-        start,
-        baseline,
-        end,
-        rssGrowth: growth,
-        rssGrowthMiB: growthMiB,
-        rssOverStartMiB: fromStartMiB,
-        pass,
-      })}`,
+      `wrote ${writeResults(
+        TOTAL === 1000 ? 'soak' : `soak-${TOTAL}`,
+        {
+          total: TOTAL,
+          note: 'machine shared with other work',
+          start,
+          baseline,
+          end,
+          rssGrowth: growth,
+          rssGrowthMiB: growthMiB,
+          rssOverStartMiB: fromStartMiB,
+          pass,
+        },
+        await engineDescription(),
+      )}`,
     );
     if (!pass) process.exitCode = 1;
   } finally {

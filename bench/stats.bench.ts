@@ -2,6 +2,7 @@ import os from 'os';
 import {
   cpuSecondsOf,
   docker,
+  engineDescription,
   median,
   printTable,
   removeByLabel,
@@ -168,25 +169,29 @@ async function main(): Promise<void> {
     console.log(
       `docker-cri is ${ratio.toFixed(1)}x faster than Docker stats (stream=false), ${(oneShotMs / criMs).toFixed(1)}x than one-shot`,
     );
-    const file = writeResults('stats', {
-      containers: ids.length,
-      criMedianMs: criMs,
-      criFirstCallMs: firstMs,
-      pods: podCount,
-      criPodsMedianMs: median(criPods),
-      criCpuMsPerCall: criCpuMs,
-      criPodsCpuMsPerCall: criPodsCpuMs,
-      loadAverage: os.loadavg(),
-      criPodsRunsMs: criPods,
-      note: 'machine shared with other work',
-      dockerStatsMedianMs: dockerMs,
-      dockerOneShotMedianMs: oneShotMs,
-      ratio,
-      ratioOneShot: oneShotMs / criMs,
-      criRunsMs: cri,
-      dockerRunsMs: raw,
-      dockerOneShotRunsMs: rawOneShot,
-    });
+    const file = writeResults(
+      'stats',
+      {
+        containers: ids.length,
+        criMedianMs: criMs,
+        criFirstCallMs: firstMs,
+        pods: podCount,
+        criPodsMedianMs: median(criPods),
+        criCpuMsPerCall: criCpuMs,
+        criPodsCpuMsPerCall: criPodsCpuMs,
+        loadAverage: os.loadavg(),
+        criPodsRunsMs: criPods,
+        note: 'machine shared with other work',
+        dockerStatsMedianMs: dockerMs,
+        dockerOneShotMedianMs: oneShotMs,
+        ratio,
+        ratioOneShot: oneShotMs / criMs,
+        criRunsMs: cri,
+        dockerRunsMs: raw,
+        dockerOneShotRunsMs: rawOneShot,
+      },
+      await engineDescription(),
+    );
     console.log(`results: ${file}`);
     if (ratio < 10) {
       console.error(`expected docker-cri to be at least 10x faster, got ${ratio.toFixed(1)}x`);

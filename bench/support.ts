@@ -166,12 +166,30 @@ export function machine(): Record<string, string | number> {
   };
 }
 
-export function writeResults(name: string, data: unknown): string {
+/** The engine and the machine's load when a result was taken (the machine may be shared). */
+export async function engineDescription(): Promise<Record<string, unknown>> {
+  const v = await docker()
+    .version()
+    .catch(() => undefined);
+  const containers = await docker()
+    .listContainers({ all: true })
+    .then((l) => l.length)
+    .catch(() => -1);
+  return {
+    dockerVersion: v?.Version,
+    dockerApiVersion: v?.ApiVersion,
+    containersOnEngine: containers,
+    loadAverage: os.loadavg(),
+  };
+}
+
+export function writeResults(name: string, data: unknown, engine?: Record<string, unknown>): string {
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.json`);
+  const m = { ...machine(), ...(engine ?? {}) };
   fs.writeFileSync(
     file,
-    JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...(data as object) }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), machine: m, ...(data as object) }, null, 2),
   );
   return file;
 }
