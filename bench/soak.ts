@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     process.execPath,
     [
       '--expose-gc',
+      // SOAK_NODE_ARGS: node flags for the shim (e.g. --max-semi-space-size=1).
+      ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean),
       MAIN,
       '--container-runtime-endpoint',
       `unix://${sock}`,
