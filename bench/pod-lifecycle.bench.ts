@@ -1,12 +1,14 @@
 import fs from 'fs';
 import {
   docker,
+  engineDescription,
   median,
   percentile,
   printTable,
   removeByLabel,
   runPool,
   startBinaryShim,
+  timeMs,
   uid,
   writeResults,
   type BenchShim,
@@ -22,6 +24,17 @@ const CONCURRENCY = 10;
 const PAUSE = 'registry.k8s.io/pause:3.10';
 const BUSYBOX = 'busybox:latest';
 const LABEL = 'dcri-bench=pod-lifecycle';
+
+/** Per-step times (ms), by step name, of the CRI calls and of the raw Docker calls they need. */
+type Steps = Record<string, number[]>;
+const criSteps: Steps = {};
+const rawSteps: Steps = {};
+
+async function step<T>(into: Steps, name: string, fn: () => Promise<T>): Promise<T> {
+  const [ms, out] = await timeMs(fn);
+  (into[name] ??= []).push(ms);
+  return out;
+}
 
 async function criPod(shim: BenchShim): Promise<void> {
   const id = uid();
@@ -40,19 +53,26 @@ async function criPod(shim: BenchShim): Promise<void> {
   const { pod_sandbox_id } = await shim.client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', {
     config: sandboxConfig,
   });
-  const { container_id } = await shim.client.rt<{ container_id: string }>('CreateContainer', {
-    pod_sandbox_id,
-    sandbox_config: sandboxConfig,
-    config: {
-      metadata: { name: 'app', attempt: 0 },
-      image: { image: BUSYBOX },
-      command: ['sleep', '3600'],
-      log_path: 'app/0.log',
-      labels: { 'dcri-bench': 'pod-lifecycle' },
-    },
-  });
+  const { container_id } = await step(criSteps, 'CreateContainer', () =>
+    shim.client.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id,
+      sandbox_config: sandboxConfig,
+      config: {
+        metadata: { name: 'app', attempt: 0 },
+        image: { image: BUSYBOX },
+        command: ['sleep', '3600'],
+        log_path: 'app/0.log',
+        labels: { 'dcri-bench': 'pod-lifecycle' },
+      },
+    }),
+  );
   await shim.client.rt('StartContainer', { container_id });
-  await shim.client.rt('StopPodSandbox', { pod_sandbox_id });
+  await step(criSteps, 'PodSandboxStatus', () => shim.client.rt('PodSandboxStatus', { pod_sandbox_id }));
+  // The kubelet asks again and again; nothing changed since, so the containers come from the cache.
+  await step(criSteps, 'PodSandboxStatus again', () =>
+    shim.client.rt('PodSandboxStatus', { pod_sandbox_id }),
+  );
+  await step(criSteps, 'StopPodSandbox', () => shim.client.rt('StopPodSandbox', { pod_sandbox_id }));
   await shim.client.rt('RemovePodSandbox', { pod_sandbox_id });
 }
 
@@ -69,20 +89,31 @@ async function rawPod(): Promise<void> {
   });
   await pause.start();
   await pause.inspect();
-  const app = await d.createContainer({
-    name: `dcri-bench-raw-app-${id}`,
-    Image: BUSYBOX,
-    Cmd: ['sleep', '3600'],
-    Labels: { 'dcri-bench': 'pod-lifecycle' },
-    HostConfig: {
-      NetworkMode: `container:${pause.id}`,
-      IpcMode: `container:${pause.id}`,
-      PidMode: `container:${pause.id}`,
-    },
+  // CreateContainer needs the sandbox (namespaces, cgroup parent) and the image (its config).
+  const app = await step(rawSteps, 'CreateContainer', async () => {
+    await pause.inspect();
+    await d.getImage(BUSYBOX).inspect();
+    return d.createContainer({
+      name: `dcri-bench-raw-app-${id}`,
+      Image: BUSYBOX,
+      Cmd: ['sleep', '3600'],
+      Labels: { 'dcri-bench': 'pod-lifecycle' },
+      HostConfig: {
+        NetworkMode: `container:${pause.id}`,
+        IpcMode: `container:${pause.id}`,
+        PidMode: `container:${pause.id}`,
+      },
+    });
   });
   await app.start();
-  await app.stop({ t: 0 });
-  await pause.stop({ t: 0 });
+  // PodSandboxStatus needs the sandbox's inspect; StopPodSandbox stops the members, then the sandbox.
+  await step(rawSteps, 'PodSandboxStatus', () => pause.inspect());
+  await step(rawSteps, 'PodSandboxStatus again', () => pause.inspect());
+  await step(rawSteps, 'StopPodSandbox', async () => {
+    await pause.inspect();
+    await app.stop({ t: 0 });
+    await pause.stop({ t: 0 });
+  });
   await app.remove({ force: true });
   await pause.remove({ force: true });
 }
@@ -128,14 +159,29 @@ async function main(): Promise<void> {
         'overhead (median ratio)': median(cri[mode]) / median(raw[mode]),
       });
     }
-    printTable('Pod lifecycle: Run+Create+Start+StopPod+RemovePod, per pod', rows);
-    const file = writeResults('pod-lifecycle', {
-      podsPerRun: PODS,
-      concurrency: CONCURRENCY,
-      rows,
-      raw,
-      cri,
-    });
+    printTable('Pod lifecycle: Run+Create+Start+Status+StopPod+RemovePod, per pod', rows);
+    // Steps of the sequential and concurrent runs alike; the floor is the same Docker work by hand.
+    const stepRows: Row[] = Object.keys(criSteps).map((name) => ({
+      call: name,
+      'docker-cri median ms': median(criSteps[name]),
+      'raw docker median ms': median(rawSteps[name] ?? []),
+      'overhead ms (medians)': median(criSteps[name]) - median(rawSteps[name] ?? []),
+      n: criSteps[name].length,
+    }));
+    printTable('Single calls against the raw Docker calls they need', stepRows);
+    const file = writeResults(
+      'pod-lifecycle',
+      {
+        podsPerRun: PODS,
+        concurrency: CONCURRENCY,
+        note: 'machine shared with other work',
+        rows,
+        stepRows,
+        raw,
+        cri,
+      },
+      await engineDescription(),
+    );
     console.log(`wrote ${file}`);
   } finally {
     await shim.stop();

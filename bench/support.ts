@@ -8,7 +8,8 @@ import { CriClient } from '../test/support/cri-client';
 
 /** Shared pieces of the benchmarks: a real shim process, timing statistics, table and JSON output. */
 
-export const MAIN = path.resolve(__dirname, '../src/main.js');
+/** BENCH_SHIM_MAIN runs another build's main.js (e.g. the code before a change) under the same bench. */
+export const MAIN = process.env.BENCH_SHIM_MAIN ?? path.resolve(__dirname, '../src/main.js');
 export const RESULTS = path.resolve(__dirname, '../../bench/results');
 
 export interface BenchShim {
@@ -19,23 +20,41 @@ export interface BenchShim {
   rssBytes(): number;
 }
 
+export interface ShimOptions {
+  /** Flags for node itself (--expose-gc, --cpu-prof …), before the script. */
+  nodeArgs?: string[];
+  /** The shim's working directory (where --cpu-prof and heap snapshots land); default its temp dir. */
+  cwd?: string;
+  /** --log-level; default warn. The shim's own default is info. */
+  logLevel?: string;
+  /** Pipe the shim's stderr (its log) to the bench instead of passing it through. */
+  pipeStderr?: boolean;
+}
+
 /** Starts the built docker-cri binary on a temp socket, as a node would run it. */
-export async function startBinaryShim(extraArgs: string[] = []): Promise<BenchShim> {
+export async function startBinaryShim(extraArgs: string[] = [], opts: ShimOptions = {}): Promise<BenchShim> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-bench-'));
   const sock = path.join(dir, 'cri.sock');
   const child = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
+      // BENCH_CPU_PROF=<dir>: profile the shim of any bench (see profile-summary.ts).
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       MAIN,
       '--container-runtime-endpoint',
       `unix://${sock}`,
       '--root-directory',
       path.join(dir, 'root'),
       '--log-level',
-      'warn',
+      opts.logLevel ?? 'warn',
       ...extraArgs,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: process.env },
+    {
+      stdio: ['ignore', 'ignore', opts.pipeStderr ? 'pipe' : 'inherit'],
+      env: process.env,
+      cwd: opts.cwd ?? dir,
+    },
   );
   const until = Date.now() + 30_000;
   while (!fs.existsSync(sock)) {
@@ -57,6 +76,17 @@ export async function startBinaryShim(extraArgs: string[] = []): Promise<BenchSh
     },
   };
 }
+
+/** CPU time a process has used so far (user + system), in seconds, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at state; utime and stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on every Linux architecture node runs on. */
+const CLOCK_TICKS = 100;
 
 export function rssOf(pid: number): number {
   const line = fs
@@ -136,12 +166,30 @@ export function machine(): Record<string, string | number> {
   };
 }
 
-export function writeResults(name: string, data: unknown): string {
+/** The engine and the machine's load when a result was taken (the machine may be shared). */
+export async function engineDescription(): Promise<Record<string, unknown>> {
+  const v = await docker()
+    .version()
+    .catch(() => undefined);
+  const containers = await docker()
+    .listContainers({ all: true })
+    .then((l) => l.length)
+    .catch(() => -1);
+  return {
+    dockerVersion: v?.Version,
+    dockerApiVersion: v?.ApiVersion,
+    containersOnEngine: containers,
+    loadAverage: os.loadavg(),
+  };
+}
+
+export function writeResults(name: string, data: unknown, engine?: Record<string, unknown>): string {
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.json`);
+  const m = { ...machine(), ...(engine ?? {}) };
   fs.writeFileSync(
     file,
-    JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...(data as object) }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), machine: m, ...(data as object) }, null, 2),
   );
   return file;
 }

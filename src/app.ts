@@ -6,6 +6,8 @@ import { KeyedMutex } from './concurrency/keyed-mutex';
 import { DockerEngine } from './docker/docker-engine';
 import { IndexedEngine } from './docker/engine-index';
 import { EngineFacts } from './docker/engine-facts';
+import { EngineInfoCache } from './docker/engine-info-cache';
+import { ContainerStatusCache } from './state/container-status-cache';
 import { detectOomScorePolicy } from './host/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
@@ -49,6 +51,9 @@ export async function startApp(config: Config): Promise<App> {
     config,
     engine,
     engineFacts: new EngineFacts(engine),
+    // How long Status waits for a ping before calling the runtime not ready.
+    engineInfo: new EngineInfoCache(engine, index, 3000),
+    statusCache: new ContainerStatusCache(index),
     docker,
     capabilities,
     index,

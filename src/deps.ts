@@ -5,6 +5,8 @@ import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { Engine } from './docker/engine';
 import type { EngineFacts } from './docker/engine-facts';
+import type { EngineInfoCache } from './docker/engine-info-cache';
+import type { ContainerStatusCache } from './state/container-status-cache';
 import type { EventHub } from './runtime/container-events';
 import type { PodNetworkPlugin } from './network/pod-network';
 import type { StatsCollector } from './stats/collector';
@@ -26,6 +28,10 @@ export interface Deps {
   engineFacts: EngineFacts;
   /** The raw client, for the parts not yet on `engine` (index, stats, log pumps, streaming). */
   docker: DockerClient;
+  /** Docker's /info and the engine's liveness, kept current for Status and ImageFsInfo. */
+  engineInfo: EngineInfoCache;
+  /** PodSandboxStatus's container statuses, kept while each container's state stands still. */
+  statusCache: ContainerStatusCache;
   /** What the engine can do (API version, read-only mount depth), detected once it answers. */
   capabilities: EngineCapabilityProbe;
   /** Every Kubernetes container and sandbox, kept current from Docker's events. */

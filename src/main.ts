@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: it decides what later imports load.
+import './lean-require';
 import fs from 'fs';
 import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';

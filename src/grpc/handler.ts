@@ -32,13 +32,28 @@ function idsOf(req: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * Calls that change nothing. The kubelet makes them all the time (relist every second, statuses,
+ * stats every 10 s): at info a node at 110 pods would write a journal line per call.
+ */
+const READ_ONLY = /^(List|Stream)|Status$|Stats$|^(Version|ImageFsInfo|RuntimeConfig)$/;
+
+export function isReadOnlyMethod(method: string): boolean {
+  return READ_ONLY.test(method);
+}
+
 function finish(method: string, req: unknown, started: bigint, code: status, message?: string): void {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const entry = { method, ...idsOf(req), durationMs: Math.round(seconds * 1e6) / 1e3, code: status[code] };
-  if (code === status.OK) logger.info('cri call', entry);
-  else if (code === status.UNIMPLEMENTED || code === status.NOT_FOUND)
-    logger.info('cri call', { ...entry, error: message });
-  else logger.warn('cri call', { ...entry, error: message });
+  // Read-only successes at debug; mutations, and failures of any call, at info or warn.
+  const quiet = code === status.OK && isReadOnlyMethod(method);
+  if (!quiet || logger.isDebugEnabled()) {
+    const entry = { method, ...idsOf(req), durationMs: Math.round(seconds * 1e6) / 1e3, code: status[code] };
+    if (quiet) logger.debug('cri call', entry);
+    else if (code === status.OK) logger.info('cri call', entry);
+    else if (code === status.UNIMPLEMENTED || code === status.NOT_FOUND)
+      logger.info('cri call', { ...entry, error: message });
+    else logger.warn('cri call', { ...entry, error: message });
+  }
   for (const o of observers) o(method, code, seconds);
 }
 

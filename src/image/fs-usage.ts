@@ -8,12 +8,18 @@ export interface FsUsage {
   timestamp: bigint;
 }
 
-/** Walks a directory tree counting bytes (allocated blocks) and inodes; hard links counted once. */
+/**
+ * Walks a directory tree counting bytes (allocated blocks) and inodes; hard links counted once.
+ * Stays on the root's filesystem (like `du -x`): an image store holds the mounted root filesystems
+ * of running containers (overlay2's `merged`), which would count every image again per container
+ * and multiply the walk's cost.
+ */
 export async function walkUsage(root: string): Promise<FsUsage> {
   let bytes = 0n;
   let inodes = 0n;
   const seen = new Set<string>();
   const stack = [root];
+  const rootDev = (await fs.stat(root, { bigint: true }).catch(() => undefined))?.dev;
   while (stack.length > 0) {
     const dir = stack.pop() as string;
     let entries: string[];
@@ -30,6 +36,7 @@ export async function walkUsage(root: string): Promise<FsUsage> {
       } catch {
         continue;
       }
+      if (rootDev !== undefined && st.dev !== rootDev) continue;
       const key = `${st.dev}:${st.ino}`;
       if (st.nlink > 1n) {
         if (seen.has(key)) continue;

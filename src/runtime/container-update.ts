@@ -28,6 +28,8 @@ export function updateContainerResources(
     }
     if (!Object.keys(update).length) return {};
     await deps.engine.updateContainer(c.Id, update);
+    // Resources show in the status, and an update changes no state the cache would notice.
+    deps.statusCache.forget(c.Id);
     return {};
   };
 }

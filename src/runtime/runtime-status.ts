@@ -9,25 +9,25 @@ import type { EngineInfo } from '../docker/engine';
 import { runtimeFeatures } from '../translate/runtime-features';
 import type { EngineCapabilities } from '../docker/capabilities';
 
-/** How long Status waits for the engine before calling the runtime not ready. */
-const PING_TIMEOUT_MS = 3000;
-
 /**
- * RuntimeReady follows a ping of the engine. NetworkReady, with Docker's own bridge networking,
- * follows the engine too (the bridge is the engine's); a CNI mode reports its own readiness.
+ * RuntimeReady follows the engine's liveness (events stream and a recent ping, see docker/engine-info-cache.ts).
+ * NetworkReady, with Docker's own bridge networking, follows the engine too (the bridge is the
+ * engine's); a CNI mode reports its own readiness. Answered from memory while the engine is well.
  */
 export function runtimeStatus(deps: Deps): UnaryImpl<StatusRequest__Output, StatusResponse> {
   return async (req) => {
     let engineError: string | undefined;
     let info: EngineInfo | undefined;
     let caps: EngineCapabilities | undefined;
-    try {
-      await deps.engine.ping(PING_TIMEOUT_MS);
-      info = await deps.engine.info({ timeoutMs: PING_TIMEOUT_MS });
-      caps = await deps.capabilities.get();
-    } catch (err) {
-      engineError = dockerMessage(err);
-    }
+    const live = await deps.engineInfo.liveness();
+    if (live.ok) {
+      try {
+        info = await deps.engineInfo.get();
+        caps = await deps.capabilities.get();
+      } catch (err) {
+        engineError = dockerMessage(err);
+      }
+    } else engineError = live.error;
     const runtimeReady: RuntimeCondition = engineError
       ? {
           type: 'RuntimeReady',

@@ -19,19 +19,22 @@ import { podNetwork } from '../network/pod-network';
 import { podResourcesStore, type PodResources } from '../state/pod-resources-store';
 
 /**
- * The statuses of a sandbox's containers (members from the index, each inspected, in parallel). A
- * container removed meanwhile is left out.
+ * The statuses of a sandbox's containers (members from the index; each inspected once per state
+ * it reaches, then answered from the cache). A container removed meanwhile is left out.
  */
 export async function sandboxContainerStatuses(deps: Deps, sandboxId: string): Promise<ContainerStatus[]> {
   const members = deps.index
     .list()
     .filter((m) => isContainerLabels(m.labels) && m.labels[LABEL_SANDBOX_ID] === sandboxId);
+  const cache = deps.statusCache;
   const out = await Promise.all(
     members.map((m) =>
-      containerStatusOf(deps, m.id).catch((err: unknown) => {
-        if (err instanceof CriError && err.code === grpcStatus.NOT_FOUND) return undefined;
-        throw err;
-      }),
+      cache
+        .get(m, (id) => containerStatusOf(deps, id))
+        .catch((err: unknown) => {
+          if (err instanceof CriError && err.code === grpcStatus.NOT_FOUND) return undefined;
+          throw err;
+        }),
     ),
   );
   return out.filter((s): s is ContainerStatus => s !== undefined);

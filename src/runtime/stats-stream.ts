@@ -4,7 +4,7 @@ import type { StreamContainerStatsRequest__Output } from '../generated/runtime/v
 import type { StreamPodSandboxStatsRequest__Output } from '../generated/runtime/v1/StreamPodSandboxStatsRequest';
 import type { StreamPodSandboxMetricsRequest__Output } from '../generated/runtime/v1/StreamPodSandboxMetricsRequest';
 import { containersForStats, mapBounded, PARALLEL as CONTAINER_PARALLEL, statsOf } from './container-stats';
-import { PARALLEL as POD_PARALLEL, podStatsOf, sandboxesForStats } from './pod-sandbox-stats';
+import { PARALLEL as POD_PARALLEL, membersByPod, podStatsOf, sandboxesForStats } from './pod-sandbox-stats';
 import { listPodSandboxMetrics } from './metric-descriptors';
 
 /** Readings per batch: sent while the next batch is read; a cancelled call reads no further batch. */
@@ -31,9 +31,12 @@ export function streamContainerStats(deps: Deps): ListStreamCall<StreamContainer
 
 /** StreamPodSandboxStats: ListPodSandboxStats' filter and readings, sent batch by batch. */
 export function streamPodSandboxStats(deps: Deps): ListStreamCall<StreamPodSandboxStatsRequest__Output> {
-  return listStream<StreamPodSandboxStatsRequest__Output, object>('StreamPodSandboxStats', (req, ctx) =>
-    inBatches(sandboxesForStats(deps, req.filter), POD_PARALLEL, ctx.signal, (s) => podStatsOf(deps, s)),
-  );
+  return listStream<StreamPodSandboxStatsRequest__Output, object>('StreamPodSandboxStats', (req, ctx) => {
+    const members = membersByPod(deps);
+    return inBatches(sandboxesForStats(deps, req.filter), POD_PARALLEL, ctx.signal, (s) =>
+      podStatsOf(deps, s, members.get(s.id) ?? []),
+    );
+  });
 }
 
 /** StreamPodSandboxMetrics: ListPodSandboxMetrics' answer in chunks. */

@@ -1,4 +1,5 @@
-import fs from 'fs/promises';
+import fs from 'fs';
+import fsp from 'fs/promises';
 import path from 'path';
 import {
   cpuFromFile,
@@ -11,23 +12,126 @@ import {
   type CgroupMounts,
 } from '../translate/stats-cgroup';
 import type { CgroupSample } from '../translate/stats-cri';
-import { psiFromFiles, type PsiSample } from '../translate/stats-psi';
+import { psiFromFiles } from '../translate/stats-psi';
 
 /** A cgroup file read that may fail: a missing file is undefined, not an error. */
 async function readOpt(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await fsp.readFile(file, 'utf8');
   } catch {
     return undefined;
   }
 }
 
-/** cgroup v2's pressure files (all controllers share the directory); v1 has none. */
-async function readPressure(dir: string): Promise<PsiSample | undefined> {
-  const [cpu, memory, io] = await Promise.all(
-    ['cpu.pressure', 'memory.pressure', 'io.pressure'].map((f) => readOpt(path.join(dir, f))),
-  );
-  return psiFromFiles({ cpu, memory, io });
+/** One buffer for every synchronous read: cgroup stats files are a few KiB at most. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/** Reads a whole pseudo-file from an open descriptor (from offset 0 each time). */
+function readFd(fd: number): string {
+  let len = 0;
+  for (;;) {
+    const n = fs.readSync(fd, scratch, len, scratch.length - len, len);
+    if (n === 0) break;
+    len += n;
+    if (len === scratch.length) {
+      const bigger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(bigger, 0, 0, len);
+      scratch = bigger;
+    }
+  }
+  return scratch.toString('latin1', 0, len);
+}
+
+/**
+ * A kernel pseudo-file read synchronously. cgroupfs and procfs answer from memory without ever
+ * waiting on a disk, so a synchronous read costs microseconds where the promise API costs four
+ * thread-pool round trips per file.
+ */
+export function readPseudoFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return readFd(fd);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A cgroup's stats files, kept open: opening a cgroupfs file costs three times what reading it
+ * does (path walk, kernfs open, close), and the kubelet reads every container every 10 s. Open
+ * descriptors do not keep a cgroup alive: once it is removed, reads fail (ENODEV) and the reading is
+ * undefined, which tells the owner to close().
+ */
+export class CgroupFiles {
+  private fds = new Map<string, number | null>();
+  private closed = false;
+
+  constructor(private readonly dirs: CgroupDirs) {}
+
+  /** The file's content; undefined when it cannot be opened or read. */
+  private get(file: string): string | undefined {
+    if (this.closed) return undefined;
+    let fd = this.fds.get(file);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch {
+        fd = null;
+      }
+      this.fds.set(file, fd);
+    }
+    if (fd === null) return undefined;
+    try {
+      return readFd(fd);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One reading; undefined when the memory files are gone (the cgroup was removed). */
+  read(atNs: bigint): CgroupSample | undefined {
+    const dirs = this.dirs;
+    const v = dirs.version;
+    const memDir = dirs.memory as string;
+    const usage = this.get(path.join(memDir, v === 1 ? 'memory.usage_in_bytes' : 'memory.current'));
+    if (usage === undefined) return undefined;
+    const stat = this.get(path.join(memDir, 'memory.stat'));
+    if (stat === undefined) return undefined;
+    const limit = this.get(path.join(memDir, v === 1 ? 'memory.limit_in_bytes' : 'memory.max'));
+    const cpu = dirs.cpu ? this.get(path.join(dirs.cpu, v === 1 ? 'cpuacct.usage' : 'cpu.stat')) : undefined;
+    const pids = dirs.pids ? this.get(path.join(dirs.pids, 'pids.current')) : undefined;
+    // Without a pids controller the task list still counts the processes.
+    const procs = dirs.pids ? undefined : this.get(path.join(memDir, 'cgroup.procs'));
+    // cgroup v2's pressure files (all controllers share the directory); v1 has none.
+    const psi =
+      v === 2
+        ? psiFromFiles({
+            cpu: this.get(path.join(memDir, 'cpu.pressure')),
+            memory: this.get(path.join(memDir, 'memory.pressure')),
+            io: this.get(path.join(memDir, 'io.pressure')),
+          })
+        : undefined;
+    return {
+      atNs,
+      cpuNs: cpu === undefined ? undefined : cpuFromFile(v, cpu),
+      memory: memoryFromFiles(v, { usage, stat, limit }),
+      processes: processCount(pids, procs),
+      ...(psi ? { psi } : {}),
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const fd of this.fds.values()) if (fd !== null) fs.closeSync(fd);
+    this.fds.clear();
+  }
 }
 
 /**
@@ -65,26 +169,12 @@ export class CgroupReader {
    * that the caller can drop what it cached about it.
    */
   async read(dirs: CgroupDirs, atNs: bigint): Promise<CgroupSample | undefined> {
-    const v = dirs.version;
-    const memDir = dirs.memory as string;
-    const [usage, stat, limit, cpu, pids, procs] = await Promise.all([
-      readOpt(path.join(memDir, v === 1 ? 'memory.usage_in_bytes' : 'memory.current')),
-      readOpt(path.join(memDir, 'memory.stat')),
-      readOpt(path.join(memDir, v === 1 ? 'memory.limit_in_bytes' : 'memory.max')),
-      dirs.cpu ? readOpt(path.join(dirs.cpu, v === 1 ? 'cpuacct.usage' : 'cpu.stat')) : undefined,
-      dirs.pids ? readOpt(path.join(dirs.pids, 'pids.current')) : undefined,
-      // Without a pids controller the task list still counts the processes.
-      dirs.pids ? undefined : readOpt(path.join(memDir, 'cgroup.procs')),
-    ]);
-    if (usage === undefined || stat === undefined) return undefined;
-    const psi = v === 2 ? await readPressure(memDir) : undefined;
-    return {
-      atNs,
-      cpuNs: cpu === undefined ? undefined : cpuFromFile(v, cpu),
-      memory: memoryFromFiles(v, { usage, stat, limit }),
-      processes: processCount(pids, procs),
-      ...(psi ? { psi } : {}),
-    };
+    const files = new CgroupFiles(dirs);
+    try {
+      return files.read(atNs);
+    } finally {
+      files.close();
+    }
   }
 }
 

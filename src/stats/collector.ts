@@ -9,7 +9,7 @@ import {
   sampleFromDockerStats,
   type DockerStatsJson,
 } from '../translate/stats-docker';
-import { CgroupReader, parentDirs } from './cgroups';
+import { CgroupFiles, CgroupReader, parentDirs } from './cgroups';
 import { LayerSampler } from './layer-sampler';
 import { readNetDev } from './net-dev';
 import { logger } from '../logger';
@@ -21,6 +21,12 @@ interface Tracked {
   dirs?: CgroupDirs;
   /** Docker's HostConfig.CgroupParent: set when the kubelet gave the pod a cgroup of its own. */
   cgroupParent: string;
+  /** The container's cgroup files, open while it runs. */
+  files?: CgroupFiles;
+  /** The pod's own cgroup files (sandboxes with a cgroup parent). */
+  podFiles?: CgroupFiles;
+  /** The last reading, reused for a moment (ListContainerStats and ListPodSandboxStats come together). */
+  last?: CgroupSample;
 }
 
 interface CpuPoint {
@@ -30,6 +36,8 @@ interface CpuPoint {
 
 /** Rates are taken over at least this long, so that two calls a moment apart give no noise. */
 const MIN_RATE_WINDOW_NS = 1_000_000_000n;
+/** A reading this young is answered again instead of read again. */
+const REUSE_NS = 500_000_000n;
 /** Docker stats calls in flight at once on the fallback path. */
 const FALLBACK_CONCURRENCY = 4;
 
@@ -56,7 +64,7 @@ export class StatsCollector {
     private readonly docker: DockerClient,
     private readonly index: ContainerIndex,
     readonly cgroups = new CgroupReader(),
-    layerIntervalMs = 10_000,
+    layerIntervalMs = 30_000,
   ) {
     this.layers = new LayerSampler(layerIntervalMs);
   }
@@ -69,6 +77,8 @@ export class StatsCollector {
   stop(): void {
     this.index.off('change', this.onChange);
     this.layers.stop();
+    for (const t of this.tracked.values()) closeFiles(t);
+    this.tracked.clear();
   }
 
   /** Entries held per container, for leak checks. */
@@ -79,7 +89,12 @@ export class StatsCollector {
   }
 
   private invalidate(id: string, removed: boolean): void {
-    this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    // The generation only guards an inspect in flight; with none, nothing needs remembering (a node
+    // with many containers changing state would otherwise keep an entry for each).
+    if (this.pending.has(id)) this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    else this.generation.delete(id);
+    const t = this.tracked.get(id);
+    if (t) closeFiles(t);
     this.tracked.delete(id);
     for (const key of [id, `pod:${id}`]) {
       this.base.delete(key);
@@ -174,9 +189,12 @@ export class StatsCollector {
     }
     const t = await this.track(c.id);
     if (!t) return undefined;
+    const at = nowNs();
+    if (t.last && at - t.last.atNs < REUSE_NS) return t.last;
     let s: CgroupSample | undefined;
     if (t.dirs) {
-      s = await this.cgroups.read(t.dirs, nowNs());
+      t.files ??= new CgroupFiles(t.dirs);
+      s = t.files.read(at);
       if (!s) {
         // The cgroup went away under us (the container is stopping): forget it, report nothing.
         this.invalidate(c.id, false);
@@ -188,6 +206,8 @@ export class StatsCollector {
       s = sampleFromDockerStats(json, nowNs());
     }
     s.nanoCores = this.rate(c.id, s);
+    // Not kept if the container changed meanwhile (the entry was dropped while Docker answered).
+    if (this.tracked.get(c.id) === t) t.last = s;
     return s;
   }
 
@@ -204,7 +224,8 @@ export class StatsCollector {
     const t = await this.track(sandbox.id);
     if (!t?.dirs || !t.cgroupParent) return undefined;
     const key = `pod:${sandbox.id}`;
-    const s = await this.cgroups.read(parentDirs(t.dirs), nowNs());
+    t.podFiles ??= new CgroupFiles(parentDirs(t.dirs));
+    const s = t.podFiles.read(nowNs());
     if (s) s.nanoCores = this.rate(key, s);
     return s;
   }
@@ -218,4 +239,9 @@ export class StatsCollector {
     const json = await this.fallback(sandbox.id);
     return json ? networkFromDockerStats(json) : undefined;
   }
+}
+
+function closeFiles(t: Tracked): void {
+  t.files?.close();
+  t.podFiles?.close();
 }

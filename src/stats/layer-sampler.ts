@@ -4,30 +4,38 @@ import type { LayerSample } from '../translate/stats-cri';
 import { logger } from '../logger';
 
 /**
+ * With nobody asking for stats for this many intervals, the periodic walks stop (until the next
+ * ask). The kubelet asks every 10 s, so a gap this long means it stopped.
+ */
+const IDLE_AFTER_INTERVALS = 1.5;
+
+/**
  * Bytes and inodes of each container's writable layer, walked in the background: a walk costs
  * disk I/O proportional to what the container wrote, far too much to do inside a stats call.
- * One walk at a time, each container at most once per interval.
+ * One walk at a time, each container at most once per interval (30 s: cAdvisor, which the kubelet
+ * took these numbers from before CRI stats, refreshed them about once a minute), and only while
+ * someone reads stats: a node nobody asks about does no walking at all (no timer either).
  */
 export class LayerSampler {
   private dirs = new Map<string, string>();
   private samples = new Map<string, LayerSample>();
-  private queue: string[] = [];
+  private queue = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private walking = false;
   private stopped = false;
+  private lastAsked = 0;
 
-  constructor(private readonly intervalMs = 10_000) {}
+  constructor(private readonly intervalMs = 30_000) {}
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.enqueueAll(), this.intervalMs);
-    this.timer.unref();
   }
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
-    this.queue = [];
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue.clear();
   }
 
   /** Starts sampling a container's upper directory; the first walk is queued at once. */
@@ -40,13 +48,17 @@ export class LayerSampler {
   forget(id: string): void {
     this.dirs.delete(id);
     this.samples.delete(id);
+    this.queue.delete(id);
   }
 
   has(id: string): boolean {
     return this.dirs.has(id);
   }
 
+  /** The last walk of a container's layer; asking keeps the periodic walks going. */
   get(id: string): LayerSample | undefined {
+    this.lastAsked = Date.now();
+    this.schedule();
     return this.samples.get(id);
   }
 
@@ -55,13 +67,20 @@ export class LayerSampler {
     return this.dirs.size + this.samples.size;
   }
 
-  private enqueueAll(): void {
-    for (const id of this.dirs.keys()) this.enqueue(id);
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped || Date.now() - this.lastAsked > this.intervalMs * IDLE_AFTER_INTERVALS) return;
+      for (const id of this.dirs.keys()) this.enqueue(id);
+      this.schedule();
+    }, this.intervalMs);
+    this.timer.unref();
   }
 
   private enqueue(id: string): void {
-    if (this.stopped || this.queue.includes(id)) return;
-    this.queue.push(id);
+    if (this.stopped) return;
+    this.queue.add(id);
     void this.drain();
   }
 
@@ -69,8 +88,9 @@ export class LayerSampler {
     if (this.walking) return;
     this.walking = true;
     try {
-      while (!this.stopped && this.queue.length > 0) {
-        const id = this.queue.shift() as string;
+      while (!this.stopped && this.queue.size > 0) {
+        const id = this.queue.values().next().value as string;
+        this.queue.delete(id);
         const dir = this.dirs.get(id);
         if (!dir) continue;
         try {

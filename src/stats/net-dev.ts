@@ -1,6 +1,6 @@
-import fs from 'fs/promises';
 import path from 'path';
 import { parseNetDev, type NetInterfaceSample } from '../translate/stats-net';
+import { readPseudoFile } from './cgroups';
 
 /**
  * The interfaces of a process's network namespace: /proc/<pid>/net/dev shows the namespace of
@@ -8,9 +8,6 @@ import { parseNetDev, type NetInterfaceSample } from '../translate/stats-net';
  */
 export async function readNetDev(pid: number, procRoot = '/proc'): Promise<NetInterfaceSample[] | undefined> {
   if (!(pid > 0)) return undefined;
-  try {
-    return parseNetDev(await fs.readFile(path.join(procRoot, String(pid), 'net', 'dev'), 'utf8'));
-  } catch {
-    return undefined;
-  }
+  const text = readPseudoFile(path.join(procRoot, String(pid), 'net', 'dev'));
+  return text === undefined ? undefined : parseNetDev(text);
 }

@@ -7,6 +7,8 @@ import { ContainerIndex } from '../../src/docker/container-index';
 import { IndexedEngine } from '../../src/docker/engine-index';
 import { EngineCapabilityProbe } from '../../src/docker/capabilities';
 import { EngineFacts } from '../../src/docker/engine-facts';
+import { EngineInfoCache } from '../../src/docker/engine-info-cache';
+import { ContainerStatusCache } from '../../src/state/container-status-cache';
 import { CriError } from '../../src/grpc/status-error';
 import type { CallContext } from '../../src/grpc/handler';
 import { protoPath } from '../../src/grpc/proto';
@@ -79,6 +81,8 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     config: { ...defaultConfig({}), pauseSourceDir: '/nonexistent/pause-source', ...config },
     engine,
     engineFacts: new EngineFacts(engine),
+    engineInfo: new EngineInfoCache(engine, index, 1000),
+    statusCache: new ContainerStatusCache(index),
     capabilities: new EngineCapabilityProbe(engine),
     docker: new DockerClient('unix:///nonexistent/fake-engine/docker.sock', 1000),
     index,

@@ -1,0 +1,395 @@
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import {
+  cpuSecondsOf,
+  docker,
+  engineDescription,
+  median,
+  percentile,
+  printTable,
+  removeByLabel,
+  runPool,
+  sleep,
+  startBinaryShim,
+  timeMs,
+  uid,
+  writeResults,
+  type BenchShim,
+  type Row,
+} from './support';
+
+/**
+ * A full node: DENSITY_PODS pods (default the kubelet's 110) × 2 running busybox containers made
+ * through the CRI, then the kubelet's periodic calls for DENSITY_SECONDS (default 60):
+ *   every 1 s   ListPodSandbox + ListContainers (PLEG relist), then PodSandboxStatus +
+ *               ContainerStatus for the pods that changed — in a steady node none change, so a
+ *               tenth of the pods are taken per second instead (each pod's worker resyncs about
+ *               every 10 s), which is more than a real kubelet asks for;
+ *   every 5 s   Status (the kubelet's runtime-up check);
+ *   every 10 s  ListContainerStats + ListPodSandboxStats (the CRI stats provider) and ImageFsInfo.
+ * Printed: docker-cri's and dockerd's CPU (% of one core, from /proc/<pid>/stat), RSS, p50/p95 of
+ * each call, the same during a window with no calls (after the load and a 50 s pause, once the
+ * background layer walks have stopped), RSS per 100 containers while the node fills
+ * (heap after a GC, through SIGUSR2), and after every pod is removed. The raw Docker calls a runtime
+ * without an index would make are timed in the same run as the floor.
+ *
+ * DENSITY_CPU_PROF=<dir> runs the shim under `node --cpu-prof` and writes the load window's
+ * profile summary (see profile-summary.ts); DENSITY_HEAP_SNAPSHOT=<dir> writes heap snapshots
+ * with the node full and after every pod is removed.
+ */
+const PODS = Number(process.env.DENSITY_PODS ?? 110);
+const SECONDS = Number(process.env.DENSITY_SECONDS ?? 60);
+const IDLE_SECONDS = Number(process.env.DENSITY_IDLE_SECONDS ?? 30);
+const IDLE_PAUSE_SECONDS = Number(process.env.DENSITY_IDLE_PAUSE_SECONDS ?? 50);
+const PROFILE_DIR = process.env.DENSITY_CPU_PROF;
+const SNAPSHOT_DIR = process.env.DENSITY_HEAP_SNAPSHOT;
+const LABEL = 'dcri-bench=density';
+const MiB = 2 ** 20;
+
+interface Pod {
+  id: string;
+  containers: string[];
+}
+
+/** Everything the bench reads of the resources report the shim logs on SIGUSR2. */
+interface Resources {
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  fds: number;
+  activeResources: Record<string, number>;
+}
+
+function dockerdPid(): number | undefined {
+  if (process.env.DENSITY_DOCKERD_PID) return Number(process.env.DENSITY_DOCKERD_PID);
+  const host = process.env.DOCKER_HOST ?? '';
+  if (!host.startsWith('unix://')) return undefined;
+  try {
+    return Number(fs.readFileSync(path.join(path.dirname(host.slice(7)), 'docker.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** Watches the shim's stderr for its SIGUSR2 report. */
+function resourcesProbe(shim: BenchShim): () => Promise<Resources> {
+  let buf = '';
+  shim.child.stderr?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    if (buf.length > 1_000_000) buf = buf.slice(-100_000);
+  });
+  return async () => {
+    buf = '';
+    shim.child.kill('SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      await sleep(50);
+      const line = buf.split('\n').find((l) => l.includes('"message":"resources"'));
+      if (line) return JSON.parse(line) as Resources;
+    }
+    throw new Error('the shim wrote no resources report');
+  };
+}
+
+async function settledRss(shim: BenchShim, ms = 3000): Promise<number> {
+  await sleep(ms);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(shim.rssBytes());
+    await sleep(200);
+  }
+  return median(samples);
+}
+
+async function runPod(shim: BenchShim, logRoot: string): Promise<Pod> {
+  const id = uid();
+  const name = `density-${id.slice(0, 8)}`;
+  const config = {
+    metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
+    hostname: name,
+    log_directory: path.join(logRoot, id),
+    labels: { 'dcri-bench': 'density' },
+    linux: {},
+  };
+  fs.mkdirSync(config.log_directory, { recursive: true });
+  const { pod_sandbox_id } = await shim.client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config });
+  const containers: string[] = [];
+  for (const c of ['app', 'sidecar']) {
+    const { container_id } = await shim.client.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id,
+      sandbox_config: config,
+      config: {
+        metadata: { name: c, attempt: 0 },
+        image: { image: 'busybox:latest' },
+        command: ['sleep', '3600'],
+        // DENSITY_NO_LOGS=1: no log path, so no log pump: isolates what the pumps cost.
+        log_path: process.env.DENSITY_NO_LOGS ? '' : `${c}/0.log`,
+        labels: { 'dcri-bench': 'density' },
+      },
+    });
+    await shim.client.rt('StartContainer', { container_id });
+    containers.push(container_id);
+  }
+  return { id: pod_sandbox_id, containers };
+}
+
+/** A CPU meter over a window: % of one core used by the pid between start and stop. */
+function cpuMeter(pid: number | undefined): () => number {
+  if (!pid) return () => NaN;
+  const t0 = process.hrtime.bigint();
+  let c0: number;
+  try {
+    c0 = cpuSecondsOf(pid);
+  } catch {
+    return () => NaN;
+  }
+  return () => {
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    return ((cpuSecondsOf(pid) - c0) / wall) * 100;
+  };
+}
+
+/** Monotonic µs, the clock node's CPU profiles use. */
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+interface LoadResult {
+  calls: Record<string, number[]>;
+  shimCpu: number;
+  dockerdCpu: number;
+  rss: number[];
+  windowUs: [number, number];
+  errors: number;
+}
+
+/** The kubelet's periodic calls for `seconds`. */
+async function kubeletLoad(
+  shim: BenchShim,
+  pods: Pod[],
+  seconds: number,
+  dpid?: number,
+): Promise<LoadResult> {
+  const calls: Record<string, number[]> = {};
+  let errors = 0;
+  const timed = async (method: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      const [ms] = await timeMs(fn);
+      (calls[method] ??= []).push(ms);
+    } catch (err) {
+      errors++;
+      if (errors <= 5) console.error(`${method} failed: ${(err as Error).message}`);
+    }
+  };
+  const rt = (m: string, req: object = {}): Promise<void> => timed(m, () => shim.client.rt(m, req));
+  const rss: number[] = [];
+  const shimPid = shim.child.pid as number;
+  const windowStart = monoUs();
+  const shimCpu = cpuMeter(shimPid);
+  const dockerdCpu = cpuMeter(dpid);
+  const start = Date.now();
+  // Pods whose status is read each second. A steady kubelet reads none (its PLEG relist finds no
+  // change); the default, a tenth of the pods, stands for a busy node. DENSITY_STATUS_PER_S to change.
+  const perTick = Number(process.env.DENSITY_STATUS_PER_S ?? Math.max(1, Math.ceil(pods.length / 10)));
+  let cursor = 0;
+  for (let tick = 0; tick < seconds; tick++) {
+    const tickStart = Date.now();
+    // One call at a time, so that each latency is the call's own and not the batch's.
+    await rt('ListPodSandbox');
+    await rt('ListContainers');
+    for (let i = 0; i < perTick; i++) {
+      const p = pods[cursor++ % pods.length];
+      if (!p) break;
+      await rt('PodSandboxStatus', { pod_sandbox_id: p.id });
+      for (const c of p.containers) await rt('ContainerStatus', { container_id: c });
+    }
+    if (tick % 5 === 0) await rt('Status');
+    if (tick % 10 === 0) {
+      await rt('ListContainerStats', { filter: {} });
+      await rt('ListPodSandboxStats', { filter: {} });
+      await timed('ImageFsInfo', () => shim.client.img('ImageFsInfo'));
+    }
+    rss.push(shim.rssBytes());
+    await sleep(Math.max(0, start + (tick + 1) * 1000 - Date.now(), tickStart + 1000 - Date.now()));
+  }
+  return {
+    calls,
+    shimCpu: shimCpu(),
+    dockerdCpu: dockerdCpu(),
+    rss,
+    windowUs: [windowStart, monoUs()],
+    errors,
+  };
+}
+
+/** What a runtime without an index asks Docker for the same answers: the floor for each call. */
+async function rawFloor(pods: Pod[]): Promise<Row[]> {
+  const d = docker();
+  const rows: Row[] = [];
+  const series = async (what: string, n: number, fn: () => Promise<unknown>): Promise<void> => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) ms.push((await timeMs(fn))[0]);
+    rows.push({ call: `raw Docker: ${what}`, n, 'p50 ms': median(ms), 'p95 ms': percentile(ms, 95) });
+  };
+  const filters = { label: ['io.kubernetes.docker.type'] };
+  const c = pods[0]?.containers[0];
+  await series('list all k8s containers', 20, () => d.listContainers({ all: true, filters }));
+  if (c) await series('inspect one container', 20, () => d.getContainer(c).inspect());
+  await series('ping', 20, () => d.ping());
+  await series('info', 10, () => d.info());
+  if (c)
+    await series('one-shot stats, one container', 5, () =>
+      d.getContainer(c).stats({ stream: false, 'one-shot': true }),
+    );
+  const all = pods.flatMap((p) => p.containers);
+  await series(`one-shot stats ×${all.length}, parallel`, 2, () =>
+    Promise.all(all.map((id) => d.getContainer(id).stats({ stream: false, 'one-shot': true }))),
+  );
+  return rows;
+}
+
+async function main(): Promise<void> {
+  await removeByLabel(LABEL);
+  const dpid = dockerdPid();
+  // DENSITY_NODE_ARGS: extra node flags for the shim (e.g. --max-semi-space-size=1).
+  const nodeArgs = ['--expose-gc', ...(process.env.DENSITY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  let profDir: string | undefined;
+  if (PROFILE_DIR) {
+    profDir = path.resolve(PROFILE_DIR);
+    fs.mkdirSync(profDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500');
+  }
+  if (SNAPSHOT_DIR) nodeArgs.push('--heapsnapshot-signal=SIGTTOU');
+  const shim = await startBinaryShim([], {
+    nodeArgs,
+    cwd: SNAPSHOT_DIR ? path.resolve(SNAPSHOT_DIR) : undefined,
+    // The shim's default, so that its per-call logging is measured as a node would run it.
+    logLevel: process.env.DENSITY_LOG_LEVEL ?? 'info',
+    pipeStderr: true,
+  });
+  const resources = resourcesProbe(shim);
+  const logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-density-logs-'));
+  const mem: Row[] = [];
+  const memRow = async (state: string, rss: number): Promise<void> => {
+    const r = await resources();
+    mem.push({
+      state,
+      'RSS MiB': rss / MiB,
+      'heap used MiB (after GC)': r.memory.heapUsed / MiB,
+      'external MiB': r.memory.external / MiB,
+      fds: r.fds,
+      timers: r.activeResources.Timeout ?? 0,
+      handles: Object.values(r.activeResources).reduce((a, b) => a + b, 0),
+    });
+  };
+  let pods: Pod[] = [];
+  try {
+    const idleRss = await settledRss(shim);
+    await memRow('idle, no pods', idleRss);
+
+    // Fill the node, 50 pods (100 containers) at a time, with a reading after each step.
+    const built = Date.now();
+    for (let done = 0; done < PODS;) {
+      const step = Math.min(50, PODS - done);
+      const batch = await runPool(step, 4, async () => {
+        pods.push(await runPod(shim, logRoot));
+      });
+      void batch;
+      done += step;
+      await memRow(`${done} pods, ${done * 2} containers`, await settledRss(shim, 2000));
+    }
+    console.log(`built ${pods.length} pods × 2 containers in ${Math.round((Date.now() - built) / 1000)} s`);
+    pods = pods.sort((a, b) => a.id.localeCompare(b.id));
+    // Warm: every container's first stats reading (one inspect each) happens here, not in the window.
+    await shim.client.rt('ListContainerStats', { filter: {} });
+    await shim.client.rt('ListPodSandboxStats', { filter: {} });
+    await sleep(5000);
+    if (SNAPSHOT_DIR) {
+      shim.child.kill('SIGTTOU');
+      await sleep(15_000);
+    }
+
+    const load = await kubeletLoad(shim, pods, SECONDS, dpid);
+    const fullRss = median(load.rss);
+    await memRow(`${pods.length} pods × 2, under load`, fullRss);
+
+    // No calls at all: after the background layer walks have noticed that nobody asks (45 s).
+    await sleep(IDLE_PAUSE_SECONDS * 1000);
+    const idleShim = cpuMeter(shim.child.pid);
+    const idleDockerd = cpuMeter(dpid);
+    const idleStart = monoUs();
+    await sleep(IDLE_SECONDS * 1000);
+    const noCalls = { shim: idleShim(), dockerd: idleDockerd(), windowUs: [idleStart, monoUs()] };
+
+    const rows: Row[] = Object.entries(load.calls).map(([call, ms]) => ({
+      call: `docker-cri ${call}`,
+      n: ms.length,
+      'p50 ms': median(ms),
+      'p95 ms': percentile(ms, 95),
+    }));
+    rows.push(...(await rawFloor(pods)));
+
+    // Remove everything through the CRI, as the kubelet would, then let the shim settle.
+    await runPool(pods.length, 8, async (i) => {
+      await shim.client.rt('StopPodSandbox', { pod_sandbox_id: pods[i].id });
+      await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: pods[i].id });
+    });
+    pods = [];
+    const afterRss = await settledRss(shim, 8000);
+    if (SNAPSHOT_DIR) {
+      shim.child.kill('SIGTTOU');
+      await sleep(15_000);
+    }
+    await memRow('after every pod was removed', afterRss);
+
+    const cpuRows: Row[] = [
+      {
+        window: `kubelet load, ${SECONDS} s`,
+        'docker-cri CPU %': load.shimCpu,
+        'dockerd CPU %': load.dockerdCpu,
+      },
+      {
+        window: `no calls, ${IDLE_SECONDS} s`,
+        'docker-cri CPU %': noCalls.shim,
+        'dockerd CPU %': noCalls.dockerd,
+      },
+    ];
+    printTable(`Density: ${PODS} pods × 2 containers (CPU in % of one core; machine shared)`, cpuRows);
+    printTable('Calls under the kubelet load, and the raw Docker floor', rows);
+    printTable('docker-cri memory', mem);
+    if (load.errors) console.log(`${load.errors} calls failed during the load`);
+    const file = writeResults(
+      PODS === 110 ? 'density' : `density-${PODS}`,
+      {
+        pods: PODS,
+        seconds: SECONDS,
+        idleSeconds: IDLE_SECONDS,
+        note: 'machine shared with other work; dockerd serves other clients too',
+        cpu: cpuRows,
+        calls: rows,
+        memory: mem,
+        errors: load.errors,
+        windowsUs: { load: load.windowUs, noCalls: noCalls.windowUs },
+      },
+      await engineDescription(),
+    );
+    console.log(`wrote ${file}`);
+    if (profDir) {
+      fs.writeFileSync(
+        path.join(profDir, 'windows.json'),
+        JSON.stringify({ load: load.windowUs, noCalls: noCalls.windowUs }),
+      );
+    }
+  } finally {
+    if (pods.length > 0) {
+      await runPool(pods.length, 8, async (i) => {
+        await shim.client.rt('StopPodSandbox', { pod_sandbox_id: pods[i].id }).catch(() => undefined);
+        await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: pods[i].id }).catch(() => undefined);
+      });
+    }
+    await shim.stop();
+    await removeByLabel(LABEL);
+    fs.rmSync(logRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

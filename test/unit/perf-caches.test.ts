@@ -1,0 +1,219 @@
+import { EventEmitter } from 'events';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import type { ContainerIndex, IndexedContainer } from '../../src/docker/container-index';
+import type { Engine } from '../../src/docker/engine';
+import type { ContainerStatus } from '../../src/generated/runtime/v1/ContainerStatus';
+import { isReadOnlyMethod } from '../../src/grpc/handler';
+import { ContainerStatusCache } from '../../src/state/container-status-cache';
+import { EngineInfoCache } from '../../src/docker/engine-info-cache';
+import { CgroupFiles, readPseudoFile } from '../../src/stats/cgroups';
+import { walkUsage } from '../../src/image/fs-usage';
+
+/** The caches and quiet paths that keep docker-cri cheap at node density (issue 18). */
+
+describe('which calls log at debug', () => {
+  it.each([
+    ['ListPodSandbox', true],
+    ['ListContainers', true],
+    ['ListContainerStats', true],
+    ['ListPodSandboxStats', true],
+    ['ListImages', true],
+    ['ListMetricDescriptors', true],
+    ['StreamContainers', true],
+    ['PodSandboxStatus', true],
+    ['ContainerStatus', true],
+    ['ImageStatus', true],
+    ['Status', true],
+    ['ContainerStats', true],
+    ['PodSandboxStats', true],
+    ['Version', true],
+    ['ImageFsInfo', true],
+    ['RuntimeConfig', true],
+    ['RunPodSandbox', false],
+    ['StopPodSandbox', false],
+    ['RemovePodSandbox', false],
+    ['CreateContainer', false],
+    ['StartContainer', false],
+    ['StopContainer', false],
+    ['RemoveContainer', false],
+    ['UpdateContainerResources', false],
+    ['UpdateRuntimeConfig', false],
+    ['ReopenContainerLog', false],
+    ['ExecSync', false],
+    ['Exec', false],
+    ['Attach', false],
+    ['PortForward', false],
+    ['PullImage', false],
+    ['RemoveImage', false],
+    ['CheckpointContainer', false],
+    ['GetContainerEvents', false],
+  ])('%s read-only: %s', (method, readOnly) => {
+    expect(isReadOnlyMethod(method)).toBe(readOnly);
+  });
+});
+
+function entry(id: string, state: string): IndexedContainer {
+  return { id, name: `k8s_c_p_ns_u_0`, labels: {}, state, created: 1, image: 'i', imageId: 'sha256:i' };
+}
+
+function status(id: string, state: ContainerStatus['state']): ContainerStatus {
+  return { id, state, exit_code: 0 };
+}
+
+describe('ContainerStatusCache', () => {
+  const index = (): ContainerIndex => new EventEmitter() as unknown as ContainerIndex;
+
+  it('answers again while the state stands still, and loads again after a change or forget', async () => {
+    const idx = index();
+    const cache = new ContainerStatusCache(idx);
+    let loads = 0;
+    const load = async (id: string): Promise<ContainerStatus> => {
+      loads++;
+      return status(id, 'CONTAINER_RUNNING');
+    };
+    await cache.get(entry('a', 'running'), load);
+    await cache.get(entry('a', 'running'), load);
+    expect(loads).toBe(1);
+    // A different state in the index (the event may not have been handled yet) is a miss.
+    const exited = async (id: string): Promise<ContainerStatus> => {
+      loads++;
+      return status(id, 'CONTAINER_EXITED');
+    };
+    await cache.get(entry('a', 'exited'), exited);
+    expect(loads).toBe(2);
+    cache.forget('a');
+    await cache.get(entry('a', 'exited'), exited);
+    expect(loads).toBe(3);
+    idx.emit('change', { id: 'a', action: 'destroy' });
+    expect(cache.size()).toBe(0);
+  });
+
+  it('keeps no answer that a change overtook, nor one that disagrees with the index', async () => {
+    const idx = index();
+    const cache = new ContainerStatusCache(idx);
+    let release: () => void = () => undefined;
+    const slow = (id: string): Promise<ContainerStatus> =>
+      new Promise((r) => {
+        release = () => r(status(id, 'CONTAINER_RUNNING'));
+      });
+    const pending = cache.get(entry('b', 'running'), slow);
+    idx.emit('change', { id: 'b', after: entry('b', 'exited'), action: 'die' });
+    release();
+    await pending;
+    let loads = 0;
+    const count = async (id: string): Promise<ContainerStatus> => {
+      loads++;
+      return status(id, 'CONTAINER_EXITED');
+    };
+    await cache.get(entry('b', 'running'), count);
+    expect(loads).toBe(1);
+    // EXITED does not match the index's "running": not kept.
+    await cache.get(entry('b', 'running'), count);
+    expect(loads).toBe(2);
+  });
+});
+
+describe('EngineInfoCache', () => {
+  type InfoEngine = Pick<Engine, 'ping' | 'info'>;
+  function fakeDocker(): { docker: InfoEngine; pings: number; infos: number; fail: boolean } {
+    const state = { pings: 0, infos: 0, fail: false, docker: undefined as unknown as InfoEngine };
+    state.docker = {
+      ping: async () => {
+        state.pings++;
+        if (state.fail) throw new Error('docker engine unreachable');
+      },
+      info: async () => {
+        state.infos++;
+        return { Driver: 'overlay2', DockerRootDir: '/var/lib/docker', Runtimes: { runc: {} } };
+      },
+    } as unknown as InfoEngine;
+    return state;
+  }
+
+  it('trusts a recent ping while the events stream is open, and pings when it is not', async () => {
+    const d = fakeDocker();
+    let connected = true;
+    const index = { isConnected: () => connected } as unknown as ContainerIndex;
+    const cache = new EngineInfoCache(d.docker, index, 1000);
+    expect(await cache.liveness()).toEqual({ ok: true });
+    expect(await cache.liveness()).toEqual({ ok: true });
+    expect(d.pings).toBe(1);
+    connected = false;
+    d.fail = true;
+    const down = await cache.liveness();
+    expect(down.ok).toBe(false);
+    expect(d.pings).toBe(2);
+    // Down stays down until a ping succeeds again.
+    connected = true;
+    expect((await cache.liveness()).ok).toBe(false);
+    d.fail = false;
+    expect(await cache.liveness()).toEqual({ ok: true });
+  });
+
+  it('reads /info once and shares concurrent reads', async () => {
+    const d = fakeDocker();
+    const cache = new EngineInfoCache(d.docker, undefined, 1000);
+    const [a, b] = await Promise.all([cache.get(), cache.get()]);
+    expect(a).toBe(b);
+    await cache.get();
+    expect(d.infos).toBe(1);
+    expect(a.Driver).toBe('overlay2');
+  });
+});
+
+describe('cgroup files kept open', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-cg-'));
+    fs.writeFileSync(path.join(dir, 'memory.usage_in_bytes'), '1000\n');
+    fs.writeFileSync(path.join(dir, 'memory.stat'), 'total_inactive_file 100\ntotal_rss 700\n');
+    fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), '9223372036854771712\n');
+    fs.writeFileSync(path.join(dir, 'cpuacct.usage'), '5000\n');
+    fs.writeFileSync(path.join(dir, 'pids.current'), '3\n');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the current content on every reading, and nothing once closed', () => {
+    const files = new CgroupFiles({ version: 1, memory: dir, cpu: dir, pids: dir });
+    const first = files.read(1n);
+    expect(first?.cpuNs).toBe(5000n);
+    expect(first?.processes).toBe(3n);
+    expect(first?.memory?.workingSet).toBe(900n);
+    // Longer than before: read from the start, not a stale length.
+    fs.writeFileSync(path.join(dir, 'cpuacct.usage'), '123456789\n');
+    expect(files.read(2n)?.cpuNs).toBe(123456789n);
+    files.close();
+    expect(files.read(3n)).toBeUndefined();
+  });
+
+  it('gives undefined for a cgroup whose memory files are missing', () => {
+    const files = new CgroupFiles({ version: 1, memory: path.join(dir, 'gone') });
+    expect(files.read(1n)).toBeUndefined();
+    files.close();
+    expect(readPseudoFile(path.join(dir, 'gone'))).toBeUndefined();
+  });
+
+  it('reads files larger than its first buffer', () => {
+    const big = 'x'.repeat(40_000);
+    fs.writeFileSync(path.join(dir, 'big'), big);
+    expect(readPseudoFile(path.join(dir, 'big'))).toBe(big);
+  });
+});
+
+describe('walkUsage', () => {
+  it('counts bytes and inodes below a directory, hard links once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-walk-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.writeFileSync(path.join(dir, 'sub', 'f'), Buffer.alloc(10_000, 1));
+      fs.linkSync(path.join(dir, 'sub', 'f'), path.join(dir, 'g'));
+      const u = await walkUsage(dir);
+      expect(u.inodes).toBe(2n);
+      expect(u.bytes).toBeGreaterThanOrEqual(10_000n);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
