@@ -20,7 +20,8 @@ fi
 archive=$(
   {
     grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
+    grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
   } | grep -v -- '-security' | head -1
 ) || true
 if [ -z "$archive" ]; then

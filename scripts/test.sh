@@ -9,6 +9,8 @@
 #
 # By default the engines run one after the other: see the README for the measurements on 2 cores.
 set -euo pipefail
+# A step that fails before the tests (set-up, build, lint) still ends with the closing line.
+trap 'echo "test.sh: set-up, build or lint failed before the tests ran"; echo "tests: 0 passed, 1 failed"' ERR
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
@@ -35,6 +37,7 @@ engine_name() { # DOCKER_HOST → "docker 28.5.2+dfsg4 (API 1.51)"
     echo "docker at $1 (version unknown)"
 }
 
+trap - ERR
 status=0
 started=$(date +%s)
 # --forceExit: a stray handle in one test must not hang CI; leaks are measured by `npm run soak`.
@@ -60,7 +63,7 @@ for engine in $ENGINES; do
     dockerd=$SECOND_DOCKERD
   else
     host=$FIRST_HOST
-    dockerd=$(command -v dockerd)
+    dockerd=$(command -v dockerd || true)
   fi
   name=$(engine_name "$host")
   echo "$name" >"$results/int-$engine.name"

@@ -139,7 +139,10 @@ export class CriServer {
     this.server = undefined;
     const listener = this.listener;
     this.listener = undefined;
-    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
+    // Stop accepting at once, but do not wait for the listener to close before shutting the gRPC
+    // server down: the connections it handed to grpc-js still count as its own until that shutdown
+    // ends them, so waiting first would never end (a kubelet keeps its connection open).
+    listener?.close();
     if (server) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -68,6 +68,11 @@ export function isNotFound(err: unknown): boolean {
   return httpStatus(err) === 404 || (err instanceof CriError && err.code === status.NOT_FOUND);
 }
 
+/** Docker's 501: the engine cannot do this for that object (e.g. read back a `none` log driver). */
+export function isNotImplemented(err: unknown): boolean {
+  return httpStatus(err) === 501;
+}
+
 export function isNotModified(err: unknown): boolean {
   return httpStatus(err) === 304;
 }

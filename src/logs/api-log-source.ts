@@ -7,7 +7,7 @@
  * than encoding a line, and a few ms of delay is nothing for a log reader.
  */
 import type { Readable } from 'stream';
-import { isNotFound } from '../docker/errors';
+import { isNotFound, isNotImplemented } from '../docker/errors';
 import { logger } from '../logger';
 import { sinceParam, type ResumePoint } from './cri-format';
 import { DockerLogParser, type MessageSink } from './docker-stream';
@@ -60,6 +60,10 @@ export class ApiLogSource implements LogSource {
       )) as unknown as Readable;
     } catch (err) {
       if (isNotFound(err)) this.end = 'gone';
+      // A log driver that cannot be read back (`none`, or a remote one without its cache): there is
+      // nothing to copy, now or ever, so the pump is done rather than retrying every second (and
+      // every answer that reports the container EXITED would wait out its drain deadline).
+      else if (isNotImplemented(err)) this.end = 'complete';
       else logger.warn('container log stream failed; retrying', { id, error: (err as Error).message });
       return undefined;
     }

@@ -270,6 +270,12 @@ export class LogManager {
     // Removed only now: a want() meanwhile finds this pump, not a missing position file to redo.
     if (this.pumps.get(id) === pump) this.pumps.delete(id);
     await this.locks.release(id);
+    // Removed while the pump was finishing: the removal left its position file to this pump (see
+    // changed()), which may have just written it; nothing will read it again.
+    if (!this.index.get(id) && !this.pumps.has(id)) {
+      this.complete.delete(id);
+      await fsp.rm(this.posFile(id), { force: true }).catch(() => undefined);
+    }
     if (this.stopped) return;
     if (end === 'failed') this.retryLater(id);
     // Started again meanwhile? The index may also just not have seen the exit yet, so look again

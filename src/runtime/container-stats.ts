@@ -7,6 +7,7 @@ import type { ListContainerStatsResponse } from '../generated/runtime/v1/ListCon
 import type { ContainerStats } from '../generated/runtime/v1/ContainerStats';
 import type { IndexedContainer } from '../docker/container-index';
 import { invalidArgument, notFound } from '../grpc/status-error';
+import { shownId } from '../lookup/request-ids';
 import { isContainerLabels, LABEL_SANDBOX_ID, matchesSelector } from '../translate/labels';
 import { containerStats as toContainerStats } from '../translate/stats-cri';
 
@@ -38,7 +39,8 @@ export function containerStats(deps: Deps): UnaryImpl<ContainerStatsRequest__Out
     if (!req.container_id) throw invalidArgument('container_id is empty');
     const id = deps.index.resolve(req.container_id, 'container');
     const c = id ? deps.index.get(id) : undefined;
-    if (!c || !isContainerLabels(c.labels)) throw notFound(`container "${req.container_id}" not found`);
+    if (!c || !isContainerLabels(c.labels))
+      throw notFound(`container "${shownId(req.container_id)}" not found`);
     return { stats: await statsOf(deps, c) };
   };
 }

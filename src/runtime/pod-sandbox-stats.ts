@@ -7,6 +7,7 @@ import type { ListPodSandboxStatsResponse } from '../generated/runtime/v1/ListPo
 import type { PodSandboxStats } from '../generated/runtime/v1/PodSandboxStats';
 import type { IndexedContainer } from '../docker/container-index';
 import { invalidArgument, notFound } from '../grpc/status-error';
+import { shownId } from '../lookup/request-ids';
 import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID, matchesSelector } from '../translate/labels';
 import {
   containerStats,
@@ -77,7 +78,8 @@ export function podSandboxStats(
     if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty');
     const id = deps.index.resolve(req.pod_sandbox_id, 'pod sandbox');
     const s = id ? deps.index.get(id) : undefined;
-    if (!s || !isSandboxLabels(s.labels)) throw notFound(`pod sandbox "${req.pod_sandbox_id}" not found`);
+    if (!s || !isSandboxLabels(s.labels))
+      throw notFound(`pod sandbox "${shownId(req.pod_sandbox_id)}" not found`);
     return { stats: await podStatsOf(deps, s) };
   };
 }

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import type { RemovePodSandboxRequest__Output } from '../generated/runtime/v1/RemovePodSandboxRequest';
 import type { RemovePodSandboxResponse } from '../generated/runtime/v1/RemovePodSandboxResponse';
-import { isNotFound } from '../docker/errors';
+import { isConflict, isNotFound } from '../docker/errors';
 import { isHostNetwork } from '../translate/sandbox-status';
 import { logger } from '../logger';
 import { findSandboxIfExists } from '../lookup/find-sandbox';
@@ -14,7 +14,8 @@ async function removeForce(deps: Deps, id: string, what: string): Promise<void> 
   try {
     await deps.engine.removeContainer(id, { context: `${what} "${id}"` });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    // Gone, or a removal of it already under way (Docker's 409): either way it goes, as asked.
+    if (!isNotFound(err) && !isConflict(err)) throw err;
   }
 }
 

@@ -6,7 +6,8 @@ import type { RunPodSandboxRequest__Output } from '../generated/runtime/v1/RunPo
 import type { RunPodSandboxResponse } from '../generated/runtime/v1/RunPodSandboxResponse';
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig';
 import { invalidArgument } from '../grpc/status-error';
-import { isNotFound } from '../docker/errors';
+import { isConflict, isNotFound } from '../docker/errors';
+import { podKey } from '../concurrency/call-locks';
 import { createNamed } from '../docker/named-create';
 import { isSandboxLabels } from '../translate/labels';
 import { renderResolvConf } from '../network/dns';
@@ -73,8 +74,10 @@ function createWithName(deps: Deps, opts: ContainerCreateOptions, ctx: CallConte
     what: 'pod sandbox',
     create: () => deps.engine.createContainer(opts, { context: `pod sandbox "${name}"` }),
     ours: (holder) => isSandboxLabels(holder.Config?.Labels),
+    // Under the holder's own pod lock, as the lock table has every RemovePodSandbox: no call on that
+    // pod runs meanwhile. No deadlock: pod-locked calls never wait on a sandbox name.
     removeHolder: async (id) => {
-      await removePodSandbox(deps)({ pod_sandbox_id: id }, ctx);
+      await deps.podLocks.run(podKey(id), () => removePodSandbox(deps)({ pod_sandbox_id: id }, ctx));
     },
   });
 }
@@ -84,7 +87,7 @@ async function discard(deps: Deps, id: string): Promise<void> {
   try {
     await deps.engine.removeContainer(id, { context: `pod sandbox "${id}"` });
   } catch (err) {
-    if (!isNotFound(err))
+    if (!isNotFound(err) && !isConflict(err))
       logger.error('could not remove a half-made pod sandbox', { id, error: (err as Error).message });
   }
 }

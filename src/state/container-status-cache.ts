@@ -14,7 +14,7 @@ export class ContainerStatusCache {
   /** Bumped by every change: an inspect that started before one is not kept. */
   private generation = new Map<string, number>();
 
-  constructor(index: ContainerIndex) {
+  constructor(private readonly index: Pick<ContainerIndex, 'on' | 'get'>) {
     index.on('change', (c: IndexChange) => this.forget(c.id, !c.after));
   }
 
@@ -31,7 +31,9 @@ export class ContainerStatusCache {
     const gen = this.generation.get(c.id) ?? 0;
     const status = await load(c.id);
     // Kept only when nothing changed meanwhile and the answer agrees with the index's state.
-    if ((this.generation.get(c.id) ?? 0) === gen && criState(c.state) === status.state) {
+    // A container removed meanwhile (its generation entry went with it) is never kept.
+    const current = (this.generation.get(c.id) ?? 0) === gen && this.index.get(c.id) !== undefined;
+    if (current && criState(c.state) === status.state) {
       this.entries.set(c.id, { state: c.state, status });
     }
     return status;

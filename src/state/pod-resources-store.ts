@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import type { LinuxContainerResources__Output } from '../generated/runtime/v1/LinuxContainerResources';
@@ -40,7 +41,8 @@ export class PodResourcesStore {
   async set(sandboxId: string, value: PodResources): Promise<void> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = this.file(sandboxId);
-    const tmp = `${file}.${process.pid}.tmp`;
+    // Unique per write: two writes for one pod never share a temp file.
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await fs.promises.writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
     await fs.promises.rename(tmp, file);
   }

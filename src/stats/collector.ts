@@ -141,8 +141,9 @@ export class StatsCollector {
       dirs: await this.cgroups.locate(pid),
       cgroupParent: info.HostConfig?.CgroupParent ?? '',
     };
-    // A change arrived while we looked: what we saw may already be stale.
-    if ((this.generation.get(id) ?? 0) !== gen) return undefined;
+    // A change arrived while we looked: what we saw may already be stale. A container removed
+    // meanwhile has left the index (its generation entry went with it): nothing to keep open then.
+    if ((this.generation.get(id) ?? 0) !== gen || !this.index.get(id)) return undefined;
     this.tracked.set(id, t);
     return t;
   }

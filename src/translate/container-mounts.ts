@@ -104,6 +104,16 @@ function checkRecursiveReadOnly(m: Mount__Output, field: string, caps: BindCapab
   }
 }
 
+/** mount_options must not give a recursive read-only mount a propagation other than private. */
+function checkRecursivePropagation(options: string[], m: Mount__Output, field: string): void {
+  const propagation = options.find((o) => o !== 'ro' && o !== 'rw' && o !== 'z' && o !== 'Z');
+  if (propagation && propagation !== 'private' && propagation !== 'rprivate') {
+    throw invalidArgument(
+      `${field}.mount_options: "${propagation}" conflicts with recursive_read_only on mount "${m.container_path}" (it needs private propagation)`,
+    );
+  }
+}
+
 /** A mount's bind options: ro|rw first, then Z and a propagation mode, then its mount_options. */
 function bindOptions(m: Mount__Output, field: string): string[] {
   const options = [m.readonly ? 'ro' : 'rw'];
@@ -155,6 +165,7 @@ export function toDockerBinds(mounts: Mount__Output[] | undefined, caps: BindCap
     const { host, target } = checkMount(m, field);
     if (m.recursive_read_only) checkRecursiveReadOnly(m, field, caps);
     const options = bindOptions(m, field);
+    if (m.recursive_read_only) checkRecursivePropagation(options, m, field);
     // mount_options may make a mount read-only ("ro") or relabel it ("z"), as the fields do.
     const readOnly = options[0] === 'ro';
     const relabel = options.includes('z') || options.includes('Z');

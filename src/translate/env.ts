@@ -1,7 +1,7 @@
 import type { KeyValue__Output } from '../generated/runtime/v1/KeyValue';
 import { invalidArgument } from '../grpc/status-error';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * KeyValue.value is bytes since cri-api v0.34. Docker takes Env as JSON strings and Go's JSON

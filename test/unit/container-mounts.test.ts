@@ -94,6 +94,17 @@ describe('read-only mounts on engines old and new', () => {
       /config\.mounts\[0\]\.recursive_read_only needs propagation PROPAGATION_PRIVATE.*"\/a"/,
     ],
     [
+      DOCKER_28,
+      {
+        host_path: '/h/a',
+        container_path: '/a',
+        readonly: true,
+        recursive_read_only: true,
+        mount_options: ['rshared'],
+      },
+      /config\.mounts\[0\]\.mount_options: "rshared" conflicts with recursive_read_only.*"\/a"/,
+    ],
+    [
       DOCKER_26_OLD_KERNEL,
       { host_path: '/h/a', container_path: '/a', readonly: true, recursive_read_only: true },
       /config\.mounts\[0\]\.recursive_read_only: this Docker engine cannot.*"\/a"/,

@@ -9,6 +9,12 @@ describe('env values as bytes', () => {
     expect(Buffer.from(entry, 'utf8')).toEqual(Buffer.concat([Buffer.from('BIN='), raw]));
   });
 
+  it('keeps a leading byte-order mark (a decoder would drop it by default)', () => {
+    const raw = Buffer.from([0xef, 0xbb, 0xbf, 0x61]);
+    const [entry] = dockerEnv([{ key: 'BOM', value: raw }]);
+    expect(Buffer.from(entry, 'utf8')).toEqual(Buffer.concat([Buffer.from('BOM='), raw]));
+  });
+
   it('keeps empty values', () => {
     expect(dockerEnv([{ key: 'E', value: Buffer.alloc(0) }])).toEqual(['E=']);
   });

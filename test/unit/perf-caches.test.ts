@@ -63,7 +63,15 @@ function status(id: string, state: ContainerStatus['state']): ContainerStatus {
 }
 
 describe('ContainerStatusCache', () => {
-  const index = (): ContainerIndex => new EventEmitter() as unknown as ContainerIndex;
+  // Every container is known to this index except those a 'change' without `after` removed.
+  const index = (): ContainerIndex => {
+    const gone = new Set<string>();
+    const idx = new EventEmitter();
+    idx.on('change', (c: { id: string; after?: unknown }) => (c.after ? gone.delete(c.id) : gone.add(c.id)));
+    return Object.assign(idx, {
+      get: (id: string) => (gone.has(id) ? undefined : { id }),
+    }) as unknown as ContainerIndex;
+  };
 
   it('answers again while the state stands still, and loads again after a change or forget', async () => {
     const idx = index();

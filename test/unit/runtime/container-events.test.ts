@@ -30,8 +30,10 @@ function open(world: FakeWorld): FakeStreamCall {
 }
 
 /** Waits until the hub has published what the index changes asked for (it works one change at a time). */
-async function settle(): Promise<void> {
+async function settle(until: () => boolean = () => false): Promise<void> {
   for (let i = 0; i < 100; i++) await new Promise((r) => setImmediate(r));
+  // Building a status may touch files (a loaded machine is slow there): wait a bounded while more.
+  for (let i = 0; i < 300 && !until(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('GetContainerEvents', () => {
@@ -39,7 +41,7 @@ describe('GetContainerEvents', () => {
     const world = withImages(fakeDeps());
     const call = open(world);
     const { sandboxId, id } = await runningContainer(world);
-    await settle();
+    await settle(() => call.written.filter((e) => e.container_id === id).length >= 2);
     const mine = call.written.filter((e) => e.container_id === id);
     expect(mine.map((e) => e.container_event_type)).toEqual([
       'CONTAINER_CREATED_EVENT',
