@@ -21,8 +21,8 @@ const EXITED_STATES = new Set(['exited', 'dead']);
 
 /**
  * How long an answer that reports a container EXITED may wait for its log to be complete. A pump
- * drains an exited container's last output in milliseconds; this bound only matters when the disk
- * or the engine is stuck, and then the answer goes out rather than hang the kubelet's call.
+ * drains an exited container's last output in milliseconds; the bound matters only when the disk or
+ * engine is stuck: the answer then goes out rather than hang the kubelet's call.
  */
 export const DRAIN_WAIT_MS = 10_000;
 
@@ -120,8 +120,7 @@ export class LogManager {
     await createLogFile(logPath).catch((err: unknown) => {
       logger.warn('cannot create container log file', { id, path: logPath, error: (err as Error).message });
     });
-    // Taken before the container runs: the docker-cri that starts a container is the one that
-    // writes its log, not whichever other process on the engine sees it first.
+    // Taken before it runs: the docker-cri that starts a container writes its log, no other one.
     await this.locks.acquire(id).catch(() => undefined);
   }
 
@@ -270,16 +269,14 @@ export class LogManager {
     // Removed only now: a want() meanwhile finds this pump, not a missing position file to redo.
     if (this.pumps.get(id) === pump) this.pumps.delete(id);
     await this.locks.release(id);
-    // Removed while the pump was finishing: the removal left its position file to this pump (see
-    // changed()), which may have just written it; nothing will read it again.
+    // Removed while finishing: changed() left the position file to this pump; nothing reads it now.
     if (!this.index.get(id) && !this.pumps.has(id)) {
       this.complete.delete(id);
       await fsp.rm(this.posFile(id), { force: true }).catch(() => undefined);
     }
     if (this.stopped) return;
     if (end === 'failed') this.retryLater(id);
-    // Started again meanwhile? The index may also just not have seen the exit yet, so look again
-    // later rather than now (a pump per index lag would spin).
+    // Started again, or the index has not seen the exit yet: look later (a pump per lag would spin).
     const now = this.index.get(id);
     if (end === 'complete' && now && RUNNING_STATES.has(now.state)) {
       // The pump saw Docker report it stopped; an index that still says running read a list that
