@@ -105,6 +105,9 @@ describe('the .deb', () => {
     expect(values(socketUnit, 'Socket', 'ListenStream')).toEqual(['/run/docker-cri.sock']);
     expect(values(socketUnit, 'Socket', 'SocketMode')).toEqual(['0660']);
     expect(values(socketUnit, 'Socket', 'SocketGroup')).toEqual(['docker']);
+    // Not PartOf the service: a restart (or an upgrade's try-restart) of docker-cri keeps the socket,
+    // so the kubelet's connections queue instead of being refused.
+    expect(values(socketUnit, 'Unit', 'PartOf')).toEqual([]);
     const unit = parseUnit(fs.readFileSync('/lib/systemd/system/docker-cri.service', 'utf8'));
     const argv = splitCommand(values(unit, 'Service', 'ExecStart')[0]);
     expect(argv).toEqual(['/usr/bin/docker-cri', '--config', '/etc/docker-cri/config.yaml']);
@@ -190,11 +193,13 @@ describe('the .deb', () => {
     try {
       const v = await activated.rt<{ runtime_name: string }>('Version');
       expect(v.runtime_name).toBe('docker');
+      // SIGTERM while the client is still connected, as a kubelet always is: it must still exit.
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
     } finally {
       activated.close();
       child.kill('SIGTERM');
     }
-    expect(await exited(child)).toBe(0);
     expect(out).toContain('serving CRI on the socket systemd handed over');
     expect(fs.statSync(handed).isSocket()).toBe(true);
 
