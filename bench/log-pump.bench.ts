@@ -18,6 +18,7 @@ import os from 'os';
 import path from 'path';
 import { DockerClient } from '../src/docker/client';
 import { LogPump } from '../src/logs/log-pump';
+import { tellStops } from '../test/support/pump-stops';
 import { docker, RESULTS } from './support';
 
 const MIB = 1024 * 1024;
@@ -124,13 +125,17 @@ async function main(): Promise<void> {
       const c0 = thisCpuSeconds();
       const t0 = process.hrtime.bigint();
       if (live) await c.start();
-      const pump = new LogPump({
-        id: c.id,
-        logPath,
-        posFile: path.join(dir, `${c.id}.pos`),
-        docker: client,
-        source,
-      });
+      const pump = tellStops(
+        new LogPump({
+          id: c.id,
+          logPath,
+          posFile: path.join(dir, `${c.id}.pos`),
+          docker: client,
+          source,
+        }),
+        d,
+        c.id,
+      );
       const end = await pump.done;
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const size = fs.statSync(logPath).size;

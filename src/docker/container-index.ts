@@ -1,11 +1,12 @@
 import { EventEmitter } from 'events';
-import type { ContainerInfo } from 'dockerode';
+import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { Readable } from 'stream';
 import type { DockerClient } from './client';
 import { logger } from '../logger';
 import { LABEL_TYPE } from '../translate/labels';
 import { CriError } from '../grpc/status-error';
 import { status } from '@grpc/grpc-js';
+import { isNotFound } from './errors';
 
 /** What the index keeps of each Kubernetes container (sandboxes and workload containers alike). */
 export interface IndexedContainer {
@@ -38,9 +39,31 @@ function fromListEntry(c: ContainerInfo): IndexedContainer {
 }
 
 /**
+ * The same entry from an inspect of `asked` (a full id or a prefix). Inspect also resolves names,
+ * and sees every container: an answer for another id, or for a container without our type label, is
+ * no entry.
+ */
+function fromInspect(info: ContainerInspectInfo, asked: string): IndexedContainer | undefined {
+  const labels = info.Config?.Labels ?? {};
+  if (!info.Id.startsWith(asked) || !(LABEL_TYPE in labels)) return undefined;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    labels,
+    state: info.State.Status,
+    created: Math.floor(Date.parse(info.Created) / 1000),
+    image: info.Config.Image,
+    imageId: info.Image,
+  };
+}
+
+/**
  * An in-memory view of every container carrying dockershim-style labels, so that List calls never
  * wait on Docker. Built from a full list at start and after every reconnect of the events stream;
- * each event re-reads the one container it names (events say what changed, the list says what is).
+ * each event re-reads the one container it names (events say what changed, an inspect says what
+ * is). An inspect, not a list filtered by id: it reads the container itself, where Docker's list
+ * reads a copy that is written after the event is sent (a list made on `die` may still say running),
+ * and costs dockerd one lookup instead of a walk of every container.
  * Emits 'change' (IndexChange) and 'resync'.
  *
  * Refreshes, events and resyncs all write through one versioned apply: every read of Docker takes a
@@ -122,11 +145,13 @@ export class ContainerIndex extends EventEmitter {
     const run = async (): Promise<IndexedContainer | undefined> => {
       let found: IndexedContainer | undefined;
       try {
-        const list = await this.docker.call('container.list', `container "${id}"`, (d) =>
-          d.listContainers({ all: true, filters: { id: [id], ...K8S_FILTER } }),
-        );
-        const entry = list.find((c) => c.Id === id || c.Id.startsWith(id));
-        found = entry ? fromListEntry(entry) : undefined;
+        const info = await this.docker
+          .call('container.inspect', `container "${id}"`, (d) => d.getContainer(id).inspect())
+          .catch((err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          });
+        found = info ? fromInspect(info, id) : undefined;
       } catch (err) {
         logger.warn('index refresh failed', { id, error: (err as Error).message });
         this.endRead(version);

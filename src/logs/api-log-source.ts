@@ -46,6 +46,9 @@ export class ApiLogSource implements LogSource {
     this.stream?.destroy();
   }
 
+  /** Docker ends a followed log stream itself once the container has stopped. */
+  containerStopped(): void {}
+
   private async open(): Promise<Readable | undefined> {
     const { id, docker } = this.ctx;
     try {

@@ -38,14 +38,19 @@ function copyShort(src: Buffer, start: number, end: number, dst: Buffer, at: num
   return n;
 }
 const BATCH_BYTES = 64 * 1024;
+const FIRST_BYTES = 2048;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Turns Docker log messages into CRI records, collecting them in one buffer per batch so that a
  * chunk of many small lines becomes one write.
  */
 export class CriEncoder {
-  /** Records are appended at outLen; [outStart, outLen) is the batch not yet taken. */
-  private out: Buffer = Buffer.allocUnsafe(BATCH_BYTES);
+  /**
+   * Records are appended at outLen; [outStart, outLen) is the batch not yet taken. Allocated on
+   * the first record and dropped by release() once everything is taken: a quiet pump holds none.
+   */
+  private out: Buffer = EMPTY;
   private outStart = 0;
   private outLen = 0;
   private lastTs = Buffer.alloc(MAX_TS);
@@ -230,6 +235,16 @@ export class CriEncoder {
     return this.take();
   }
 
+  /**
+   * Lets go of the batch buffer when nothing is pending (the source has caught up). Taken batches
+   * keep their own reference until written; the next record allocates afresh.
+   */
+  release(): void {
+    if (this.outLen !== this.outStart) return;
+    this.out = EMPTY;
+    this.outStart = this.outLen = 0;
+  }
+
   /** Bytes encoded and not yet taken. */
   pendingBytes(): number {
     return this.outLen - this.outStart;
@@ -248,7 +263,10 @@ export class CriEncoder {
   private ensure(extra: number): void {
     if (this.outLen + extra <= this.out.length) return;
     const pending = this.outLen - this.outStart;
-    const next = Buffer.allocUnsafe(Math.max(BATCH_BYTES, 2 * (pending + extra)));
+    // A quiet pump's first records go in a small buffer (Node's pool); output that keeps coming
+    // grows it to a batch's size.
+    const least = this.out.length === 0 ? FIRST_BYTES : BATCH_BYTES;
+    const next = Buffer.allocUnsafe(Math.max(least, 2 * (pending + extra)));
     this.out.copy(next, 0, this.outStart, this.outLen);
     this.out = next;
     this.outStart = 0;

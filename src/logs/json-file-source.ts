@@ -32,7 +32,12 @@ export interface JsonFileOptions {
   decoder: JsonLogDecoder;
   /** Skip what was stamped before this (the API's `since`); also used to skip old file parts. */
   since?: string;
-  /** How often to look at the file when no change was signalled (no watch: a tenth of it). */
+  /**
+   * How often to look at a watched file when no change was signalled (without a watch, a tenth of
+   * it). Only a safety net: the watch signals every write, rename and new file, and the end of the
+   * output comes from the container index, not from here. A node has a pump per container, so this
+   * sets how often 220 idle pumps wake up.
+   */
   pollMs?: number;
   /** Changes signalled within this window are read together. */
   batchMs?: number;
@@ -61,7 +66,7 @@ export class JsonFileSource {
     /** Files opened at the start and not yet read, oldest first; the first is being read. */
     private files: OpenFile[],
   ) {
-    this.pollMs = opts.pollMs ?? 5000;
+    this.pollMs = opts.pollMs ?? 30_000;
     this.batchMs = opts.batchMs ?? 10;
   }
 
@@ -159,7 +164,7 @@ export class JsonFileSource {
           this.bufSize = READ_MIN;
         } else {
           // The watch is the signal and the poll a safety net; without a watch the poll is all there is.
-          const idle = this.watcher ? this.pollMs : this.pollMs / 10;
+          const idle = this.watcher ? this.pollMs : Math.min(this.pollMs / 10, 500);
           await this.sleep(this.dirty ? this.batchMs : idle);
         }
       }

@@ -186,7 +186,8 @@ export class LogManager {
     clearTimeout(this.retries.get(c.id));
     this.retries.delete(c.id);
     this.complete.delete(c.id);
-    // A running pump ends by itself once Docker has sent the last of the removed container's output.
+    // A running pump ends once it has read the last of the removed container's output.
+    this.pumps.get(c.id)?.containerStopped();
     if (!this.pumps.has(c.id)) {
       void fsp.rm(this.posFile(c.id), { force: true });
       void this.locks.release(c.id);
@@ -199,6 +200,8 @@ export class LogManager {
     if (!logPath) return;
     const running = RUNNING_STATES.has(c.state);
     if (running) this.complete.delete(c.id);
+    // The index is how a pump learns that the output is over (no Docker call per container waits).
+    else this.pumps.get(c.id)?.containerStopped();
     if (!running && !EXITED_STATES.has(c.state)) return;
     void this.want(c.id, logPath, running);
   }

@@ -55,7 +55,10 @@ export async function pumpBatches(
       if (behind) await behind;
     }
     if (sink.error) break;
-    if (batch.caughtUp && sink.adopting) await sink.settle();
+    if (batch.caughtUp) {
+      encoder.release();
+      if (sink.adopting) await sink.settle();
+    }
   }
   if (source.end === 'complete' || source.end === 'gone') {
     // A stream whose last record was a piece (P) gets its line ended (F).
@@ -92,6 +95,8 @@ export class LogPump {
   // The pump's mutable state: the source being read (the last one, once ended) and the file.
   private source: LogSource | undefined;
   private sink: LogSink | undefined;
+  /** How many times the index has said the container stopped (see containerStopped). */
+  private stops = 0;
 
   constructor(private readonly opts: PumpOptions) {
     this.id = opts.id;
@@ -99,7 +104,7 @@ export class LogPump {
     this.retryMs = opts.retryMs ?? 1000;
     const ctx = { id: opts.id, docker: opts.docker, signal: this.stopper.signal, retryMs: this.retryMs };
     this.selector = new SourceSelector(ctx, opts.source ?? 'auto', {
-      file: (c, file, at) => JsonFileLogSource.open(c, file, at),
+      file: (c, file, at, running) => JsonFileLogSource.open(c, file, at, running),
       api: (c, tty, at) => new ApiLogSource(c, tty, at),
     });
     this.opened = this.open();
@@ -118,6 +123,15 @@ export class LogPump {
 
   position(): ResumePoint | undefined {
     return this.encoder.position();
+  }
+
+  /**
+   * The container index saw the container stop or go: the source ends once it has read what was
+   * written (a source opened meanwhile is told as soon as it is set: see follow()).
+   */
+  containerStopped(): void {
+    this.stops++;
+    this.source?.containerStopped();
   }
 
   /** Stops reading, writes what was read, closes the file. Nothing read is lost. */
@@ -183,6 +197,7 @@ export class LogPump {
     const signal = this.stopper.signal;
     while (!signal.aborted && !sink.error) {
       let next: LogSource | 'gone';
+      const stops = this.stops;
       try {
         next = await this.selector.next(this.encoder.rewind(), this.source);
       } catch (err) {
@@ -193,6 +208,8 @@ export class LogPump {
       }
       if (next === 'gone') return 'gone';
       this.source = next;
+      // Told of a stop while the source was chosen: its inspect may have seen the container running.
+      if (this.stops !== stops) next.containerStopped();
       const end = await pumpBatches(next, this.encoder, sink, () => this.metrics.observe());
       if (end === 'complete' || end === 'gone' || end === 'stopped') return end;
       if (end === 'broken') await sleep(this.retryMs, signal);

@@ -32,6 +32,11 @@ export interface LogSource extends AsyncIterable<LogBatch> {
   readonly end: SourceEnd;
   /** Ends the iteration after the batch being read. */
   stop(): void;
+  /**
+   * The container index saw the container stop (or go): a source that cannot see the end of the
+   * output by itself ends once it has read everything written.
+   */
+  containerStopped(): void;
 }
 
 export interface ContainerView {
@@ -88,7 +93,12 @@ export class SourceSelector {
     /** 'api' always uses the log API (for comparisons and benchmarks). */
     private readonly prefer: 'auto' | 'api',
     private readonly open: {
-      file: (ctx: SourceContext, path: string, since: ResumePoint | undefined) => Promise<LogSource>;
+      file: (
+        ctx: SourceContext,
+        path: string,
+        since: ResumePoint | undefined,
+        running: boolean,
+      ) => Promise<LogSource>;
       api: (ctx: SourceContext, tty: boolean, since: ResumePoint | undefined) => LogSource;
     },
   ) {}
@@ -104,7 +114,7 @@ export class SourceSelector {
     if (view === 'gone') return 'gone';
     if (this.prefer === 'auto' && !this.fileFailed && view.jsonFile) {
       try {
-        return await this.open.file(this.ctx, view.jsonFile, since);
+        return await this.open.file(this.ctx, view.jsonFile, since, view.running);
       } catch (err) {
         // Not visible from here (docker-cri in a container without Docker's data root) or not ours.
         logger.debug('container json-file log not readable; using the log API', {

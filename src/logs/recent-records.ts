@@ -13,9 +13,10 @@ import {
  * object per line). position() sums the units at or after `since`.
  */
 export class RecentRecords {
-  private sec = new Float64Array(1024);
-  private nsec = new Float64Array(1024);
-  private units = new Float64Array(1024);
+  // Small to begin with (a node has a pump per container, most of them quiet); grow() doubles it.
+  private sec = new Float64Array(16);
+  private nsec = new Float64Array(16);
+  private units = new Float64Array(16);
   private head = 0;
   private size = 0;
   latest: Instant | undefined;

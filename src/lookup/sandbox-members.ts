@@ -1,14 +1,30 @@
-import type { ContainerInfo } from 'dockerode';
 import type { Deps } from '../deps';
 import { LABEL_SANDBOX_ID } from '../translate/labels';
 
+/** A workload container of a pod, as much as stopping or removing it needs. */
+export interface Member {
+  id: string;
+  /** Docker state: created, running, paused, restarting, removing, exited, dead. */
+  state: string;
+}
+
 /**
- * The pod's workload containers, asked of Docker rather than the index: a container created a
- * moment ago must not escape a stop or remove because its event has not arrived yet.
+ * The pod's workload containers. From the index while it follows Docker's events: the callers
+ * (StopPodSandbox, RemovePodSandbox) hold the pod lock, and CreateContainer and StartContainer,
+ * which take it too, put what they made in the index before they return (docker/engine-index.ts),
+ * so a container made a moment ago is there. A list per stop would walk every container on the
+ * engine. While the index is cut off from the events stream it may be behind: Docker is asked then.
  */
-export function sandboxMembers(deps: Deps, sandboxId: string): Promise<ContainerInfo[]> {
-  return deps.engine.listContainers(
+export async function sandboxMembers(deps: Deps, sandboxId: string): Promise<Member[]> {
+  if (deps.index.isConnected()) {
+    return deps.index
+      .list()
+      .filter((c) => c.labels[LABEL_SANDBOX_ID] === sandboxId)
+      .map((c) => ({ id: c.id, state: c.state }));
+  }
+  const listed = await deps.engine.listContainers(
     { label: [`${LABEL_SANDBOX_ID}=${sandboxId}`] },
     { context: `pod sandbox "${sandboxId}"` },
   );
+  return listed.map((c) => ({ id: c.Id, state: c.State }));
 }

@@ -39,11 +39,15 @@ async function terminationMessage(inspect: ContainerInspectInfo): Promise<string
   }
 }
 
-/** The main process's ids as the kernel sees them (readable when we share the host's /proc). */
-async function processIds(pid: number | undefined): Promise<ProcessIds | undefined> {
+/**
+ * The main process's ids as the kernel sees them (readable when we share the host's /proc). Read
+ * synchronously: a /proc file is made by the kernel on read and never waits on a disk, and the
+ * promise API's open, stat, read and close would each be a trip through the thread pool.
+ */
+function processIds(pid: number | undefined): ProcessIds | undefined {
   if (!pid) return undefined;
   try {
-    return parseProcStatusIds(await fs.promises.readFile(`/proc/${pid}/status`, 'utf8'));
+    return parseProcStatusIds(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -72,7 +76,7 @@ async function statusWithInspect(
     await deps.logs.awaitComplete([inspect.Id], Date.now() + DRAIN_WAIT_MS);
     extras.terminationMessage = await terminationMessage(inspect);
   }
-  if (inspect.State?.Running) extras.user = await processIds(inspect.State.Pid);
+  if (inspect.State?.Running) extras.user = processIds(inspect.State.Pid);
   return { status: toContainerStatus(inspect, extras), inspect };
 }
 

@@ -32,7 +32,7 @@ export function removePodSandbox(
     }
     const { id } = found;
     const members = await sandboxMembers(deps, id);
-    await Promise.all(members.map((c) => removeForce(deps, c.Id, 'container')));
+    await Promise.all(members.map((c) => removeForce(deps, c.id, 'container')));
     // A sandbox removed without a stop first still gets its network released.
     if (!isHostNetwork(found.inspect)) {
       await podNetwork(deps).tearDown(found.inspect);

@@ -32,8 +32,8 @@ export function stopPodSandbox(deps: Deps): UnaryImpl<StopPodSandboxRequest__Out
     const members = await sandboxMembers(deps, id);
     await Promise.all(
       members
-        .filter((c) => c.State !== 'exited' && c.State !== 'created' && c.State !== 'dead')
-        .map((c) => stopNow(deps, c.Id, 'container')),
+        .filter((c) => c.state !== 'exited' && c.state !== 'created' && c.state !== 'dead')
+        .map((c) => stopNow(deps, c.id, 'container')),
     );
     // Also when the pause container died by itself: its pod addresses are still held (CNI).
     if (!isHostNetwork(found.inspect)) await podNetwork(deps).tearDown(found.inspect);

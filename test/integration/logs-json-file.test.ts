@@ -3,6 +3,7 @@ import os from 'os';
 import path from 'path';
 import { DockerClient } from '../../src/docker/client';
 import { LogPump } from '../../src/logs/log-pump';
+import { tellStops } from '../support/pump-stops';
 import { startShim, type TestShim } from '../support/shim';
 import { engine, lines, loggedContainer, Made, outputDone, records, waitFor } from './logs-support';
 
@@ -29,7 +30,11 @@ let n = 0;
 /** Runs a pump over the container's output into a new file; resolves with its bytes once it ended. */
 function pump(id: string, source: 'auto' | 'api'): { p: LogPump; bytes: Promise<Buffer> } {
   const file = path.join(dir, `${source}-${++n}.log`);
-  const p = new LogPump({ id, logPath: file, posFile: `${file}.pos`, docker: client, source });
+  const p = tellStops(
+    new LogPump({ id, logPath: file, posFile: `${file}.pos`, docker: client, source }),
+    docker,
+    id,
+  );
   return {
     p,
     bytes: p.done.then((end) => {
@@ -115,14 +120,22 @@ describe('reading json-file directly', () => {
       `if (i % 2000 == 0) { fflush(); system(i == ${half} ? "sleep 4" : "usleep 50000") } } }'`;
     const c = await loggedContainer(docker, made, script, { logOpts: { 'max-size': '1m', 'max-file': '3' } });
     const file = path.join(dir, 'rotating.log');
-    const first = new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client });
+    const first = tellStops(
+      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client }),
+      docker,
+      c.id,
+    );
     // Stopped after a few rotations, then a new pump resumes from the file (as after a restart).
     const written = (): number =>
       fs.existsSync(file) ? fs.readFileSync(file).toString().split('\n').length - 1 : 0;
     await waitFor('half of the output', () => written() >= half);
     expect(first.via).toBe('json-file');
     expect(await first.stop()).toBe('stopped');
-    const second = new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client });
+    const second = tellStops(
+      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client }),
+      docker,
+      c.id,
+    );
     expect(await second.done).toBe('complete');
     expect(second.via).toBe('json-file');
     const info = await docker.getContainer(c.id).inspect();

@@ -48,11 +48,17 @@ describe('pod sandbox config fields, seen inside the pod', () => {
   const nsOf = (pid: number | 'self', kind: string): string => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
 
   /** A busybox container in the pod's namespaces, as the containers engineer's code will make them. */
+  // A workload container as Docker holds one (the type label is what makes it one of the pod's
+  // containers for StopPodSandbox and RemovePodSandbox, as under dockershim).
   async function joined(sandboxId: string, cmd: string[], pidMode = ''): Promise<string> {
     const c = await docker.createContainer({
       Image: 'busybox:latest',
       Cmd: cmd,
-      Labels: { [OWNER_LABEL]: TEST_OWNER, 'io.kubernetes.sandbox.id': sandboxId },
+      Labels: {
+        [OWNER_LABEL]: TEST_OWNER,
+        'io.kubernetes.sandbox.id': sandboxId,
+        'io.kubernetes.docker.type': 'container',
+      },
       HostConfig: {
         NetworkMode: `container:${sandboxId}`,
         IpcMode: `container:${sandboxId}`,

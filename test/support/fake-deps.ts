@@ -44,12 +44,14 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
   // Handlers log every step at info; a table of a hundred cases would drown the failures.
   setLogLevel('error');
   const fake = new FakeEngine();
-  // The index asks DockerClient.call for lists and the stream client for events: both go to the fake.
+  // The index asks DockerClient.call for lists and inspects, and the stream client for events: all go
+  // to the fake.
   const indexClient = {
     call: (_op: string, _ctx: string | undefined, fn: (d: unknown) => Promise<unknown>) =>
       fn({
         listContainers: (o: { filters?: { id?: string[]; label?: string[] } }) =>
           fake.listContainers(o.filters ?? {}),
+        getContainer: (id: string) => ({ inspect: () => fake.indexInspect(id) }),
       }),
     stream: { getEvents: () => fake.containerEvents() },
   } as unknown as DockerClient;

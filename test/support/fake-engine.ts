@@ -234,6 +234,15 @@ export class FakeEngine implements Engine {
       .map((c) => this.listEntry(c));
   }
 
+  /**
+   * The container index's own inspect (its refresh after an event or a mutation), recorded and
+   * failed as `index.inspect`, so that a test's fault meant for a handler's inspect is not taken by it.
+   */
+  async indexInspect(id: string): Promise<ContainerInspectInfo> {
+    await this.enter('index.inspect', id, `container "${id}"`);
+    return this.inspectOf(this.find(id, `container "${id}"`));
+  }
+
   async inspectContainer(id: string, o?: CallOptions): Promise<ContainerInspectInfo> {
     await this.enter('container.inspect', id, o?.context ?? `container "${id}"`);
     return this.inspectOf(this.find(id, o?.context ?? `container "${id}"`));

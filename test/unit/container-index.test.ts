@@ -7,11 +7,36 @@ import { setLogLevel } from '../../src/logger';
 
 setLogLevel('error');
 
-/** A Docker client whose list answers arrive when the test says so. */
+/**
+ * What an inspect of `id` answers when the engine holds `list`: the matching container in inspect's
+ * shape, or Docker's 404.
+ */
+function inspectFrom(list: ContainerInfo[], id: string): unknown {
+  const c = list.find((e) => e.Id.startsWith(id));
+  if (!c) throw Object.assign(new Error(`No such container: ${id}`), { statusCode: 404 });
+  return {
+    Id: c.Id,
+    Name: c.Names[0],
+    Created: new Date(c.Created * 1000).toISOString(),
+    State: { Status: c.State },
+    Config: { Labels: c.Labels, Image: c.Image },
+    Image: c.ImageID,
+  };
+}
+
+/**
+ * A Docker client whose answers arrive when the test says so; the test answers with what a list
+ * would show, and an inspect sees the same containers.
+ */
 function fakeDocker() {
   const waiting: Array<(list: ContainerInfo[]) => void> = [];
   const docker = {
-    call: (_op: string, _ctx: string, _fn: unknown) => new Promise<ContainerInfo[]>((r) => waiting.push(r)),
+    call: (_op: string, _ctx: string, fn: (d: unknown) => Promise<unknown>) =>
+      fn({
+        getContainer: (id: string) => ({
+          inspect: () => new Promise<ContainerInfo[]>((r) => waiting.push(r)).then((l) => inspectFrom(l, id)),
+        }),
+      }),
   } as unknown as DockerClient;
   return { docker, waiting };
 }
@@ -62,7 +87,7 @@ describe('ContainerIndex.refresh', () => {
 });
 
 /**
- * A Docker client whose list answers arrive when the test says so, with an events stream the test
+ * A Docker client whose list and inspect answers arrive when the test says so, with an events stream the test
  * writes to and can end (the index then reconnects and resyncs).
  */
 function fakeEngine() {
@@ -70,13 +95,26 @@ function fakeEngine() {
   const streams: PassThrough[] = [];
   const docker = {
     call: (_op: string, _ctx: string, fn: (d: unknown) => Promise<unknown>) =>
-      new Promise<ContainerInfo[]>((answer) => {
-        // The filters tell a resync's full list (label only) from a refresh's (id and label).
+      new Promise<unknown>((resolve, reject) => {
+        // A resync lists, a refresh inspects; both are answered with what a list would show.
         const api = {
           listContainers: (opts: { filters: unknown }) => {
-            waiting.push({ filters: opts.filters, answer });
+            waiting.push({ filters: opts.filters, answer: resolve });
             return new Promise(() => undefined);
           },
+          getContainer: (id: string) => ({
+            inspect: () => {
+              const answer = (list: ContainerInfo[]): void => {
+                try {
+                  resolve(inspectFrom(list, id));
+                } catch (err) {
+                  reject(err);
+                }
+              };
+              waiting.push({ filters: { id: [id] }, answer });
+              return new Promise(() => undefined);
+            },
+          }),
         };
         void fn(api);
       }),

@@ -52,6 +52,7 @@ class FakeSource implements LogSource {
   stop(): void {
     this.stopped = true;
   }
+  containerStopped(): void {}
   async *[Symbol.asyncIterator](): AsyncIterator<LogBatch> {
     for (const b of this.batches) {
       if (this.stopped) break;

@@ -76,11 +76,11 @@ describe('StartContainer', () => {
   ])('start: %s → its gRPC code, and the index re-read', async (_what, err, code) => {
     const { world, id } = await created();
     world.fake.fail('container.start', err);
-    const lists = world.fake.count('container.list');
+    const reads = world.fake.count('index.inspect');
     const f = await failure(start(world, id));
     expect(f.code).toBe(code);
     expect(f.message).toContain(id);
-    expect(world.fake.count('container.list')).toBeGreaterThan(lists);
+    expect(world.fake.count('index.inspect')).toBeGreaterThan(reads);
     expect(world.index.get(id)?.state).toBe('created');
   });
 });

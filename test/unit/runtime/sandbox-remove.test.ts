@@ -21,6 +21,23 @@ describe('RemovePodSandbox', () => {
     expect(world.index.get(sandboxId)).toBeUndefined();
   });
 
+  it.each([
+    ['following events', true, 0],
+    ['cut off from events', false, 1],
+  ])(
+    'with the index %s, the pod containers come from it (Docker lists them only when it may be behind)',
+    async (_what, follow, lists) => {
+      const world = withImages(fakeDeps());
+      if (follow) await world.index.start();
+      const { sandboxId } = await runningContainer(world);
+      const before = world.fake.count('container.list');
+      await remove(world, sandboxId);
+      expect(world.fake.count('container.list') - before).toBe(lists);
+      expect(world.fake.containers.size).toBe(0);
+      world.index.stop();
+    },
+  );
+
   it('is idempotent: a second remove answers OK without a Docker remove', async () => {
     const world = withImages(fakeDeps());
     const sandboxId = await runSandbox(world);

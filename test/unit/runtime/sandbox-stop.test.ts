@@ -22,6 +22,24 @@ describe('StopPodSandbox', () => {
     expect(world.index.get(sandboxId)?.state).toBe('exited');
   });
 
+  it.each([
+    ['following events', true, 0],
+    ['cut off from events', false, 1],
+  ])(
+    'with the index %s, the pod containers come from it (Docker lists them only when it may be behind)',
+    async (_what, follow, lists) => {
+      const world = withImages(fakeDeps());
+      if (follow) await world.index.start();
+      const { sandboxId, id } = await runningContainer(world);
+      const before = world.fake.count('container.list');
+      await stop(world, sandboxId);
+      expect(world.fake.count('container.list') - before).toBe(lists);
+      expect(world.fake.containers.get(id)?.state.Running).toBe(false);
+      expect(world.index.get(id)?.state).toBe('exited');
+      world.index.stop();
+    },
+  );
+
   it('accepts an unambiguous id prefix', async () => {
     const world = withImages(fakeDeps());
     const sandboxId = await runSandbox(world);
