@@ -6,6 +6,7 @@ import { CriClient } from '../test/support/cri-client';
 import {
   engineDescription,
   MAIN,
+  NODE_FLAGS,
   printTable,
   removeByLabel,
   runPool,
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
     process.execPath,
     [
       '--expose-gc',
-      // SOAK_NODE_ARGS: node flags for the shim (e.g. --max-semi-space-size=1).
+      ...NODE_FLAGS,
+      // SOAK_NODE_ARGS: more node flags for the shim.
       ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean),
       MAIN,
       '--container-runtime-endpoint',

@@ -10,6 +10,17 @@ import { CriClient } from '../test/support/cri-client';
 
 /** BENCH_SHIM_MAIN runs another build's main.js (e.g. the code before a change) under the same bench. */
 export const MAIN = process.env.BENCH_SHIM_MAIN ?? path.resolve(__dirname, '../src/main.js');
+
+/**
+ * The node flags every launcher gives docker-cri (start.sh, install.sh's wrapper, the .deb's unit),
+ * so that a bench measures the shim as it runs on a node. BENCH_NODE_OPTIONS replaces them.
+ */
+export const NODE_FLAGS = (
+  process.env.BENCH_NODE_OPTIONS ??
+  fs.readFileSync(path.resolve(__dirname, '../../shims/node-options'), 'utf8')
+)
+  .split(/\s+/)
+  .filter(Boolean);
 export const RESULTS = path.resolve(__dirname, '../../bench/results');
 
 export interface BenchShim {
@@ -38,6 +49,7 @@ export async function startBinaryShim(extraArgs: string[] = [], opts: ShimOption
   const child = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
       ...(opts.nodeArgs ?? []),
       // BENCH_CPU_PROF=<dir>: profile the shim of any bench (see profile-summary.ts).
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),

@@ -52,6 +52,7 @@ cp -a "$stage/." "$dest.new"
 mv "$dest.new" "$dest"
 rm -rf "$dest.old"
 
+NODE_FLAGS=$(cat shims/node-options) # every launcher's node flags: see that file
 wrapper() { # name script
   local out=$DESTDIR$PREFIX/bin/$1
   mkdir -p "$(dirname "$out")"
@@ -60,7 +61,7 @@ wrapper() { # name script
 # Installed by docker-cri's scripts/install.sh. The commit is baked in: there is no .git here.
 DOCKER_CRI_COMMIT=\${DOCKER_CRI_COMMIT:-$commit}
 export DOCKER_CRI_COMMIT
-exec "$NODE" "$LIBDIR/dist/src/$2" "\$@"
+exec "$NODE" $NODE_FLAGS "$LIBDIR/dist/src/$2" "\$@"
 SH
   chmod 755 "$out.tmp"
   mv "$out.tmp" "$out"

@@ -26,12 +26,14 @@ node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node20 -
   --alias:bufferutil=./shims/deb/absent-module.js --alias:utf-8-validate=./shims/deb/absent-module.js \
   --outfile="$OUT/docker-cri.js"
 
+# No code cache: V8 rejects it (with a warning at every start) when the binary runs under other
+# flags than it was built with, and the unit runs it with NODE_OPTIONS (shims/node-options).
 cat >"$OUT/sea-config.json" <<JSON
 {
   "main": "$OUT/docker-cri.js",
   "output": "$OUT/sea-prep.blob",
   "disableExperimentalSEAWarning": true,
-  "useCodeCache": true,
+  "useCodeCache": false,
   "assets": {
     "api.proto": "proto/runtime/v1/api.proto",
     "build-info.json": "$OUT/build-info.json"

@@ -14,4 +14,6 @@ npm run --silent build
 eval "$(bash scripts/ensure-docker.sh)"
 export DOCKER_HOST
 bash shims/pause/build.sh registry.k8s.io/pause:3.10
-exec node dist/src/main.js --docker-endpoint "$DOCKER_HOST" "$@"
+# Node flags of every launcher (see shims/node-options for why).
+# shellcheck disable=SC2046
+exec node $(cat shims/node-options) dist/src/main.js --docker-endpoint "$DOCKER_HOST" "$@"

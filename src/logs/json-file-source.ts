@@ -160,11 +160,12 @@ export class JsonFileSource {
         } else if (!this.watcher && !this.unwatchable) {
           // Armed, then one more look: what was written before the watch began is not missed.
           this.watch();
-          this.buf = undefined;
-          this.bufSize = READ_MIN;
+          this.dropBuffer();
         } else {
           // The watch is the signal and the poll a safety net; without a watch the poll is all there is.
           const idle = this.watcher ? this.pollMs : Math.min(this.pollMs / 10, 500);
+          // Nothing to read: a node's many quiet pumps hold no read buffer while they wait.
+          if (!this.dirty) this.dropBuffer();
           await this.sleep(this.dirty ? this.batchMs : idle);
         }
       }
@@ -174,6 +175,11 @@ export class JsonFileSource {
       await Promise.all(this.files.map((f) => f.fh.close().catch(() => undefined)));
       this.files = [];
     }
+  }
+
+  private dropBuffer(): void {
+    this.buf = undefined;
+    this.bufSize = READ_MIN;
   }
 
   private get cur(): OpenFile {

@@ -64,7 +64,7 @@ export class StatsCollector {
     private readonly docker: DockerClient,
     private readonly index: ContainerIndex,
     readonly cgroups = new CgroupReader(),
-    layerIntervalMs = 30_000,
+    layerIntervalMs = 60_000,
   ) {
     this.layers = new LayerSampler(layerIntervalMs);
   }

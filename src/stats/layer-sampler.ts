@@ -12,7 +12,7 @@ const IDLE_AFTER_INTERVALS = 1.5;
 /**
  * Bytes and inodes of each container's writable layer, walked in the background: a walk costs
  * disk I/O proportional to what the container wrote, far too much to do inside a stats call.
- * One walk at a time, each container at most once per interval (30 s: cAdvisor, which the kubelet
+ * One walk at a time, each container at most once per interval (60 s: cAdvisor, which the kubelet
  * took these numbers from before CRI stats, refreshed them about once a minute), and only while
  * someone reads stats: a node nobody asks about does no walking at all (no timer either).
  */
@@ -25,7 +25,7 @@ export class LayerSampler {
   private stopped = false;
   private lastAsked = 0;
 
-  constructor(private readonly intervalMs = 30_000) {}
+  constructor(private readonly intervalMs = 60_000) {}
 
   start(): void {
     this.stopped = false;
