@@ -18,6 +18,8 @@ import {
   type StatusExtras,
 } from '../translate/container-status';
 import { findContainer } from '../lookup/find-container';
+import type { IndexedContainer } from '../docker/container-index';
+import { isContainerLabels } from '../translate/labels';
 
 /** The first 4 KiB of the termination message file, when the container exited and wrote one. */
 async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {
@@ -80,11 +82,29 @@ async function statusWithInspect(
   return { status: toContainerStatus(inspect, extras), inspect };
 }
 
+/**
+ * The index's entry of a workload container the status cache may answer for: a full id it holds,
+ * while it follows Docker's events. Anything else (a prefix, an unknown id, a sandbox id) takes the
+ * inspect path, which gives each its own answer or error.
+ */
+function cachedEntry(deps: Deps, id: string): IndexedContainer | undefined {
+  if (!deps.index.isConnected()) return undefined;
+  const c = deps.index.get(id);
+  return c && isContainerLabels(c.labels) ? c : undefined;
+}
+
 /** ContainerStatus: the status, and with `verbose` the engine's details. */
 export function containerStatus(
   deps: Deps,
 ): UnaryImpl<ContainerStatusRequest__Output, ContainerStatusResponse> {
   return async (req) => {
+    if (!req.verbose) {
+      // The kubelet asks for the status of every container of a pod it syncs, again and again; the
+      // answer changes only with the state the index follows (see state/container-status-cache.ts).
+      const known = cachedEntry(deps, req.container_id);
+      if (known)
+        return { status: await deps.statusCache.get(known, (id) => containerStatusOf(deps, id)), info: {} };
+    }
     const { status, inspect } = await statusWithInspect(deps, req.container_id);
     return { status, info: req.verbose ? containerVerboseInfo(inspect) : {} };
   };

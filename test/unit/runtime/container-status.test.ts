@@ -49,6 +49,34 @@ describe('ContainerStatus', () => {
     expect(world.index.get(id)?.state).toBe('exited');
   });
 
+  it.each([
+    ['following events: the second answer comes from the cache', true, false, 1],
+    ['cut off from events: each answer inspects', false, false, 2],
+    ['following events, verbose: each answer inspects', true, true, 2],
+  ])('%s', async (_what, follow, verbose, inspects) => {
+    const world = withImages(fakeDeps());
+    if (follow) await world.index.start();
+    const { id } = await runningContainer(world);
+    const before = world.fake.count('container.inspect', id);
+    const first = await statusOf(world, id, verbose);
+    const second = await statusOf(world, id, verbose);
+    expect(second.status).toEqual(first.status);
+    expect(world.fake.count('container.inspect', id) - before).toBe(inspects);
+    world.index.stop();
+  });
+
+  it('a cached status goes with the state it was taken in', async () => {
+    const world = withImages(fakeDeps());
+    await world.index.start();
+    const { id } = await runningContainer(world);
+    expect((await statusOf(world, id)).status?.state).toBe('CONTAINER_RUNNING');
+    world.fake.exitContainer(id, 3);
+    // The index hears of the exit through the engine's events.
+    while (world.index.get(id)?.state !== 'exited') await new Promise((r) => setTimeout(r, 5));
+    expect((await statusOf(world, id)).status).toMatchObject({ state: 'CONTAINER_EXITED', exit_code: 3 });
+    world.index.stop();
+  });
+
   it('gives the engine’s view when verbose', async () => {
     const world = withImages(fakeDeps());
     const { id } = await runningContainer(world);
