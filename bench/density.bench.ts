@@ -282,6 +282,11 @@ async function main(): Promise<void> {
   try {
     const idleRss = await settledRss(shim);
     await memRow('idle, no pods', idleRss);
+    if (SNAPSHOT_DIR) {
+      // The baseline the snapshot after removal is compared with.
+      shim.child.kill('SIGTTOU');
+      await sleep(3000);
+    }
 
     // Fill the node, 50 pods (100 containers) at a time, with a reading after each step.
     const built = Date.now();

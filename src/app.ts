@@ -7,7 +7,7 @@ import { DockerEngine } from './docker/docker-engine';
 import { IndexedEngine } from './docker/engine-index';
 import { EngineFacts } from './docker/engine-facts';
 import { EngineInfoCache } from './docker/engine-info-cache';
-import { ContainerStatusCache } from './state/container-status-cache';
+import { ContainerStatusCache, SandboxStatusCache } from './state/container-status-cache';
 import { detectOomScorePolicy } from './host/oom-score';
 import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
@@ -54,6 +54,7 @@ export async function startApp(config: Config): Promise<App> {
     // How long Status waits for a ping before calling the runtime not ready.
     engineInfo: new EngineInfoCache(engine, index, 3000),
     statusCache: new ContainerStatusCache(index),
+    sandboxStatusCache: new SandboxStatusCache(index),
     docker,
     capabilities,
     index,

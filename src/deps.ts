@@ -6,7 +6,7 @@ import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { Engine } from './docker/engine';
 import type { EngineFacts } from './docker/engine-facts';
 import type { EngineInfoCache } from './docker/engine-info-cache';
-import type { ContainerStatusCache } from './state/container-status-cache';
+import type { ContainerStatusCache, SandboxStatusCache } from './state/container-status-cache';
 import type { EventHub } from './runtime/container-events';
 import type { PodNetworkPlugin } from './network/pod-network';
 import type { StatsCollector } from './stats/collector';
@@ -32,6 +32,8 @@ export interface Deps {
   engineInfo: EngineInfoCache;
   /** PodSandboxStatus's container statuses, kept while each container's state stands still. */
   statusCache: ContainerStatusCache;
+  /** PodSandboxStatus answers per sandbox state (not verbose). */
+  sandboxStatusCache: SandboxStatusCache;
   /** What the engine can do (API version, read-only mount depth), detected once it answers. */
   capabilities: EngineCapabilityProbe;
   /** Every Kubernetes container and sandbox, kept current from Docker's events. */

@@ -5,7 +5,10 @@ import { CriError } from '../grpc/status-error';
 import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import type { PodSandboxStatusRequest__Output } from '../generated/runtime/v1/PodSandboxStatusRequest';
 import type { PodSandboxStatusResponse } from '../generated/runtime/v1/PodSandboxStatusResponse';
-import { isContainerLabels, LABEL_SANDBOX_ID } from '../translate/labels';
+import type { ContainerInspectInfo } from 'dockerode';
+import type { IndexedContainer } from '../docker/container-index';
+import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus';
+import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID } from '../translate/labels';
 import { nowNanos } from '../translate/time';
 import {
   isHostNetwork,
@@ -58,18 +61,26 @@ export function podSandboxStatus(
   return async (req) => {
     // Taken before anything is read, so that a change made meanwhile is newer than this answer.
     const timestamp = nowNanos();
+    const known = req.verbose ? undefined : cachedSandbox(deps, req.pod_sandbox_id);
+    if (known) {
+      // The kubelet asks this of every pod it syncs; the answer changes only with the state the
+      // index follows (state/container-status-cache.ts), so no inspect while it stands still.
+      const [status, containers] = await Promise.all([
+        deps.sandboxStatusCache.get(known, async (id) =>
+          ownStatus(deps, (await findSandbox(deps, id)).inspect),
+        ),
+        sandboxContainerStatuses(deps, known.id),
+      ]);
+      return { status, info: {}, containers_statuses: containers, timestamp };
+    }
     const { inspect } = await findSandbox(deps, req.pod_sandbox_id);
-    const [ips, containers, podResources] = await Promise.all([
-      isHostNetwork(inspect)
-        ? podIpsFromInspect(inspect)
-        : podNetwork(deps)
-            .ips(inspect)
-            .then((found) => found ?? podIpsFromInspect(inspect)),
+    const [status, containers, podResources] = await Promise.all([
+      ownStatus(deps, inspect),
       sandboxContainerStatuses(deps, inspect.Id),
       req.verbose ? podResourcesStore(deps.config.rootDirectory).get(inspect.Id) : undefined,
     ]);
     return {
-      status: sandboxStatusFromInspect(inspect, ips),
+      status,
       info: req.verbose
         ? withPodResources(sandboxVerboseInfo(inspect, inspect.Config?.Image ?? ''), podResources)
         : {},
@@ -77,4 +88,22 @@ export function podSandboxStatus(
       timestamp,
     };
   };
+}
+
+/** The sandbox's own status (its IPs from the pod network, or Docker's for a host-network pod). */
+async function ownStatus(deps: Deps, inspect: ContainerInspectInfo): Promise<PodSandboxStatus> {
+  const ips = isHostNetwork(inspect)
+    ? podIpsFromInspect(inspect)
+    : ((await podNetwork(deps).ips(inspect)) ?? podIpsFromInspect(inspect));
+  return sandboxStatusFromInspect(inspect, ips);
+}
+
+/**
+ * The index's entry of a sandbox the status cache may answer for: a full id it holds, while it
+ * follows Docker's events. Anything else takes the inspect path and gets its own answer or error.
+ */
+function cachedSandbox(deps: Deps, id: string): IndexedContainer | undefined {
+  if (!deps.index.isConnected()) return undefined;
+  const c = deps.index.get(id);
+  return c && isSandboxLabels(c.labels) ? c : undefined;
 }

@@ -8,7 +8,7 @@ import { IndexedEngine } from '../../src/docker/engine-index';
 import { EngineCapabilityProbe } from '../../src/docker/capabilities';
 import { EngineFacts } from '../../src/docker/engine-facts';
 import { EngineInfoCache } from '../../src/docker/engine-info-cache';
-import { ContainerStatusCache } from '../../src/state/container-status-cache';
+import { ContainerStatusCache, SandboxStatusCache } from '../../src/state/container-status-cache';
 import { CriError } from '../../src/grpc/status-error';
 import type { CallContext } from '../../src/grpc/handler';
 import { protoPath } from '../../src/grpc/proto';
@@ -85,6 +85,7 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     engineFacts: new EngineFacts(engine),
     engineInfo: new EngineInfoCache(engine, index, 1000),
     statusCache: new ContainerStatusCache(index),
+    sandboxStatusCache: new SandboxStatusCache(index),
     capabilities: new EngineCapabilityProbe(engine),
     docker: new DockerClient('unix:///nonexistent/fake-engine/docker.sock', 1000),
     index,

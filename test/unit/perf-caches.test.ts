@@ -64,14 +64,28 @@ function status(id: string, state: ContainerStatus['state']): ContainerStatus {
 
 describe('ContainerStatusCache', () => {
   // Every container is known to this index except those a 'change' without `after` removed.
-  const index = (): ContainerIndex => {
+  const index = (connected = true): ContainerIndex => {
     const gone = new Set<string>();
     const idx = new EventEmitter();
     idx.on('change', (c: { id: string; after?: unknown }) => (c.after ? gone.delete(c.id) : gone.add(c.id)));
     return Object.assign(idx, {
       get: (id: string) => (gone.has(id) ? undefined : { id }),
+      isConnected: () => connected,
     }) as unknown as ContainerIndex;
   };
+
+  it('neither answers from nor keeps anything while the index is cut off from events', async () => {
+    const cache = new ContainerStatusCache(index(false));
+    let loads = 0;
+    const load = async (id: string): Promise<ContainerStatus> => {
+      loads++;
+      return status(id, 'CONTAINER_RUNNING');
+    };
+    await cache.get(entry('a', 'running'), load);
+    await cache.get(entry('a', 'running'), load);
+    expect(loads).toBe(2);
+    expect(cache.size()).toBe(0);
+  });
 
   it('answers again while the state stands still, and loads again after a change or forget', async () => {
     const idx = index();

@@ -14,6 +14,36 @@ const statusOf = (world: FakeWorld, id: string, verbose = false) =>
   );
 
 describe('PodSandboxStatus', () => {
+  it.each([
+    ['following events: the second answer inspects nothing', true, false, 0],
+    ['cut off from events: each answer inspects the sandbox and its container', false, false, 2],
+    ['following events, verbose: each answer inspects the sandbox', true, true, 1],
+  ])('%s', async (_what, follow, verbose, inspects) => {
+    const world = withImages(fakeDeps());
+    if (follow) await world.index.start();
+    const { sandboxId, id } = await runningContainer(world);
+    const first = await statusOf(world, sandboxId, verbose);
+    const before = world.fake.count('container.inspect');
+    const second = await statusOf(world, sandboxId, verbose);
+    expect(world.fake.count('container.inspect') - before).toBe(inspects);
+    expect(second.status).toEqual(first.status);
+    expect(second.containers_statuses).toEqual(first.containers_statuses);
+    expect(BigInt(String(second.timestamp))).toBeGreaterThanOrEqual(BigInt(String(first.timestamp)));
+    expect(second.containers_statuses?.map((c) => c.id)).toEqual([id]);
+    world.index.stop();
+  });
+
+  it('a cached sandbox status goes with the state it was taken in', async () => {
+    const world = withImages(fakeDeps());
+    await world.index.start();
+    const sandboxId = await runSandbox(world);
+    expect((await statusOf(world, sandboxId)).status?.state).toBe('SANDBOX_READY');
+    world.fake.exitContainer(sandboxId, 0);
+    while (world.index.get(sandboxId)?.state !== 'exited') await new Promise((r) => setTimeout(r, 5));
+    expect((await statusOf(world, sandboxId)).status?.state).toBe('SANDBOX_NOTREADY');
+    world.index.stop();
+  });
+
   it('answers a ready pod with its metadata, IP and its containers’ statuses', async () => {
     const world = withImages(fakeDeps());
     const { sandboxId, id } = await runningContainer(world);
