@@ -3,7 +3,7 @@ import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { Readable } from 'stream';
 import type { DockerClient } from './client';
 import { logger } from '../logger';
-import { LABEL_TYPE } from '../translate/labels';
+import { LABEL_SANDBOX_ID, LABEL_TYPE } from '../translate/labels';
 import { CriError } from '../grpc/status-error';
 import { status } from '@grpc/grpc-js';
 import { isNotFound } from './errors';
@@ -75,6 +75,8 @@ function fromInspect(info: ContainerInspectInfo, asked: string): IndexedContaine
  */
 export class ContainerIndex extends EventEmitter {
   private entries = new Map<string, IndexedContainer>();
+  /** Per sandbox id, the ids of the entries whose sandbox label names it (kept by apply()). */
+  private bySandbox = new Map<string, Set<string>>();
   /** Per present id, the version of its last write. */
   private versions = new Map<string, number>();
   /** Per removed id, the version of its removal, kept while a read that began before it is out. */
@@ -118,6 +120,38 @@ export class ContainerIndex extends EventEmitter {
 
   get(id: string): IndexedContainer | undefined {
     return this.entries.get(id);
+  }
+
+  /**
+   * The entries whose sandbox label is `sandboxId` (workload containers, not the sandbox itself):
+   * PodSandboxStatus asks for them on every call, and a walk of every entry per call adds up at a
+   * node's hundreds of containers.
+   */
+  membersOf(sandboxId: string): IndexedContainer[] {
+    const ids = this.bySandbox.get(sandboxId);
+    if (!ids) return [];
+    const out: IndexedContainer[] = [];
+    for (const id of ids) {
+      const c = this.entries.get(id);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  private unlink(c: IndexedContainer | undefined): void {
+    const sid = c?.labels[LABEL_SANDBOX_ID];
+    if (!c || !sid) return;
+    const ids = this.bySandbox.get(sid);
+    ids?.delete(c.id);
+    if (ids?.size === 0) this.bySandbox.delete(sid);
+  }
+
+  private link(c: IndexedContainer): void {
+    const sid = c.labels[LABEL_SANDBOX_ID];
+    if (!sid) return;
+    let ids = this.bySandbox.get(sid);
+    if (!ids) this.bySandbox.set(sid, (ids = new Set()));
+    ids.add(c.id);
   }
 
   /**
@@ -184,8 +218,10 @@ export class ContainerIndex extends EventEmitter {
     const last = this.versions.get(id) ?? this.removed.get(id);
     if (last !== undefined && last > version) return;
     const before = this.entries.get(id);
+    this.unlink(before);
     if (after) {
       this.entries.set(id, after);
+      this.link(after);
       this.versions.set(id, version);
       this.removed.delete(id);
     } else {

@@ -89,13 +89,17 @@ export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
+    const cancelled = (): void => abort.abort();
+    call.on('cancelled', cancelled);
     let done: Promise<Res>;
     try {
       done = impl(call.request, { signal: abort.signal });
     } catch (err) {
       done = Promise.reject(err);
     }
+    // grpc-js reports a stream that closes after the answer as cancelled too; aborting then would
+    // only make an AbortError (with its stack) per call for nobody to read.
+    void done.finally(() => call.off('cancelled', cancelled)).catch(() => undefined);
     done.then(
       (res) => {
         finish(method, call.request, started, status.OK);

@@ -17,10 +17,7 @@ export interface Member {
  */
 export async function sandboxMembers(deps: Deps, sandboxId: string): Promise<Member[]> {
   if (deps.index.isConnected()) {
-    return deps.index
-      .list()
-      .filter((c) => c.labels[LABEL_SANDBOX_ID] === sandboxId)
-      .map((c) => ({ id: c.id, state: c.state }));
+    return deps.index.membersOf(sandboxId).map((c) => ({ id: c.id, state: c.state }));
   }
   const listed = await deps.engine.listContainers(
     { label: [`${LABEL_SANDBOX_ID}=${sandboxId}`] },

@@ -26,9 +26,7 @@ const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 /** The containers of a sandbox, from the index. */
 export function podContainers(deps: Deps, sandboxId: string): IndexedContainer[] {
-  return deps.index
-    .list()
-    .filter((c) => isContainerLabels(c.labels) && c.labels[LABEL_SANDBOX_ID] === sandboxId);
+  return deps.index.membersOf(sandboxId).filter((c) => isContainerLabels(c.labels));
 }
 
 /**

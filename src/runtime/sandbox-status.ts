@@ -8,7 +8,7 @@ import type { PodSandboxStatusResponse } from '../generated/runtime/v1/PodSandbo
 import type { ContainerInspectInfo } from 'dockerode';
 import type { IndexedContainer } from '../docker/container-index';
 import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus';
-import { isContainerLabels, isSandboxLabels, LABEL_SANDBOX_ID } from '../translate/labels';
+import { isContainerLabels, isSandboxLabels } from '../translate/labels';
 import { nowNanos } from '../translate/time';
 import {
   isHostNetwork,
@@ -26,9 +26,7 @@ import { podResourcesStore, type PodResources } from '../state/pod-resources-sto
  * it reaches, then answered from the cache). A container removed meanwhile is left out.
  */
 export async function sandboxContainerStatuses(deps: Deps, sandboxId: string): Promise<ContainerStatus[]> {
-  const members = deps.index
-    .list()
-    .filter((m) => isContainerLabels(m.labels) && m.labels[LABEL_SANDBOX_ID] === sandboxId);
+  const members = deps.index.membersOf(sandboxId).filter((m) => isContainerLabels(m.labels));
   const cache = deps.statusCache;
   const out = await Promise.all(
     members.map((m) =>

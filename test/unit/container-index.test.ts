@@ -70,6 +70,34 @@ describe('ContainerIndex.refresh', () => {
     expect(index.get(id)?.state).toBe('exited');
   });
 
+  it('keeps each sandbox’s members as containers come and go', async () => {
+    const { docker, waiting } = fakeDocker();
+    const index = new ContainerIndex(docker);
+    const inPod = (cid: string, sandbox: string): ContainerInfo =>
+      ({
+        ...entry(cid, 'running'),
+        Labels: { ...entry(cid, 'running').Labels, 'io.kubernetes.sandbox.id': sandbox },
+      }) as ContainerInfo;
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => x.repeat(64));
+    const reads = [index.refresh(a), index.refresh(b), index.refresh(c)];
+    waiting[0]([inPod(a, 's1')]);
+    waiting[1]([inPod(b, 's1')]);
+    waiting[2]([inPod(c, 's2')]);
+    await Promise.all(reads);
+    expect(
+      index
+        .membersOf('s1')
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([a, b]);
+    expect(index.membersOf('s2').map((m) => m.id)).toEqual([c]);
+    index.forget(a);
+    expect(index.membersOf('s1').map((m) => m.id)).toEqual([b]);
+    index.forget(c);
+    expect(index.membersOf('s2')).toEqual([]);
+    expect(index.membersOf('nothing')).toEqual([]);
+  });
+
   it('emits a change per state step and forgets removed containers', async () => {
     const { docker, waiting } = fakeDocker();
     const index = new ContainerIndex(docker);
