@@ -2,10 +2,12 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import {
+  anonOf,
   cpuSecondsOf,
   docker,
   engineDescription,
   median,
+  NODE_FLAGS,
   percentile,
   printTable,
   removeByLabel,
@@ -271,6 +273,7 @@ async function main(): Promise<void> {
     mem.push({
       state,
       'RSS MiB': rss / MiB,
+      'private (RssAnon) MiB': anonOf(shim.child.pid as number) / MiB,
       'heap used MiB (after GC)': r.memory.heapUsed / MiB,
       'external MiB': r.memory.external / MiB,
       fds: r.fds,
@@ -365,7 +368,8 @@ async function main(): Promise<void> {
         pods: PODS,
         seconds: SECONDS,
         idleSeconds: IDLE_SECONDS,
-        note: 'machine shared with other work; dockerd serves other clients too',
+        note: process.env.DENSITY_NOTE ?? 'machine shared with other work; dockerd serves other clients too',
+        nodeFlags: NODE_FLAGS,
         cpu: cpuRows,
         calls: rows,
         memory: mem,

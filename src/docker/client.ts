@@ -65,7 +65,10 @@ export class DockerClient {
       throw toCriError(err, context);
     } finally {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      logger.debug('docker call', { docker: op, context, durationMs: Math.round(seconds * 1e6) / 1e3, ok });
+      // Guarded: winston builds and pipes an entry through its streams before it drops a level.
+      if (logger.isDebugEnabled()) {
+        logger.debug('docker call', { docker: op, context, durationMs: Math.round(seconds * 1e6) / 1e3, ok });
+      }
       for (const o of this.observers) o(op, seconds, ok);
     }
   }

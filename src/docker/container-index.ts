@@ -26,6 +26,28 @@ export type IndexChange = { id: string; before?: IndexedContainer; after?: Index
 
 const K8S_FILTER = { label: [LABEL_TYPE] };
 
+/**
+ * Events after which nothing the index keeps has changed. A stop sends kill, die and stop: the
+ * state changes at die (Docker has marked the container stopped before it sends die), and an
+ * inspect per event would queue behind the container's lock while the stop runs. An oom is
+ * followed by its die.
+ */
+const STATE_KEPT = new Set([
+  'kill',
+  'stop',
+  'oom',
+  'top',
+  'attach',
+  'detach',
+  'resize',
+  'update',
+  'commit',
+  'copy',
+  'export',
+  'archive-path',
+  'extract-to-dir',
+]);
+
 function fromListEntry(c: ContainerInfo): IndexedContainer {
   return {
     id: c.Id,
@@ -337,7 +359,7 @@ export class ContainerIndex extends EventEmitter {
     if (!id) return;
     // Only Kubernetes containers: their create event already carries our type label.
     if (!this.entries.has(id) && !ev.Actor?.Attributes?.[LABEL_TYPE]) return;
-    if (action.startsWith('exec_') || action === 'top' || action.startsWith('health_status')) return;
+    if (action.startsWith('exec_') || action.startsWith('health_status') || STATE_KEPT.has(action)) return;
     if (action === 'destroy') {
       // Newer than any read still out: a refresh or resync under way cannot bring it back.
       this.forget(id);
