@@ -31,7 +31,7 @@ import {
  *   every 5 s   Status (the kubelet's runtime-up check);
  *   every 10 s  ListContainerStats + ListPodSandboxStats (the CRI stats provider) and ImageFsInfo.
  * Printed: docker-cri's and dockerd's CPU (% of one core, from /proc/<pid>/stat), RSS, p50/p95 of
- * each call, the same during a window with no calls (after the load and a 50 s pause, once the
+ * each call, the same during a window with no calls (after the load and a 100 s pause, once the
  * background layer walks have stopped), RSS per 100 containers while the node fills
  * (heap after a GC, through SIGUSR2), and after every pod is removed. The raw Docker calls a runtime
  * without an index would make are timed in the same run as the floor.
@@ -43,7 +43,7 @@ import {
 const PODS = Number(process.env.DENSITY_PODS ?? 110);
 const SECONDS = Number(process.env.DENSITY_SECONDS ?? 60);
 const IDLE_SECONDS = Number(process.env.DENSITY_IDLE_SECONDS ?? 30);
-const IDLE_PAUSE_SECONDS = Number(process.env.DENSITY_IDLE_PAUSE_SECONDS ?? 50);
+const IDLE_PAUSE_SECONDS = Number(process.env.DENSITY_IDLE_PAUSE_SECONDS ?? 100);
 const PROFILE_DIR = process.env.DENSITY_CPU_PROF;
 const SNAPSHOT_DIR = process.env.DENSITY_HEAP_SNAPSHOT;
 const LABEL = 'dcri-bench=density';
@@ -317,7 +317,7 @@ async function main(): Promise<void> {
     const fullRss = median(load.rss);
     await memRow(`${pods.length} pods × 2, under load`, fullRss);
 
-    // No calls at all: after the background layer walks have noticed that nobody asks (45 s).
+    // No calls at all: after the background layer walks have noticed that nobody asks (90 s).
     await sleep(IDLE_PAUSE_SECONDS * 1000);
     const idleShim = cpuMeter(shim.child.pid);
     const idleDockerd = cpuMeter(dpid);
