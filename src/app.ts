@@ -31,14 +31,20 @@ export interface App {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startApp(config: Config): Promise<App> {
+/** Internal periods that are no flag of docker-cri's; tests shorten them. */
+export interface AppTuning {
+  /** How often each container's writable layer is walked while stats are asked for (default 60 s). */
+  layerIntervalMs?: number;
+}
+
+export async function startApp(config: Config, tuning: AppTuning = {}): Promise<App> {
   setLogLevel(config.logLevel);
   // Once, early: on hosts that refuse negative values this logs the one warning about clamping.
   detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
   const engine = new IndexedEngine(new DockerEngine(docker), index);
-  const stats = new StatsCollector(docker, index);
+  const stats = new StatsCollector(docker, index, undefined, tuning.layerIntervalMs);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.

@@ -22,7 +22,8 @@ describe('container and pod stats from cgroup files', () => {
   let exited: string;
 
   beforeAll(async () => {
-    shim = await startShim();
+    // Writable layers are walked every 60 s on a node; a test that waits for one walk asks for 2 s.
+    shim = await startShim({}, { layerIntervalMs: 2000 });
     pod = await pods.sandbox('stats');
     [burner, filler, listener, exited] = await Promise.all([
       pods.container(pod, 'burn', ['sh', '-c', 'while :; do :; done']),

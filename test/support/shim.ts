@@ -2,7 +2,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { defaultConfig, type Config } from '../../src/config';
-import { startApp, type App } from '../../src/app';
+import { startApp, type App, type AppTuning } from '../../src/app';
 import { CriClient } from './cri-client';
 
 export interface TestShim {
@@ -17,7 +17,7 @@ export interface TestShim {
  * Starts docker-cri in this process on a fresh temp socket against the test engine, with a client
  * connected to it through the real unix socket.
  */
-export async function startShim(overrides: Partial<Config> = {}): Promise<TestShim> {
+export async function startShim(overrides: Partial<Config> = {}, tuning: AppTuning = {}): Promise<TestShim> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-test-'));
   const config: Config = {
     ...defaultConfig(process.env),
@@ -26,7 +26,7 @@ export async function startShim(overrides: Partial<Config> = {}): Promise<TestSh
     logLevel: process.env.DCRI_TEST_LOG_LEVEL ?? 'error',
     ...overrides,
   };
-  const app = await startApp(config);
+  const app = await startApp(config, tuning);
   const client = new CriClient(path.join(dir, 'cri.sock'));
   return {
     app,
