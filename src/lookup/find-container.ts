@@ -1,5 +1,6 @@
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
+import type { IndexedContainer } from '../docker/container-index';
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
 import { isContainerLabels, LABEL_TYPE } from '../translate/labels';
@@ -58,4 +59,13 @@ export async function findContainer(
   const found = await findContainerIfExists(deps, idOrPrefix, field);
   if (!found) throw notFound(`container "${shownId(idOrPrefix)}" not found`);
   return found;
+}
+
+/**
+ * The index's entry of a workload container named by its full id; undefined for anything else (a
+ * prefix, an unknown id, a sandbox). Answers kept per state are looked up with it.
+ */
+export function indexedContainer(deps: Deps, id: string): IndexedContainer | undefined {
+  const c = deps.index.get(id);
+  return c && isContainerLabels(c.labels) ? c : undefined;
 }

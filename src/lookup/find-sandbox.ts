@@ -1,5 +1,6 @@
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
+import type { IndexedContainer } from '../docker/container-index';
 import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceOption';
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { isNotFound } from '../docker/errors';
@@ -49,6 +50,15 @@ export async function findSandbox(
   const found = await findSandboxIfExists(deps, idOrPrefix, field);
   if (!found) throw notFound(`pod sandbox "${shownId(idOrPrefix)}" not found`);
   return found;
+}
+
+/**
+ * The index's entry of a sandbox named by its full id; undefined for anything else (a prefix, an
+ * unknown id, a workload container). Answers kept per state are looked up with it.
+ */
+export function indexedSandbox(deps: Deps, id: string): IndexedContainer | undefined {
+  const c = deps.index.get(id);
+  return c && isSandboxLabels(c.labels) ? c : undefined;
 }
 
 /** The sandbox's full id from the index alone (no Docker call); undefined when unknown. */

@@ -17,9 +17,8 @@ import {
   type ProcessIds,
   type StatusExtras,
 } from '../translate/container-status';
-import { findContainer } from '../lookup/find-container';
-import type { IndexedContainer } from '../docker/container-index';
-import { isContainerLabels } from '../translate/labels';
+import { findContainer, indexedContainer } from '../lookup/find-container';
+import { readPseudoFile } from '../stats/cgroups';
 
 /** The first 4 KiB of the termination message file, when the container exited and wrote one. */
 async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {
@@ -41,15 +40,13 @@ async function terminationMessage(inspect: ContainerInspectInfo): Promise<string
   }
 }
 
-/**
- * The main process's ids as the kernel sees them (readable when we share the host's /proc). Read
- * synchronously: a /proc file is made by the kernel on read and never waits on a disk, and the
- * promise API's open, stat, read and close would each be a trip through the thread pool.
- */
+/** The main process's ids as the kernel sees them (readable when we share the host's /proc). */
 function processIds(pid: number | undefined): ProcessIds | undefined {
   if (!pid) return undefined;
+  const status = readPseudoFile(`/proc/${pid}/status`);
+  if (status === undefined) return undefined;
   try {
-    return parseProcStatusIds(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return parseProcStatusIds(status);
   } catch {
     return undefined;
   }
@@ -82,17 +79,6 @@ async function statusWithInspect(
   return { status: toContainerStatus(inspect, extras), inspect };
 }
 
-/**
- * The index's entry of a workload container the status cache may answer for: a full id it holds,
- * while it follows Docker's events. Anything else (a prefix, an unknown id, a sandbox id) takes the
- * inspect path, which gives each its own answer or error.
- */
-function cachedEntry(deps: Deps, id: string): IndexedContainer | undefined {
-  if (!deps.index.isConnected()) return undefined;
-  const c = deps.index.get(id);
-  return c && isContainerLabels(c.labels) ? c : undefined;
-}
-
 /** ContainerStatus: the status, and with `verbose` the engine's details. */
 export function containerStatus(
   deps: Deps,
@@ -101,7 +87,7 @@ export function containerStatus(
     if (!req.verbose) {
       // The kubelet asks for the status of every container of a pod it syncs, again and again; the
       // answer changes only with the state the index follows (see state/container-status-cache.ts).
-      const known = cachedEntry(deps, req.container_id);
+      const known = indexedContainer(deps, req.container_id);
       if (known)
         return { status: await deps.statusCache.get(known, (id) => containerStatusOf(deps, id)), info: {} };
     }

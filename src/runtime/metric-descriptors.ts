@@ -10,7 +10,7 @@ import { isSandboxLabels } from '../translate/labels';
 import { cgroupMetrics, metricDescriptors, networkMetrics } from '../translate/stats-metrics';
 import { sumSamples, type CgroupSample } from '../translate/stats-cri';
 import { mapBounded } from './container-stats';
-import { podContainers } from './pod-sandbox-stats';
+import { podContainers } from '../lookup/sandbox-members';
 
 export function listMetricDescriptors(
   _deps: Deps,

@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { podContainers } from '../lookup/sandbox-members';
 import type { UnaryImpl } from '../grpc/handler';
 import type { PodSandboxStatsRequest__Output } from '../generated/runtime/v1/PodSandboxStatsRequest';
 import type { PodSandboxStatsResponse } from '../generated/runtime/v1/PodSandboxStatsResponse';
@@ -23,11 +24,6 @@ import { mapBounded } from './container-stats';
 
 export const PARALLEL = 8;
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
-
-/** The containers of a sandbox, from the index. */
-export function podContainers(deps: Deps, sandboxId: string): IndexedContainer[] {
-  return deps.index.membersOf(sandboxId).filter((c) => isContainerLabels(c.labels));
-}
 
 /**
  * A pod's stats: its own cgroup when it has one, else the sum of its containers and the pause

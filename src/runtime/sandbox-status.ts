@@ -6,9 +6,7 @@ import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import type { PodSandboxStatusRequest__Output } from '../generated/runtime/v1/PodSandboxStatusRequest';
 import type { PodSandboxStatusResponse } from '../generated/runtime/v1/PodSandboxStatusResponse';
 import type { ContainerInspectInfo } from 'dockerode';
-import type { IndexedContainer } from '../docker/container-index';
 import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus';
-import { isContainerLabels, isSandboxLabels } from '../translate/labels';
 import { nowNanos } from '../translate/time';
 import {
   isHostNetwork,
@@ -17,7 +15,8 @@ import {
   sandboxVerboseInfo,
 } from '../translate/sandbox-status';
 import { containerStatusOf } from './container-status';
-import { findSandbox } from '../lookup/find-sandbox';
+import { findSandbox, indexedSandbox } from '../lookup/find-sandbox';
+import { podContainers } from '../lookup/sandbox-members';
 import { podNetwork } from '../network/pod-network';
 import { podResourcesStore, type PodResources } from '../state/pod-resources-store';
 
@@ -26,7 +25,7 @@ import { podResourcesStore, type PodResources } from '../state/pod-resources-sto
  * it reaches, then answered from the cache). A container removed meanwhile is left out.
  */
 export async function sandboxContainerStatuses(deps: Deps, sandboxId: string): Promise<ContainerStatus[]> {
-  const members = deps.index.membersOf(sandboxId).filter((m) => isContainerLabels(m.labels));
+  const members = podContainers(deps, sandboxId);
   const cache = deps.statusCache;
   const out = await Promise.all(
     members.map((m) =>
@@ -59,7 +58,7 @@ export function podSandboxStatus(
   return async (req) => {
     // Taken before anything is read, so that a change made meanwhile is newer than this answer.
     const timestamp = nowNanos();
-    const known = req.verbose ? undefined : cachedSandbox(deps, req.pod_sandbox_id);
+    const known = req.verbose ? undefined : indexedSandbox(deps, req.pod_sandbox_id);
     if (known) {
       // The kubelet asks this of every pod it syncs; the answer changes only with the state the
       // index follows (state/container-status-cache.ts), so no inspect while it stands still.
@@ -94,14 +93,4 @@ async function ownStatus(deps: Deps, inspect: ContainerInspectInfo): Promise<Pod
     ? podIpsFromInspect(inspect)
     : ((await podNetwork(deps).ips(inspect)) ?? podIpsFromInspect(inspect));
   return sandboxStatusFromInspect(inspect, ips);
-}
-
-/**
- * The index's entry of a sandbox the status cache may answer for: a full id it holds, while it
- * follows Docker's events. Anything else takes the inspect path and gets its own answer or error.
- */
-function cachedSandbox(deps: Deps, id: string): IndexedContainer | undefined {
-  if (!deps.index.isConnected()) return undefined;
-  const c = deps.index.get(id);
-  return c && isSandboxLabels(c.labels) ? c : undefined;
 }

@@ -76,6 +76,14 @@ export async function runningContainer(world: FakeWorld): Promise<{ sandboxId: s
   return { sandboxId, id };
 }
 
+/** Two running pods, the second with a created `sidecar` beside its running container. */
+export async function twoPodsAndASidecar(w: FakeWorld) {
+  const a = await runningContainer(w);
+  const b = await runningContainer(w);
+  const sidecar = await createIn(w, b.sandboxId, containerConfig('sidecar'));
+  return { w, a, b, sidecar };
+}
+
 /** A streaming server that hands out numbered URLs and remembers what they were for. */
 export function withStreaming(world: FakeWorld, capacity = 10): StreamTarget[] {
   const targets: StreamTarget[] = [];

@@ -1,7 +1,7 @@
 import type { ListContainersRequest__Output } from '../../../src/generated/runtime/v1/ListContainersRequest';
 import { listContainers } from '../../../src/runtime/container-list';
 import { callContext, criRequest, fakeDeps, type FakeWorld } from '../../support/fake-deps';
-import { containerConfig, createIn, runningContainer, withImages } from '../../support/cri-fixtures';
+import { twoPodsAndASidecar, withImages } from '../../support/cri-fixtures';
 
 const list = (world: FakeWorld, filter?: Record<string, unknown>) =>
   listContainers(world.deps)(
@@ -11,11 +11,7 @@ const list = (world: FakeWorld, filter?: Record<string, unknown>) =>
 
 describe('ListContainers', () => {
   async function world() {
-    const w = withImages(fakeDeps());
-    const a = await runningContainer(w);
-    const b = await runningContainer(w);
-    const sidecar = await createIn(w, b.sandboxId, containerConfig('sidecar'));
-    return { w, a, b, sidecar };
+    return twoPodsAndASidecar(withImages(fakeDeps()));
   }
 
   it('answers from the index, without asking Docker, and never lists sandboxes', async () => {

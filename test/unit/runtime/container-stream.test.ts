@@ -4,7 +4,13 @@ import { listContainers } from '../../../src/runtime/container-list';
 import { streamContainers } from '../../../src/runtime/container-stream';
 import { callContext, criRequest, fakeDeps, type FakeWorld } from '../../support/fake-deps';
 import { FakeServerStream, runStream } from '../../support/fake-stream-call';
-import { containerConfig, createIn, runningContainer, withImages } from '../../support/cri-fixtures';
+import {
+  containerConfig,
+  createIn,
+  runningContainer,
+  twoPodsAndASidecar,
+  withImages,
+} from '../../support/cri-fixtures';
 
 const stream = (w: FakeWorld, filter?: Record<string, unknown>) =>
   runStream(
@@ -19,11 +25,7 @@ const list = (w: FakeWorld, filter?: Record<string, unknown>) =>
 
 describe('StreamContainers', () => {
   async function world() {
-    const w = withImages(fakeDeps());
-    const a = await runningContainer(w);
-    const b = await runningContainer(w);
-    const sidecar = await createIn(w, b.sandboxId, containerConfig('sidecar'));
-    return { w, a, b, sidecar };
+    return twoPodsAndASidecar(withImages(fakeDeps()));
   }
   type World = Awaited<ReturnType<typeof world>>;
 

@@ -40,6 +40,27 @@ describe('StopPodSandbox', () => {
     },
   );
 
+  it.each([
+    ['following events', true],
+    ['cut off from events', false],
+  ])(
+    'with the index %s, a container carrying only the sandbox label is not one of the pod’s',
+    async (_what, follow) => {
+      const world = withImages(fakeDeps());
+      if (follow) await world.index.start();
+      const { sandboxId, id } = await runningContainer(world);
+      const foreign = await world.fake.createContainer({
+        Image: 'busybox:latest',
+        Labels: { 'io.kubernetes.sandbox.id': sandboxId },
+      });
+      await world.fake.startContainer(foreign);
+      await stop(world, sandboxId);
+      expect(world.fake.containers.get(id)?.state.Running).toBe(false);
+      expect(world.fake.containers.get(foreign)?.state.Running).toBe(true);
+      world.index.stop();
+    },
+  );
+
   it('accepts an unambiguous id prefix', async () => {
     const world = withImages(fakeDeps());
     const sandboxId = await runSandbox(world);
