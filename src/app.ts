@@ -7,6 +7,7 @@ import { DockerEngine } from './docker/docker-engine';
 import { IndexedEngine } from './docker/engine-index';
 import { EngineFacts } from './docker/engine-facts';
 import { EngineInfoCache } from './docker/engine-info-cache';
+import { ImageStoreUsage } from './image/image-store-usage';
 import { ContainerStatusCache, SandboxStatusCache } from './state/container-status-cache';
 import { detectOomScorePolicy } from './host/oom-score';
 import { StatsCollector } from './stats/collector';
@@ -53,12 +54,14 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   const capabilities = new EngineCapabilityProbe(engine);
   // Every reconnect of the events stream may be a restarted, even upgraded, engine.
   index.on('resync', () => capabilities.forget());
+  // How long Status waits for a ping before calling the runtime not ready.
+  const engineInfo = new EngineInfoCache(engine, index, 3000);
   const deps: Deps = {
     config,
     engine,
     engineFacts: new EngineFacts(engine),
-    // How long Status waits for a ping before calling the runtime not ready.
-    engineInfo: new EngineInfoCache(engine, index, 3000),
+    engineInfo,
+    imageStore: new ImageStoreUsage(engineInfo),
     statusCache: new ContainerStatusCache(index),
     sandboxStatusCache: new SandboxStatusCache(index),
     docker,
@@ -92,6 +95,7 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   await index.start();
   stats.start();
   logs.start();
+  deps.imageStore.prime();
   await streaming.start();
   await server.start();
   return {

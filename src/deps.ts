@@ -6,6 +6,7 @@ import type { KeyedMutex } from './concurrency/keyed-mutex';
 import type { Engine } from './docker/engine';
 import type { EngineFacts } from './docker/engine-facts';
 import type { EngineInfoCache } from './docker/engine-info-cache';
+import type { ImageStoreUsage } from './image/image-store-usage';
 import type { ContainerStatusCache, SandboxStatusCache } from './state/container-status-cache';
 import type { EventHub } from './runtime/container-events';
 import type { PodNetworkPlugin } from './network/pod-network';
@@ -30,6 +31,8 @@ export interface Deps {
   docker: DockerClient;
   /** Docker's /info and the engine's liveness, kept current for Status and ImageFsInfo. */
   engineInfo: EngineInfoCache;
+  /** The image store's path and usage, walked in the background for ImageFsInfo. */
+  imageStore: ImageStoreUsage;
   /** PodSandboxStatus's container statuses, kept while each container's state stands still. */
   statusCache: ContainerStatusCache;
   /** PodSandboxStatus answers per sandbox state (not verbose). */

@@ -7,6 +7,7 @@ import { ContainerIndex } from '../../src/docker/container-index';
 import { IndexedEngine } from '../../src/docker/engine-index';
 import { EngineCapabilityProbe } from '../../src/docker/capabilities';
 import { EngineFacts } from '../../src/docker/engine-facts';
+import { ImageStoreUsage } from '../../src/image/image-store-usage';
 import { EngineInfoCache } from '../../src/docker/engine-info-cache';
 import { ContainerStatusCache, SandboxStatusCache } from '../../src/state/container-status-cache';
 import { CriError } from '../../src/grpc/status-error';
@@ -79,11 +80,13 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
       },
     },
   ) as StatsCollector;
+  const engineInfo = new EngineInfoCache(engine, index, 1000);
   const deps: Deps = {
     config: { ...defaultConfig({}), pauseSourceDir: '/nonexistent/pause-source', ...config },
     engine,
     engineFacts: new EngineFacts(engine),
-    engineInfo: new EngineInfoCache(engine, index, 1000),
+    engineInfo,
+    imageStore: new ImageStoreUsage(engineInfo),
     statusCache: new ContainerStatusCache(index),
     sandboxStatusCache: new SandboxStatusCache(index),
     capabilities: new EngineCapabilityProbe(engine),
