@@ -1,141 +1,45 @@
 import http from 'http';
 import type { AddressInfo } from 'net';
 import { status } from '@grpc/grpc-js';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { onCallFinished } from './grpc/handler';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';
-import { isContainerLabels, isSandboxLabels } from './translate/labels';
+import type { PrometheusMetrics } from './metrics-prometheus';
 import { logger } from './logger';
 
 /**
  * Prometheus metrics of docker-cri itself (not of the pods: those go through the CRI stats calls).
- * One registry per process; every App binds its Docker client and index to it.
+ * Components report here always; the numbers are kept only once a metrics endpoint is served
+ * (--metrics-bind-addr), when metrics-prometheus.ts is loaded. Gauges of what is open now (log
+ * pumps, streaming sessions) are counted here from the start, so they are right whenever the
+ * endpoint comes up.
  */
-export const registry = new Registry();
-
-/**
- * The process metrics (CPU, memory, event-loop lag, GC) cost a 10 ms event-loop-delay timer and
- * GC observers for the life of the process, about 0.7% of a core on an idle node: only when
- * someone can scrape them.
- */
-let defaultsOn = false;
-function collectProcessMetrics(): void {
-  if (defaultsOn) return;
-  defaultsOn = true;
-  collectDefaultMetrics({ register: registry, prefix: 'docker_cri_' });
-}
-
-const rpcDuration = new Histogram({
-  name: 'docker_cri_grpc_request_duration_seconds',
-  help: 'CRI call latency by method and result code',
-  labelNames: ['method', 'code'] as const,
-  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-  registers: [registry],
-});
-const rpcRequests = new Counter({
-  name: 'docker_cri_grpc_requests_total',
-  help: 'CRI calls finished, by method and result code',
-  labelNames: ['method', 'code'] as const,
-  registers: [registry],
-});
-const rpcErrors = new Counter({
-  name: 'docker_cri_grpc_errors_total',
-  help: 'CRI calls that ended with a code other than OK, by method and code',
-  labelNames: ['method', 'code'] as const,
-  registers: [registry],
-});
-const dockerDuration = new Histogram({
-  name: 'docker_cri_docker_call_duration_seconds',
-  help: 'Docker Engine API call latency by operation',
-  labelNames: ['operation'] as const,
-  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-  registers: [registry],
-});
-const dockerErrors = new Counter({
-  name: 'docker_cri_docker_call_errors_total',
-  help: 'Docker Engine API calls that failed, by operation',
-  labelNames: ['operation'] as const,
-  registers: [registry],
-});
-const logBytes = new Counter({
-  name: 'docker_cri_log_pump_bytes_total',
-  help: 'Bytes of container output written to CRI log files, by stream',
-  labelNames: ['stream'] as const,
-  registers: [registry],
-});
-const logLag = new Histogram({
-  name: 'docker_cri_log_pump_lag_seconds',
-  help: 'Time from a log line being produced (its Docker timestamp) to it being written to the CRI log file',
-  buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  registers: [registry],
-});
-const logPumps = new Gauge({
-  name: 'docker_cri_log_pumps',
-  help: 'Log pumps currently copying a container output',
-  registers: [registry],
-});
-const streamingActive = new Gauge({
-  name: 'docker_cri_streaming_sessions',
-  help: 'Streaming sessions open now, by kind (exec, attach, portforward)',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
-const streamingTotal = new Counter({
-  name: 'docker_cri_streaming_sessions_total',
-  help: 'Streaming sessions opened, by kind (exec, attach, portforward)',
-  labelNames: ['kind'] as const,
-  registers: [registry],
-});
-
+let prom: PrometheusMetrics | undefined;
+let openPumps = 0;
+const openSessions = new Map<string, number>();
 const indexes = new Set<ContainerIndex>();
-const SANDBOX_STATES = ['ready', 'notready'];
-const CONTAINER_STATES = ['created', 'running', 'exited', 'unknown'];
 
-/** Docker state → CRI state name, as ContainerStatus reports it. */
-function containerState(docker: string): string {
-  if (docker === 'created') return 'created';
-  if (docker === 'running' || docker === 'paused' || docker === 'restarting') return 'running';
-  if (docker === 'exited' || docker === 'dead') return 'exited';
-  return 'unknown';
+function prometheus(): PrometheusMetrics {
+  if (!prom) {
+    // Loaded here, not at the top: see the comment above.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { prometheusMetrics } = require('./metrics-prometheus') as typeof import('./metrics-prometheus');
+    prom = prometheusMetrics({
+      logPumps: () => openPumps,
+      streamingSessions: (kind) => openSessions.get(kind) ?? 0,
+      indexes: () => indexes,
+    });
+  }
+  return prom;
 }
 
-new Gauge({
-  name: 'docker_cri_sandboxes',
-  help: 'Pod sandboxes by state',
-  labelNames: ['state'] as const,
-  registers: [registry],
-  collect() {
-    this.reset();
-    for (const s of SANDBOX_STATES) this.set({ state: s }, 0);
-    for (const index of indexes) {
-      for (const c of index.list()) {
-        if (isSandboxLabels(c.labels)) this.inc({ state: c.state === 'running' ? 'ready' : 'notready' });
-      }
-    }
-  },
-});
-
-new Gauge({
-  name: 'docker_cri_containers',
-  help: 'Containers (not sandboxes) by state',
-  labelNames: ['state'] as const,
-  registers: [registry],
-  collect() {
-    this.reset();
-    for (const s of CONTAINER_STATES) this.set({ state: s }, 0);
-    for (const index of indexes) {
-      for (const c of index.list())
-        if (isContainerLabels(c.labels)) this.inc({ state: containerState(c.state) });
-    }
-  },
-});
+/** The registry behind /metrics, once an endpoint is served (tests read it as JSON). */
+export function metricsRegistry(): PrometheusMetrics['registry'] | undefined {
+  return prom?.registry;
+}
 
 onCallFinished((method, code, seconds) => {
-  const codeName = status[code] ?? String(code);
-  rpcDuration.observe({ method, code: codeName }, seconds);
-  rpcRequests.inc({ method, code: codeName });
-  if (code !== status.OK) rpcErrors.inc({ method, code: codeName });
+  prom?.call(method, status[code] ?? String(code), code === status.OK, seconds);
 });
 
 export type StreamingKind = 'exec' | 'attach' | 'portforward';
@@ -144,22 +48,22 @@ export type StreamingKind = 'exec' | 'attach' | 'portforward';
 export const metrics = {
   /** The log pump wrote `bytes` of a container's `stream` (stdout or stderr) to its CRI log file. */
   logPumpBytes(stream: string, bytes: number): void {
-    logBytes.inc({ stream }, bytes);
+    prom?.logBytes(stream, bytes);
   },
   /** Seconds between a line's Docker timestamp and its write to the CRI log file. */
   logPumpLag(seconds: number): void {
-    if (seconds >= 0 && Number.isFinite(seconds)) logLag.observe(seconds);
+    if (seconds >= 0 && Number.isFinite(seconds)) prom?.logLag(seconds);
   },
   /** A log pump started; call the returned function (once) when it ends. */
   logPumpStarted(): () => void {
-    logPumps.inc();
-    return once(() => logPumps.dec());
+    openPumps++;
+    return once(() => openPumps--);
   },
   /** A streaming session opened; call the returned function (once) when it closes. */
   streamingSessionStarted(kind: StreamingKind): () => void {
-    streamingTotal.inc({ kind });
-    streamingActive.inc({ kind });
-    return once(() => streamingActive.dec({ kind }));
+    prom?.streamingOpened(kind);
+    openSessions.set(kind, (openSessions.get(kind) ?? 0) + 1);
+    return once(() => openSessions.set(kind, (openSessions.get(kind) ?? 1) - 1));
   },
 };
 
@@ -175,10 +79,7 @@ function once(fn: () => void): () => void {
 
 /** Times every Docker call of this client. */
 export function observeDocker(docker: DockerClient): void {
-  docker.onCall((operation, seconds, ok) => {
-    dockerDuration.observe({ operation }, seconds);
-    if (!ok) dockerErrors.inc({ operation });
-  });
+  docker.onCall((operation, seconds, ok) => prom?.docker(operation, seconds, ok));
 }
 
 /** Counts the index's sandboxes and containers at every scrape; returns the undo. */
@@ -204,7 +105,7 @@ export function parseBindAddr(addr: string): { host: string; port: number } {
 /** Serves GET /metrics in the Prometheus text format. */
 export async function startMetricsServer(bindAddr: string): Promise<MetricsServer> {
   const { host, port } = parseBindAddr(bindAddr);
-  collectProcessMetrics();
+  const { registry } = prometheus();
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
