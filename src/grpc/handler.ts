@@ -88,24 +88,39 @@ export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const abort = new AbortController();
-    const cancelled = (): void => abort.abort();
-    call.on('cancelled', cancelled);
+    // Made on first use: only a few handlers (ExecSync, PullImage, stats lists) watch for a cancel,
+    // and the kubelet makes dozens of calls a second that never read it.
+    let abort: AbortController | undefined;
+    const cancelled = (): void => abort?.abort();
+    const ctx: CallContext = {
+      get signal(): AbortSignal {
+        if (!abort) {
+          abort = new AbortController();
+          if (call.cancelled) abort.abort();
+          else call.on('cancelled', cancelled);
+        }
+        return abort.signal;
+      },
+    };
     let done: Promise<Res>;
     try {
-      done = impl(call.request, { signal: abort.signal });
+      done = impl(call.request, ctx);
     } catch (err) {
       done = Promise.reject(err);
     }
     // grpc-js reports a stream that closes after the answer as cancelled too; aborting then would
     // only make an AbortError (with its stack) per call for nobody to read.
-    void done.finally(() => call.off('cancelled', cancelled)).catch(() => undefined);
+    const settled = (): void => {
+      if (abort) call.off('cancelled', cancelled);
+    };
     done.then(
       (res) => {
+        settled();
         finish(method, call.request, started, status.OK);
         callback(null, res);
       },
       (err: unknown) => {
+        settled();
         const e = toStatus(err);
         finish(method, call.request, started, e.code, e.message);
         callback({ code: e.code, details: e.message });

@@ -4,6 +4,7 @@ import http from 'http';
 function freshMetrics(): typeof import('../../src/metrics') {
   let mod: typeof import('../../src/metrics') | undefined;
   jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy per case
     mod = require('../../src/metrics') as typeof import('../../src/metrics');
   });
   return mod as typeof import('../../src/metrics');
@@ -29,6 +30,7 @@ describe('metrics without and with an endpoint', () => {
       jest.doMock('prom-client', () => {
         throw new Error('prom-client was loaded');
       });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy per case
       const m = require('../../src/metrics') as typeof import('../../src/metrics');
       m.metrics.logPumpBytes('stdout', 10);
       m.metrics.logPumpLag(0.1);
