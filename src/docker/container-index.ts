@@ -227,6 +227,18 @@ export class ContainerIndex extends EventEmitter {
     return mine;
   }
 
+  /**
+   * Records that a stop of ours just succeeded: Docker answers a stop only once the container is
+   * marked exited, so no read is needed to know it (StopPodSandbox stops every container of the
+   * pod). Written newer than any read still out, like forget(); an entry not held is left to its
+   * events.
+   */
+  markExited(id: string): void {
+    const before = this.entries.get(id);
+    if (before && before.state !== 'exited')
+      this.apply(id, { ...before, state: 'exited' }, ++this.clock, 'stop');
+  }
+
   /** Drops an entry at once (after a successful remove, or its destroy event), newer than any read out. */
   forget(id: string): void {
     this.apply(id, undefined, ++this.clock, 'destroy');

@@ -10,12 +10,16 @@ export interface IndexWriter {
   refresh(id: string, action: string): Promise<unknown>;
   /** Drops a container that is gone. */
   forget(id: string): void;
+  /** Marks a container exited after a stop of ours succeeded. */
+  markExited(id: string): void;
 }
 
 /**
  * An Engine whose container changes reach the index before the call returns, so that a List right
- * after sees them and no handler has to remember to refresh. After a start or stop the container
- * is re-read whether the call succeeded or not (a failed start may still have changed its state);
+ * after sees them and no handler has to remember to refresh. After a start the container is re-read
+ * whether the call succeeded or not (a failed start may still have changed its state, and a started
+ * one may have exited already); a successful stop is known to have left it exited, a failed one
+ * (or a 304: it was not running) is re-read;
  * a forced remove that succeeded, found nothing, or found a removal already under way (409) drops
  * it; any other failed remove re-reads it, since it may still be there.
  */
@@ -46,9 +50,11 @@ export class IndexedEngine implements Engine {
   async stopContainer(id: string, graceSeconds: number, o?: CallOptions): Promise<void> {
     try {
       await this.engine.stopContainer(id, graceSeconds, o);
-    } finally {
+    } catch (err) {
       await this.index.refresh(id, 'stop');
+      throw err;
     }
+    this.index.markExited(id);
   }
 
   async removeContainer(id: string, o?: CallOptions): Promise<void> {

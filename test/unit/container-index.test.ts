@@ -244,4 +244,28 @@ describe('ContainerIndex: refresh, events and resync through one versioned apply
     await late;
     expect(index.get(a)).toBeUndefined();
   });
+
+  it('markExited after a stop of ours: exited at once, a read that began before the stop does not undo it', async () => {
+    const engine = fakeEngine();
+    index = new ContainerIndex(engine.docker);
+    const started = index.start();
+    await until(() => engine.waiting.length === 1);
+    engine.waiting[0].answer([entry(a, 'running')]);
+    await started;
+    const changes: IndexChange[] = [];
+    index.on('change', (c: IndexChange) => changes.push(c));
+    const stale = index.refresh(a); // e.g. the start event's read, still out during the stop
+    await until(() => engine.waiting.length === 2);
+    index.markExited(a);
+    expect(index.get(a)?.state).toBe('exited');
+    engine.waiting[1].answer([entry(a, 'running')]);
+    await stale;
+    expect(index.get(a)?.state).toBe('exited');
+    expect(changes.map((c) => [c.action, c.after?.state])).toEqual([['stop', 'exited']]);
+    // Marking again, or marking an id the index does not hold, is no change.
+    index.markExited(a);
+    index.markExited('f'.repeat(64));
+    expect(changes).toHaveLength(1);
+    expect(index.get('f'.repeat(64))).toBeUndefined();
+  });
 });

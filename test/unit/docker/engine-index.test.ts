@@ -13,6 +13,9 @@ function recorder(): IndexWriter & { log: string[] } {
     forget(id) {
       log.push(`forget ${id.slice(0, 4)}`);
     },
+    markExited(id) {
+      log.push(`exited ${id.slice(0, 4)}`);
+    },
   };
 }
 
@@ -25,13 +28,21 @@ function setup() {
 }
 
 describe('IndexedEngine', () => {
-  it('re-reads a container after its create, start and stop', async () => {
+  it('re-reads a container after its create and start; a stop that succeeded marks it exited', async () => {
     const { engine, index } = setup();
     const id = await engine.createContainer({ name: 'a', Image: 'busybox:latest' });
     await engine.startContainer(id);
     await engine.stopContainer(id, 0);
     const s = id.slice(0, 4);
-    expect(index.log).toEqual([`refresh create ${s}`, `refresh start ${s}`, `refresh stop ${s}`]);
+    expect(index.log).toEqual([`refresh create ${s}`, `refresh start ${s}`, `exited ${s}`]);
+  });
+
+  it('a stop answered 304 (not running) is re-read, not marked, and passed on', async () => {
+    const { fake, engine, index } = setup();
+    const id = fake.addContainer({ name: 'a', Image: 'busybox:latest' }, 'created');
+    const err = await engine.stopContainer(id, 0).catch((e: unknown) => e);
+    expect(isNotModified(err)).toBe(true);
+    expect(index.log).toEqual([`refresh stop ${id.slice(0, 4)}`]);
   });
 
   it.each([

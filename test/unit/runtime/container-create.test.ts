@@ -91,6 +91,13 @@ describe('CreateContainer', () => {
       'image "nginx:1.27" not found',
     ],
     [
+      // Both missing: the sandbox is named, as it would be if the two were read in turn.
+      'an unknown sandbox and an image not pulled',
+      { pod_sandbox_id: 'c'.repeat(64), ...cfg({ image: { image: 'nginx:1.27' } }) },
+      status.NOT_FOUND,
+      `pod sandbox "${'c'.repeat(64)}"`,
+    ],
+    [
       'an unknown pid target',
       cfg({
         linux: { security_context: { namespace_options: { pid: 'TARGET', target_id: 'd'.repeat(64) } } },
@@ -107,10 +114,13 @@ describe('CreateContainer', () => {
     expect(world.fake.containers.size).toBe(before);
   });
 
-  it('refuses a sandbox that is not running', async () => {
+  it.each([
+    ['pulled', 'busybox:latest'],
+    ['not pulled either (the sandbox is reported first)', 'nginx:1.27'],
+  ])('refuses a sandbox that is not running, the image %s', async (_what, image) => {
     const { world, sandboxId, req } = await ready();
     world.fake.exitContainer(sandboxId, 0);
-    const f = await failure(create(world, req));
+    const f = await failure(create(world, { ...req, ...cfg({ image: { image } }) }));
     expect(f.code).toBe(status.FAILED_PRECONDITION);
     expect(f.message).toContain(`pod sandbox "${sandboxId}" is not ready`);
   });
