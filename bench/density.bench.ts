@@ -23,11 +23,11 @@ import {
 
 /**
  * A full node: DENSITY_PODS pods (default the kubelet's 110) × 2 running busybox containers made
- * through the CRI, then the kubelet's periodic calls for DENSITY_SECONDS (default 60):
+ * through the CRI, then the kubelet's periodic calls, twice for DENSITY_SECONDS (default 60):
  *   every 1 s   ListPodSandbox + ListContainers (PLEG relist), then PodSandboxStatus +
- *               ContainerStatus for the pods that changed — in a steady node none change, so a
- *               tenth of the pods are taken per second instead (each pod's worker resyncs about
- *               every 10 s), which is more than a real kubelet asks for;
+ *               ContainerStatus for the pods that changed: in the first window as the kubelet's
+ *               generic PLEG picks them (on a steady node, none), in the second a tenth of the pods
+ *               every second whether they changed or not (far more than a kubelet asks for);
  *   every 5 s   Status (the kubelet's runtime-up check);
  *   every 10 s  ListContainerStats + ListPodSandboxStats (the CRI stats provider) and ImageFsInfo.
  * Printed: docker-cri's and dockerd's CPU (% of one core, from /proc/<pid>/stat), RSS, p50/p95 of
@@ -161,43 +161,67 @@ interface LoadResult {
   errors: number;
 }
 
+/**
+ * How the kubelet picks the pods whose status it reads each second:
+ *   pleg  as its generic PLEG does: the pods whose containers changed between two relists (on a
+ *         steady node, none);
+ *   busy  a tenth of the pods every second whether they changed or not (DENSITY_STATUS_PER_S to
+ *         change): far more than a kubelet asks of a steady node, a stand-in for a node with churn.
+ */
+type LoadMode = 'pleg' | 'busy';
+
 /** The kubelet's periodic calls for `seconds`. */
 async function kubeletLoad(
   shim: BenchShim,
   pods: Pod[],
   seconds: number,
+  mode: LoadMode,
   dpid?: number,
 ): Promise<LoadResult> {
   const calls: Record<string, number[]> = {};
   let errors = 0;
-  const timed = async (method: string, fn: () => Promise<unknown>): Promise<void> => {
+  const timed = async <T>(method: string, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
-      const [ms] = await timeMs(fn);
+      const [ms, value] = await timeMs(fn);
       (calls[method] ??= []).push(ms);
+      return value;
     } catch (err) {
       errors++;
       if (errors <= 5) console.error(`${method} failed: ${(err as Error).message}`);
+      return undefined;
     }
   };
-  const rt = (m: string, req: object = {}): Promise<void> => timed(m, () => shim.client.rt(m, req));
+  const rt = <T = unknown>(m: string, req: object = {}): Promise<T | undefined> =>
+    timed(m, () => shim.client.rt<T>(m, req));
+  const podOf = new Map<string, Pod>(pods.flatMap((p) => p.containers.map((c) => [c, p] as const)));
+  let lastStates: Map<string, string> | undefined;
   const rss: number[] = [];
   const shimPid = shim.child.pid as number;
   const windowStart = monoUs();
   const shimCpu = cpuMeter(shimPid);
   const dockerdCpu = cpuMeter(dpid);
   const start = Date.now();
-  // Pods whose status is read each second. A steady kubelet reads none (its PLEG relist finds no
-  // change); the default, a tenth of the pods, stands for a busy node. DENSITY_STATUS_PER_S to change.
   const perTick = Number(process.env.DENSITY_STATUS_PER_S ?? Math.max(1, Math.ceil(pods.length / 10)));
   let cursor = 0;
   for (let tick = 0; tick < seconds; tick++) {
     const tickStart = Date.now();
     // One call at a time, so that each latency is the call's own and not the batch's.
     await rt('ListPodSandbox');
-    await rt('ListContainers');
-    for (let i = 0; i < perTick; i++) {
-      const p = pods[cursor++ % pods.length];
-      if (!p) break;
+    const listed = await rt<{ containers?: Array<{ id: string; state: string }> }>('ListContainers');
+    const changed: Pod[] = [];
+    if (mode === 'busy') {
+      for (let i = 0; i < perTick && pods.length > 0; i++) changed.push(pods[cursor++ % pods.length]);
+    } else if (listed) {
+      const states = new Map((listed.containers ?? []).map((c) => [c.id, c.state]));
+      const seen = new Set<Pod>();
+      for (const [id, state] of states) {
+        const p = podOf.get(id);
+        if (lastStates && p && lastStates.get(id) !== state && !seen.has(p)) seen.add(p);
+      }
+      changed.push(...seen);
+      lastStates = states;
+    }
+    for (const p of changed) {
       await rt('PodSandboxStatus', { pod_sandbox_id: p.id });
       for (const c of p.containers) await rt('ContainerStatus', { container_id: c });
     }
@@ -313,7 +337,8 @@ async function main(): Promise<void> {
       await sleep(15_000);
     }
 
-    const load = await kubeletLoad(shim, pods, SECONDS, dpid);
+    const pleg = await kubeletLoad(shim, pods, SECONDS, 'pleg', dpid);
+    const load = await kubeletLoad(shim, pods, SECONDS, 'busy', dpid);
     const fullRss = median(load.rss);
     await memRow(`${pods.length} pods × 2, under load`, fullRss);
 
@@ -325,12 +350,14 @@ async function main(): Promise<void> {
     await sleep(IDLE_SECONDS * 1000);
     const noCalls = { shim: idleShim(), dockerd: idleDockerd(), windowUs: [idleStart, monoUs()] };
 
-    const rows: Row[] = Object.entries(load.calls).map(([call, ms]) => ({
-      call: `docker-cri ${call}`,
-      n: ms.length,
-      'p50 ms': median(ms),
-      'p95 ms': percentile(ms, 95),
-    }));
+    const callRows = (window: string, r: LoadResult): Row[] =>
+      Object.entries(r.calls).map(([call, ms]) => ({
+        call: `docker-cri ${call} (${window})`,
+        n: ms.length,
+        'p50 ms': median(ms),
+        'p95 ms': percentile(ms, 95),
+      }));
+    const rows: Row[] = [...callRows('steady', pleg), ...callRows('busy', load)];
     rows.push(...(await rawFloor(pods)));
 
     // Remove everything through the CRI, as the kubelet would, then let the shim settle.
@@ -348,7 +375,12 @@ async function main(): Promise<void> {
 
     const cpuRows: Row[] = [
       {
-        window: `kubelet load, ${SECONDS} s`,
+        window: `steady kubelet (PLEG: status of changed pods only), ${SECONDS} s`,
+        'docker-cri CPU %': pleg.shimCpu,
+        'dockerd CPU %': pleg.dockerdCpu,
+      },
+      {
+        window: `busy kubelet (status of a tenth of the pods every second), ${SECONDS} s`,
         'docker-cri CPU %': load.shimCpu,
         'dockerd CPU %': load.dockerdCpu,
       },
@@ -361,7 +393,8 @@ async function main(): Promise<void> {
     printTable(`Density: ${PODS} pods × 2 containers (CPU in % of one core; machine shared)`, cpuRows);
     printTable('Calls under the kubelet load, and the raw Docker floor', rows);
     printTable('docker-cri memory', mem);
-    if (load.errors) console.log(`${load.errors} calls failed during the load`);
+    const errors = pleg.errors + load.errors;
+    if (errors) console.log(`${errors} calls failed during the load`);
     const file = writeResults(
       PODS === 110 ? 'density' : `density-${PODS}`,
       {
@@ -373,8 +406,8 @@ async function main(): Promise<void> {
         cpu: cpuRows,
         calls: rows,
         memory: mem,
-        errors: load.errors,
-        windowsUs: { load: load.windowUs, noCalls: noCalls.windowUs },
+        errors,
+        windowsUs: { steady: pleg.windowUs, load: load.windowUs, noCalls: noCalls.windowUs },
       },
       await engineDescription(),
     );
@@ -382,7 +415,7 @@ async function main(): Promise<void> {
     if (profDir) {
       fs.writeFileSync(
         path.join(profDir, 'windows.json'),
-        JSON.stringify({ load: load.windowUs, noCalls: noCalls.windowUs }),
+        JSON.stringify({ steady: pleg.windowUs, load: load.windowUs, noCalls: noCalls.windowUs }),
       );
     }
   } finally {
