@@ -72,10 +72,73 @@ export const LIST_FIELDS: Record<string, { itemType: string; field: string }> = 
   StreamPodSandboxMetrics: { itemType: 'runtime.v1.PodSandboxMetrics', field: 'pod_sandbox_metrics' },
 };
 
-/** Puts the cached serializers on the list methods (and list streams) a service has. */
+/**
+ * Serializer for a status answer whose message fields hold objects kept across calls (the status
+ * caches of state/container-status-cache.ts): those fields are written from their cached bytes and
+ * the rest (a timestamp) encoded as usual. Fields are written in number order, as protobufjs does,
+ * so the bytes are the generic serializer's; an answer with `info` (verbose) is encoded as usual.
+ */
+export function cachedStatusSerializer(
+  responseType: string,
+  cachedFields: Array<{ field: string; number: number; itemType: string }>,
+): (res: object) => Buffer {
+  const header = protobuf.Writer.create();
+  const ordered = [...cachedFields].sort((a, b) => a.number - b.number);
+  return (res) => {
+    const r = res as Record<string, unknown>;
+    const type = criRoot().lookupType(responseType);
+    const info = r.info as Record<string, unknown> | undefined;
+    if (info && Object.keys(info).length > 0) return Buffer.from(type.encode(type.fromObject(r)).finish());
+    const rest: Record<string, unknown> = { ...r };
+    const parts: Uint8Array[] = [];
+    for (const { field, number, itemType } of ordered) {
+      delete rest[field];
+      const value = r[field];
+      if (value === undefined || value === null) continue;
+      for (const item of Array.isArray(value) ? (value as object[]) : [value as object]) {
+        const b = encodedItem(itemType, item);
+        parts.push(
+          header
+            .reset()
+            .uint32((number << 3) | 2)
+            .uint32(b.length)
+            .finish(),
+          b,
+        );
+      }
+    }
+    // Only fields numbered after the cached ones remain (the timestamp): they follow them.
+    parts.push(type.encode(type.fromObject(rest)).finish());
+    return Buffer.concat(parts);
+  };
+}
+
+/** The status methods answered from the status caches, and their kept message fields. */
+export const STATUS_FIELDS: Record<
+  string,
+  { responseType: string; fields: Array<{ field: string; number: number; itemType: string }> }
+> = {
+  ContainerStatus: {
+    responseType: 'runtime.v1.ContainerStatusResponse',
+    fields: [{ field: 'status', number: 1, itemType: 'runtime.v1.ContainerStatus' }],
+  },
+  PodSandboxStatus: {
+    responseType: 'runtime.v1.PodSandboxStatusResponse',
+    fields: [
+      { field: 'status', number: 1, itemType: 'runtime.v1.PodSandboxStatus' },
+      { field: 'containers_statuses', number: 3, itemType: 'runtime.v1.ContainerStatus' },
+    ],
+  },
+};
+
+/** Puts the cached serializers on the list methods (and list streams) and status methods a service has. */
 export function useCachedListEncoding(def: grpc.ServiceDefinition): void {
   for (const [method, { itemType, field }] of Object.entries(LIST_FIELDS)) {
     const m = def[method] as { responseSerialize: (res: unknown) => Buffer } | undefined;
     if (m) m.responseSerialize = cachedListSerializer(itemType, field) as (res: unknown) => Buffer;
+  }
+  for (const [method, { responseType, fields }] of Object.entries(STATUS_FIELDS)) {
+    const m = def[method] as { responseSerialize: (res: unknown) => Buffer } | undefined;
+    if (m) m.responseSerialize = cachedStatusSerializer(responseType, fields) as (res: unknown) => Buffer;
   }
 }
