@@ -7,6 +7,7 @@ import {
   docker,
   engineDescription,
   median,
+  memoryFloors,
   NODE_FLAGS,
   percentile,
   printTable,
@@ -307,6 +308,9 @@ async function main(): Promise<void> {
   };
   let pods: Pod[] = [];
   try {
+    for (const f of await memoryFloors()) {
+      mem.push({ state: `floor: ${f.what}`, 'RSS MiB': f.rss / MiB, 'private (RssAnon) MiB': f.anon / MiB });
+    }
     const idleRss = await settledRss(shim);
     await memRow('idle, no pods', idleRss);
     if (SNAPSHOT_DIR) {

@@ -228,3 +228,35 @@ export async function removeByLabel(label: string): Promise<void> {
     ),
   );
 }
+
+/**
+ * The memory floor a docker-cri process cannot go below, measured on this machine: node alone, and
+ * node with the libraries docker-cri is built on loaded (ssh2 left out as main.ts does), each with
+ * the shim's node flags, idle. What docker-cri holds beyond the second is its own.
+ */
+export async function memoryFloors(): Promise<Array<{ what: string; rss: number; anon: number }>> {
+  const lean = path.resolve(__dirname, '../src/lean-require.js');
+  const libs = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'dockerode', 'winston'];
+  const cases = [
+    { what: 'node alone', script: 'setInterval(() => {}, 1e6)' },
+    {
+      what: `node + ${libs.join(', ')}`,
+      script: `require(${JSON.stringify(lean)}); ${libs.map((l) => `require(${JSON.stringify(l)});`).join(' ')} setInterval(() => {}, 1e6)`,
+    },
+  ];
+  const out: Array<{ what: string; rss: number; anon: number }> = [];
+  for (const c of cases) {
+    const child = spawn(process.execPath, [...NODE_FLAGS, '-e', c.script], {
+      stdio: 'ignore',
+      cwd: path.resolve(__dirname, '../..'),
+    });
+    try {
+      await sleep(3000);
+      const pid = child.pid as number;
+      out.push({ what: c.what, rss: rssOf(pid), anon: anonOf(pid) });
+    } finally {
+      child.kill();
+    }
+  }
+  return out;
+}
