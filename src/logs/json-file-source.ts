@@ -167,6 +167,9 @@ export class JsonFileSource {
           // Nothing to read: a node's many quiet pumps hold no read buffer while they wait.
           if (!this.dirty) this.dropBuffer();
           await this.sleep(this.dirty ? this.batchMs : idle);
+          // A safety-net look that finds the file as it was left goes back to sleep at the cost of
+          // one stat: no read buffer, no read, no batch through the pump.
+          while (this.watcher && !this.dirty && (await this.unchanged())) await this.sleep(idle);
         }
       }
     } finally {
@@ -252,6 +255,14 @@ export class JsonFileSource {
     if (next && next.ino === inos[i]) return next;
     await next?.fh.close();
     return undefined;
+  }
+
+  /** Whether the log path is still the file being read, read to its end (stopped or over: no). */
+  private async unchanged(): Promise<boolean> {
+    if (this.stopped || this.over || this.files.length !== 1) return false;
+    const f = this.cur;
+    const st = await fsp.stat(this.opts.logPath).catch(() => undefined);
+    return st !== undefined && st.ino === f.ino && st.size === f.off;
   }
 
   private watch(): void {

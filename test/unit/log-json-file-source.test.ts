@@ -1,3 +1,4 @@
+import { EventEmitter } from 'events';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -151,5 +152,49 @@ describe('following a json-file log', () => {
 
   it('refuses a log it cannot open (the caller uses the API)', async () => {
     await expect(follower().open()).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('the safety-net poll of a watched, quiet file', () => {
+  /** A watch that never signals: as if inotify had dropped every event (queue overflow). */
+  function deafWatch(): jest.SpyInstance {
+    return jest.spyOn(fs, 'watch').mockImplementation(() => {
+      const w = new EventEmitter() as fs.FSWatcher;
+      w.close = () => undefined;
+      return w;
+    });
+  }
+  afterEach(() => jest.restoreAllMocks());
+
+  it('finds the file unchanged with one stat and no read, and reads what a missed event hid', async () => {
+    const watch = deafWatch();
+    fs.writeFileSync(logPath, json(0, 10));
+    // FileHandle is not exported: its prototype is reached through a handle.
+    const probe = await fs.promises.open(logPath, 'r');
+    const handleProto = Object.getPrototypeOf(probe) as { read: () => unknown };
+    await probe.close();
+    const f = follower();
+    const src = await f.open();
+    const done = f.run(src);
+    try {
+      await until(() => f.lines.length === 10);
+      expect(watch).toHaveBeenCalled();
+      const stat = jest.spyOn(fs.promises, 'stat');
+      const read = jest.spyOn(handleProto, 'read');
+      // Quiet for several polls (200 ms each): only stats of the path.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(stat.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(stat.mock.calls.every(([p]) => p === logPath)).toBe(true);
+      expect(read).not.toHaveBeenCalled();
+      // A write no event announced is read by the next poll.
+      fs.appendFileSync(logPath, json(10, 15));
+      await until(() => f.lines.length === 15);
+      expect(f.lines).toEqual(range(0, 15));
+      src.finish();
+      await expect(done).resolves.toBe('end');
+    } finally {
+      src.stop();
+      await done.catch(() => undefined);
+    }
   });
 });
