@@ -36,7 +36,8 @@ export class EngineInfoCache {
   async liveness(): Promise<Liveness> {
     const age = this.lastPing ? Date.now() - this.lastPing.at : Infinity;
     if (this.lastPing?.ok && age < PING_FRESH_MS && this.index?.isConnected()) {
-      if (age > PING_RENEW_MS) void this.ping();
+      // After this answer: building the ping's request would otherwise delay it.
+      if (age > PING_RENEW_MS) setImmediate(() => void this.ping());
       return { ok: true };
     }
     return this.ping();
@@ -66,7 +67,9 @@ export class EngineInfoCache {
   /** Docker's /info: the cached answer, refreshed in the background once it is a minute old. */
   async get(): Promise<EngineInfo> {
     if (this.info) {
-      if (Date.now() - this.info.at > INFO_MAX_AGE_MS) void this.fetch().catch(() => undefined);
+      if (Date.now() - this.info.at > INFO_MAX_AGE_MS) {
+        setImmediate(() => void this.fetch().catch(() => undefined));
+      }
       return this.info.value;
     }
     return this.fetch();

@@ -34,21 +34,23 @@ export async function podStatsOf(
   sandbox: IndexedContainer,
   members = podContainers(deps, sandbox.id),
 ): Promise<PodSandboxStats> {
-  const [samples, pauseSample, podSample, net] = await Promise.all([
+  const [samples, podSample, net] = await Promise.all([
     Promise.all(members.map((c) => deps.stats.sample(c))),
-    deps.stats.sample(sandbox),
     deps.stats.podSample(sandbox),
     deps.stats.network(sandbox),
   ]);
-  const at = nowNs();
   const running = sandbox.state === 'running';
   let pod: CgroupSample | undefined = podSample;
   if (!pod && running) {
+    // No pod cgroup of its own (the kubelet gives every pod one; other callers may not): the pod
+    // is the sum of its containers and the pause container, read only then.
+    const pauseSample = await deps.stats.sample(sandbox);
     pod = sumSamples(
-      at,
+      nowNs(),
       [pauseSample, ...samples].filter((s): s is CgroupSample => s !== undefined),
     );
   }
+  const at = nowNs();
   return {
     attributes: sandboxAttributes(sandbox),
     linux: {

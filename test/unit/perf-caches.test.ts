@@ -174,6 +174,31 @@ describe('EngineInfoCache', () => {
     expect(await cache.liveness()).toEqual({ ok: true });
   });
 
+  it('renews an aging ping and /info after the answer, without making the call wait', async () => {
+    const d = fakeDocker();
+    const index = { isConnected: () => true } as unknown as ContainerIndex;
+    const cache = new EngineInfoCache(d.docker, index, 1000);
+    await cache.liveness();
+    await cache.get();
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      // 3 s on: past the ping's renewal age, within its trust. 61 s on for /info.
+      clock.mockReturnValue(now + 3_000);
+      expect(await cache.liveness()).toEqual({ ok: true });
+      expect(d.pings).toBe(1); // not before the answer
+      await new Promise((r) => setImmediate(r));
+      expect(d.pings).toBe(2);
+      clock.mockReturnValue(now + 61_000);
+      expect((await cache.get()).Driver).toBe('overlay2');
+      expect(d.infos).toBe(1);
+      await new Promise((r) => setImmediate(r));
+      expect(d.infos).toBe(2);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('reads /info once and shares concurrent reads', async () => {
     const d = fakeDocker();
     const cache = new EngineInfoCache(d.docker, undefined, 1000);

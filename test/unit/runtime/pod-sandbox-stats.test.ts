@@ -36,6 +36,7 @@ describe('PodSandboxStats', () => {
     const b = await createIn(w, sandboxId, containerConfig('b'));
     fake.cpuNs.set(sandboxId, 5n).set(a, 100n).set(b, 20n);
     const { stats: s } = await stats(w, sandboxId);
+    expect(fake.reads).toContain(sandboxId);
     expect(s?.attributes).toMatchObject({ id: sandboxId, metadata: { name: 'web', namespace: 'default' } });
     expect(s?.attributes?.labels).toEqual({ app: 'web' });
     expect(s?.linux?.cpu?.usage_core_nano_seconds).toEqual({ value: '125' });
@@ -54,6 +55,8 @@ describe('PodSandboxStats', () => {
     fake.podCpuNs.set(sandboxId, 7777n);
     const { stats: s } = await stats(w, sandboxId);
     expect(s?.linux?.cpu?.usage_core_nano_seconds).toEqual({ value: '7777' });
+    // The pause container is read only for a sum, and a pod cgroup needs none.
+    expect(fake.reads).not.toContain(sandboxId);
   });
 
   it('a stopped pod has no summed CPU and no network', async () => {
