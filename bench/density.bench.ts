@@ -309,7 +309,16 @@ async function main(): Promise<void> {
   let pods: Pod[] = [];
   try {
     for (const f of await memoryFloors()) {
-      mem.push({ state: `floor: ${f.what}`, 'RSS MiB': f.rss / MiB, 'private (RssAnon) MiB': f.anon / MiB });
+      mem.push({
+        state: `floor: ${f.what}`,
+        'RSS MiB': f.rss / MiB,
+        'private (RssAnon) MiB': f.anon / MiB,
+        'heap used MiB (after GC)': '',
+        'external MiB': '',
+        fds: '',
+        timers: '',
+        handles: '',
+      });
     }
     const idleRss = await settledRss(shim);
     await memRow('idle, no pods', idleRss);
