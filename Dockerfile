@@ -31,6 +31,8 @@ COPY --from=build /src/shims/pause/pause.c ./shims/pause/pause.c
 # There is no .git in the image: the commit `--version` prints comes in as a build argument.
 ARG GIT_COMMIT=unknown
 ENV DOCKER_CRI_COMMIT=${GIT_COMMIT}
+# Every launcher's node environment (shims/node-env): no malloc arena per thread.
+ENV MALLOC_ARENA_MAX=2
 RUN printf '#!/bin/sh\nexec node /opt/docker-cri/dist/src/main.js "$@"\n' >/usr/local/bin/docker-cri \
  && printf '#!/bin/sh\nexec node /opt/docker-cri/dist/src/smoke-check.js "$@"\n' >/usr/local/bin/docker-cri-smoke \
  && chmod 755 /usr/local/bin/docker-cri /usr/local/bin/docker-cri-smoke

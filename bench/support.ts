@@ -23,6 +23,15 @@ export const NODE_FLAGS = (
   .filter(Boolean);
 export const RESULTS = path.resolve(__dirname, '../../bench/results');
 
+/** And the environment every launcher gives it (shims/node-env). */
+export const NODE_ENV: Record<string, string> = Object.fromEntries(
+  fs
+    .readFileSync(path.resolve(__dirname, '../../shims/node-env'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+);
+
 export interface BenchShim {
   child: ChildProcess;
   client: CriClient;
@@ -64,7 +73,8 @@ export async function startBinaryShim(extraArgs: string[] = [], opts: ShimOption
     ],
     {
       stdio: ['ignore', 'ignore', opts.pipeStderr ? 'pipe' : 'inherit'],
-      env: process.env,
+      // As every launcher runs it (shims/node-env); a variable already set here wins.
+      env: { ...NODE_ENV, ...process.env },
       cwd: opts.cwd ?? dir,
     },
   );
@@ -247,6 +257,7 @@ export async function memoryFloors(): Promise<Array<{ what: string; rss: number;
   const out: Array<{ what: string; rss: number; anon: number }> = [];
   for (const c of cases) {
     const child = spawn(process.execPath, [...NODE_FLAGS, '-e', c.script], {
+      env: { ...NODE_ENV, ...process.env },
       stdio: 'ignore',
       cwd: path.resolve(__dirname, '../..'),
     });

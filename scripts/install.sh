@@ -53,6 +53,7 @@ mv "$dest.new" "$dest"
 rm -rf "$dest.old"
 
 NODE_FLAGS=$(cat shims/node-options) # every launcher's node flags: see that file
+NODE_ENV_VARS=$(cat shims/node-env) # and its environment (shims/README.md)
 wrapper() { # name script
   local out=$DESTDIR$PREFIX/bin/$1
   mkdir -p "$(dirname "$out")"
@@ -61,6 +62,7 @@ wrapper() { # name script
 # Installed by docker-cri's scripts/install.sh. The commit is baked in: there is no .git here.
 DOCKER_CRI_COMMIT=\${DOCKER_CRI_COMMIT:-$commit}
 export DOCKER_CRI_COMMIT
+export $NODE_ENV_VARS
 exec "$NODE" $NODE_FLAGS "$LIBDIR/dist/src/$2" "\$@"
 SH
   chmod 755 "$out.tmp"

@@ -14,6 +14,8 @@ npm run --silent build
 eval "$(bash scripts/ensure-docker.sh)"
 export DOCKER_HOST
 bash shims/pause/build.sh registry.k8s.io/pause:3.10
-# Node flags of every launcher (see shims/node-options for why).
+# Node flags and environment of every launcher (see shims/README.md for why).
+# shellcheck disable=SC2046
+export $(cat shims/node-env)
 # shellcheck disable=SC2046
 exec node $(cat shims/node-options) dist/src/main.js --docker-endpoint "$DOCKER_HOST" "$@"

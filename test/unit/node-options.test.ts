@@ -28,3 +28,27 @@ describe('node flags of every launcher', () => {
     expect(read('shims/deb/docker-cri.service')).toContain(`\nEnvironment=NODE_OPTIONS=${flags}\n`);
   });
 });
+
+/** And with the environment of shims/node-env (no glibc malloc arena per thread). */
+const env = read('shims/node-env').trim();
+
+describe('node environment of every launcher', () => {
+  it('is VAR=value lines', () => {
+    expect(env).toMatch(/^[A-Z_]+=\S+(\n[A-Z_]+=\S+)*$/);
+  });
+
+  it.each([
+    ['scripts/start.sh', /export \$\(cat shims\/node-env\)\n[\s\S]*exec node /],
+    [
+      'scripts/install.sh (its wrapper)',
+      /NODE_ENV_VARS=\$\(cat shims\/node-env\)[\s\S]*export \$NODE_ENV_VARS\nexec "\$NODE"/,
+    ],
+  ])('%s reads it from the file', (file, pattern) => {
+    expect(read(file.split(' ')[0])).toMatch(pattern);
+  });
+
+  it.each(env.split('\n'))('the .deb unit and the container image set %s', (line) => {
+    expect(read('shims/deb/docker-cri.service')).toContain(`\nEnvironment=${line}\n`);
+    expect(read('Dockerfile')).toContain(`\nENV ${line}\n`);
+  });
+});
