@@ -6,6 +6,7 @@ import { CriClient } from '../test/support/cri-client';
 import {
   engineDescription,
   MAIN,
+  NODE_ENV,
   NODE_FLAGS,
   printTable,
   removeByLabel,
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
       '--root-directory',
       path.join(dir, 'root'),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // As every launcher runs it (shims/node-env); a variable already set here wins.
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...NODE_ENV, ...process.env } },
   );
   const logCopy = process.env.SOAK_LOG ? fs.createWriteStream(process.env.SOAK_LOG) : undefined;
   child.stderr!.on('data', (d) => {
