@@ -26,13 +26,18 @@ async function readOpt(file: string): Promise<string | undefined> {
 /** One buffer for every synchronous read: cgroup stats files are a few KiB at most. */
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
-/** Reads a whole pseudo-file from an open descriptor (from offset 0 each time). */
+/**
+ * Reads a whole pseudo-file from an open descriptor (from offset 0 each time). cgroupfs and procfs
+ * files are seq_files, which fill a read as far as there is content: a short read is the end, and
+ * asking again only to be told so would double the system calls of every stats reading.
+ */
 function readFd(fd: number): string {
   let len = 0;
   for (;;) {
-    const n = fs.readSync(fd, scratch, len, scratch.length - len, len);
-    if (n === 0) break;
+    const want = scratch.length - len;
+    const n = fs.readSync(fd, scratch, len, want, len);
     len += n;
+    if (n < want) break;
     if (len === scratch.length) {
       const bigger = Buffer.allocUnsafe(scratch.length * 2);
       scratch.copy(bigger, 0, 0, len);

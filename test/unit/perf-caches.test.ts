@@ -242,6 +242,13 @@ describe('cgroup files kept open', () => {
     expect(readPseudoFile(path.join(dir, 'gone'))).toBeUndefined();
   });
 
+  it.each(['/proc/self/cgroup', '/proc/self/mountinfo', '/proc/self/limits'])(
+    'reads the kernel’s pseudo-file %s whole, stopping at its first short read',
+    (file) => {
+      expect(readPseudoFile(file)).toBe(fs.readFileSync(file, 'latin1'));
+    },
+  );
+
   it('reads files larger than its first buffer', () => {
     const big = 'x'.repeat(40_000);
     fs.writeFileSync(path.join(dir, 'big'), big);
