@@ -119,6 +119,33 @@ export function parseFlatKeyed(text: string): Map<string, bigint> {
   return out;
 }
 
+/**
+ * The values of `keys` in "key value" lines, found by search rather than by parsing every line: a
+ * memory.stat has some 35 lines of which a reading needs four, on every container every 10 s.
+ * Same answers as parseFlatKeyed for those keys.
+ */
+export function keyedValues(text: string, keys: readonly string[]): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const key of keys) {
+    const at = lineStart(text, key);
+    if (at < 0) continue;
+    const end = text.indexOf('\n', at);
+    const m = /^\S+\s+(\d+)\s*$/.exec(text.slice(at, end < 0 ? undefined : end));
+    if (m) out.set(key, BigInt(m[1]));
+  }
+  return out;
+}
+
+/** Where the line of `key` starts (followed by its separator: "total_rss" is not "total_rss_huge"). */
+function lineStart(text: string, key: string): number {
+  for (const sep of [' ', '\t']) {
+    if (text.startsWith(key + sep)) return 0;
+    const nl = text.indexOf(`\n${key}${sep}`);
+    if (nl >= 0) return nl + 1;
+  }
+  return -1;
+}
+
 /** A single-number cgroup file; "max" (v2: no limit) and garbage give undefined. */
 export function parseSingle(text: string | undefined): bigint | undefined {
   const t = text?.trim();
@@ -152,10 +179,14 @@ export interface MemoryFiles {
 
 const sub = (a: bigint, b: bigint): bigint => (a > b ? a - b : 0n);
 
+/** The memory.stat keys a reading takes (v1's "total_" ones include child cgroups). */
+const V1_MEMORY_KEYS = ['total_inactive_file', 'total_rss', 'total_pgfault', 'total_pgmajfault'];
+const V2_MEMORY_KEYS = ['inactive_file', 'anon', 'pgfault', 'pgmajfault'];
+
 export function memoryFromFiles(version: 1 | 2, files: MemoryFiles): MemorySample | undefined {
   const usage = parseSingle(files.usage);
   if (usage === undefined) return undefined;
-  const stat = parseFlatKeyed(files.stat);
+  const stat = keyedValues(files.stat, version === 1 ? V1_MEMORY_KEYS : V2_MEMORY_KEYS);
   const get = (k: string): bigint => stat.get(k) ?? 0n;
   // v1 "total_" keys include child cgroups, which matters for pod-level cgroups.
   const inactiveFile = version === 1 ? get('total_inactive_file') : get('inactive_file');
@@ -174,7 +205,7 @@ export function memoryFromFiles(version: 1 | 2, files: MemoryFiles): MemorySampl
 /** Cumulative CPU time in ns: v1 cpuacct.usage is ns, v2 cpu.stat usage_usec is µs. */
 export function cpuFromFile(version: 1 | 2, text: string): bigint | undefined {
   if (version === 1) return parseSingle(text);
-  const usec = parseFlatKeyed(text).get('usage_usec');
+  const usec = keyedValues(text, ['usage_usec']).get('usage_usec');
   return usec === undefined ? undefined : usec * 1000n;
 }
 

@@ -1,7 +1,9 @@
 import {
   cpuFromFile,
+  keyedValues,
   memoryFromFiles,
   nanoCores,
+  parseFlatKeyed,
   parseMountinfo,
   parseProcCgroup,
   processCount,
@@ -118,6 +120,64 @@ describe('cgroup files → numbers', () => {
     expect(processCount('3\n', undefined)).toBe(3n);
     expect(processCount(undefined, '10\n11\n\n')).toBe(2n);
     expect(processCount(undefined, undefined)).toBeUndefined();
+  });
+});
+
+describe('keyedValues: a search for the keys a reading needs', () => {
+  // A full v1 memory.stat as a kernel writes it, v2's, and a v2 cpu.stat.
+  const V1 =
+    [
+      'cache 73728',
+      'rss 57344',
+      'rss_huge 0',
+      'shmem 0',
+      'mapped_file 0',
+      'dirty 0',
+      'writeback 0',
+      'pgpgin 1035',
+      'pgpgout 1003',
+      'pgfault 1320',
+      'pgmajfault 0',
+      'inactive_anon 57344',
+      'active_anon 0',
+      'inactive_file 73728',
+      'active_file 0',
+      'unevictable 0',
+      'hierarchical_memory_limit 9223372036854771712',
+      'total_cache 73728',
+      'total_rss 57344',
+      'total_rss_huge 2097152',
+      'total_pgfault 1320',
+      'total_pgmajfault 3',
+      'total_inactive_file 73728',
+    ].join('\n') + '\n';
+  const V2 =
+    'anon 1208320\nfile 4096\nanon_thp 0\ninactive_anon 1200128\ninactive_file 4096\npgfault 512\npgmajfault 2\n';
+  const CPU = 'usage_usec 31002\nuser_usec 20000\nsystem_usec 11002\nnr_periods 0\n';
+
+  it.each([
+    [
+      'v1 memory.stat, every key',
+      V1,
+      V1.split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]),
+    ],
+    [
+      'v2 memory.stat, every key',
+      V2,
+      V2.split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]),
+    ],
+    ['cpu.stat', CPU, ['usage_usec', 'nr_periods']],
+    ['a key that is a prefix of another, and one missing', V1, ['total_rss', 'rss', 'swap', 'total_pg']],
+    ['the first line', 'cache 5\ntotal_rss 7', ['cache', 'total_rss']],
+    ['tabs, a trailing CR, a line that is no number', 'a\t1\nb 2\r\nc x\n', ['a', 'b', 'c']],
+  ])('%s: the same values as parsing every line', (_what, text, keys) => {
+    const all = parseFlatKeyed(text);
+    const want = new Map(keys.filter((k) => all.has(k)).map((k) => [k, all.get(k)]));
+    expect(keyedValues(text, keys)).toEqual(want);
   });
 });
 
