@@ -5,7 +5,7 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { PullImageRequest__Output } from '../generated/runtime/v1/PullImageRequest';
 import type { PullImageResponse } from '../generated/runtime/v1/PullImageResponse';
 import { CriError, deadlineExceeded, notFound } from '../grpc/status-error';
-import { dockerMessage, pullErrorCode } from '../docker/errors';
+import { dockerMessage, pullErrorCode, toCriError } from '../docker/errors';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { registryAuth } from '../translate/image';
 import { logger } from '../logger';
@@ -57,6 +57,9 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
       if (ctx.signal.aborted)
         throw new CriError(status.CANCELLED, `pulling image "${refText}": cancelled by the client`);
       if (err instanceof CriError) throw err;
+      // The engine itself away (its socket refused or gone) is no registry answer to read words from.
+      const engineDown = toCriError(err, `pulling image "${refText}"`);
+      if (engineDown.code === status.UNAVAILABLE) throw engineDown;
       throw fail(dockerMessage(err));
     } finally {
       clearTimeout(timer);

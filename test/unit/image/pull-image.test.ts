@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { PullImageRequest__Output } from '../../../src/generated/runtime/v1/PullImageRequest';
 import { pullImage } from '../../../src/image/pull-image';
 import { callContext, criRequest, failure, fakeDeps, type FakeWorld } from '../../support/fake-deps';
-import { dockerError } from '../../support/fake-engine';
+import { dockerError, dockerUnreachable } from '../../support/fake-engine';
 
 const ID = `sha256:${'b'.repeat(64)}`;
 const pull = (world: FakeWorld, image: string, ctx = callContext(), auth?: Record<string, unknown>) =>
@@ -63,6 +63,14 @@ describe('PullImage', () => {
     const f = await failure(pull(world, 'busybox:1.36'));
     expect(f.code).toBe(code);
     expect(f.message).toContain('pulling image "busybox:1.36"');
+  });
+
+  it('UNAVAILABLE naming the image when the engine itself does not answer', async () => {
+    const world = withRegistry(fakeDeps());
+    world.fake.fail('image.pull', dockerUnreachable());
+    const f = await failure(pull(world, 'busybox:1.36'));
+    expect(f.code).toBe(status.UNAVAILABLE);
+    expect(f.message).toContain('pulling image "busybox:1.36": docker engine unreachable');
   });
 
   it('DEADLINE_EXCEEDED when Docker reports no progress for the deadline', async () => {
