@@ -1,23 +1,12 @@
-import http from 'http';
 import * as grpc from '@grpc/grpc-js';
 import { startShim, type TestShim } from '../support/shim';
 import { onCallFinished } from '../../src/grpc/handler';
 import { eventually } from './streaming-fixtures';
+import { httpGet } from '../support/http-get';
 
 jest.setTimeout(60_000);
 
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
+const scrape = async (url: string): Promise<string> => (await httpGet(url)).body;
 
 /** The value of docker_cri_grpc_requests_total for GetContainerEvents with this code (0 when absent). */
 function eventsCount(text: string, code: string): number {

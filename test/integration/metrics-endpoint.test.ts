@@ -1,8 +1,8 @@
-import http from 'http';
 import { status } from '@grpc/grpc-js';
 import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
 import { PodFactory } from './stats-helpers';
+import { httpGet as get } from '../support/http-get';
 import { metrics, metricsRegistry } from '../../src/metrics';
 import { remoteCommand } from '../support/spdy-client';
 import { eventually, StreamingFixtures } from './streaming-fixtures';
@@ -26,21 +26,6 @@ interface Family {
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const parsePrometheus = require('parse-prometheus-text-format') as (text: string) => Family[];
-
-function get(url: string): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }),
-        );
-      })
-      .on('error', reject);
-  });
-}
 
 describe('/metrics', () => {
   let shim: TestShim;

@@ -176,14 +176,24 @@ describe('ContainerIndex: refresh, events and resync through one versioned apply
   let index: ContainerIndex | undefined;
   afterEach(() => index?.stop());
 
-  /** An index synced with `a` running, then cut off: its resync is under way and unanswered. */
-  async function resyncUnderWay() {
+  /** An index synced from a first list that shows `a` running, following events. */
+  async function syncedWithARunning(): Promise<{
+    engine: ReturnType<typeof fakeEngine>;
+    index: ContainerIndex;
+  }> {
     const engine = fakeEngine();
-    index = new ContainerIndex(engine.docker);
-    const started = index.start();
+    const synced = new ContainerIndex(engine.docker);
+    index = synced;
+    const started = synced.start();
     await until(() => engine.waiting.length === 1);
     engine.waiting[0].answer([entry(a, 'running')]);
     await started;
+    return { engine, index: synced };
+  }
+
+  /** An index synced with `a` running, then cut off: its resync is under way and unanswered. */
+  async function resyncUnderWay() {
+    const { engine, index } = await syncedWithARunning();
     const changes: IndexChange[] = [];
     index.on('change', (c: IndexChange) => changes.push(c));
     engine.streams[0].end(); // the events stream drops; the index reconnects and lists again
@@ -230,12 +240,9 @@ describe('ContainerIndex: refresh, events and resync through one versioned apply
   });
 
   it('a refresh that began before a destroy event does not bring the container back', async () => {
-    const engine = fakeEngine();
-    index = new ContainerIndex(engine.docker);
-    const started = index.start();
-    await until(() => engine.waiting.length === 1);
-    engine.waiting[0].answer([entry(a, 'running')]);
-    await started;
+    const synced = await syncedWithARunning();
+    const engine = synced.engine;
+    index = synced.index;
     const late = index.refresh(a);
     await until(() => engine.waiting.length === 2);
     engine.event(a, 'destroy');
@@ -246,12 +253,9 @@ describe('ContainerIndex: refresh, events and resync through one versioned apply
   });
 
   it('markExited after a stop of ours: exited at once, a read that began before the stop does not undo it', async () => {
-    const engine = fakeEngine();
-    index = new ContainerIndex(engine.docker);
-    const started = index.start();
-    await until(() => engine.waiting.length === 1);
-    engine.waiting[0].answer([entry(a, 'running')]);
-    await started;
+    const synced = await syncedWithARunning();
+    const engine = synced.engine;
+    index = synced.index;
     const changes: IndexChange[] = [];
     index.on('change', (c: IndexChange) => changes.push(c));
     const stale = index.refresh(a); // e.g. the start event's read, still out during the stop

@@ -1,4 +1,7 @@
-import http from 'http';
+import { httpGet } from '../support/http-get';
+
+/** The endpoint's text. */
+const scrape = async (url: string): Promise<string> => (await httpGet(url)).body;
 
 /** Each case gets a fresh copy of the metrics modules: whether prom-client loaded is per process. */
 function freshMetrics(): typeof import('../../src/metrics') {
@@ -8,19 +11,6 @@ function freshMetrics(): typeof import('../../src/metrics') {
     mod = require('../../src/metrics') as typeof import('../../src/metrics');
   });
   return mod as typeof import('../../src/metrics');
-}
-
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
 }
 
 describe('metrics without and with an endpoint', () => {

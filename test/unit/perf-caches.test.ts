@@ -62,6 +62,21 @@ function status(id: string, state: ContainerStatus['state']): ContainerStatus {
   return { id, state, exit_code: 0 };
 }
 
+/** Loaders answering `state`, counting every load in `loads`. */
+function counting(): {
+  loads: number;
+  loader: (state: ContainerStatus['state']) => (id: string) => Promise<ContainerStatus>;
+} {
+  const c = {
+    loads: 0,
+    loader: (state: ContainerStatus['state']) => async (id: string) => {
+      c.loads++;
+      return status(id, state);
+    },
+  };
+  return c;
+}
+
 describe('ContainerStatusCache', () => {
   // Every container is known to this index except those a 'change' without `after` removed.
   const index = (connected = true): ContainerIndex => {
@@ -76,38 +91,29 @@ describe('ContainerStatusCache', () => {
 
   it('neither answers from nor keeps anything while the index is cut off from events', async () => {
     const cache = new ContainerStatusCache(index(false));
-    let loads = 0;
-    const load = async (id: string): Promise<ContainerStatus> => {
-      loads++;
-      return status(id, 'CONTAINER_RUNNING');
-    };
+    const counted = counting();
+    const load = counted.loader('CONTAINER_RUNNING');
     await cache.get(entry('a', 'running'), load);
     await cache.get(entry('a', 'running'), load);
-    expect(loads).toBe(2);
+    expect(counted.loads).toBe(2);
     expect(cache.size()).toBe(0);
   });
 
   it('answers again while the state stands still, and loads again after a change or forget', async () => {
     const idx = index();
     const cache = new ContainerStatusCache(idx);
-    let loads = 0;
-    const load = async (id: string): Promise<ContainerStatus> => {
-      loads++;
-      return status(id, 'CONTAINER_RUNNING');
-    };
+    const counted = counting();
+    const load = counted.loader('CONTAINER_RUNNING');
     await cache.get(entry('a', 'running'), load);
     await cache.get(entry('a', 'running'), load);
-    expect(loads).toBe(1);
+    expect(counted.loads).toBe(1);
     // A different state in the index (the event may not have been handled yet) is a miss.
-    const exited = async (id: string): Promise<ContainerStatus> => {
-      loads++;
-      return status(id, 'CONTAINER_EXITED');
-    };
+    const exited = counted.loader('CONTAINER_EXITED');
     await cache.get(entry('a', 'exited'), exited);
-    expect(loads).toBe(2);
+    expect(counted.loads).toBe(2);
     cache.forget('a');
     await cache.get(entry('a', 'exited'), exited);
-    expect(loads).toBe(3);
+    expect(counted.loads).toBe(3);
     idx.emit('change', { id: 'a', action: 'destroy' });
     expect(cache.size()).toBe(0);
   });
@@ -124,16 +130,13 @@ describe('ContainerStatusCache', () => {
     idx.emit('change', { id: 'b', after: entry('b', 'exited'), action: 'die' });
     release();
     await pending;
-    let loads = 0;
-    const count = async (id: string): Promise<ContainerStatus> => {
-      loads++;
-      return status(id, 'CONTAINER_EXITED');
-    };
+    const counted = counting();
+    const count = counted.loader('CONTAINER_EXITED');
     await cache.get(entry('b', 'running'), count);
-    expect(loads).toBe(1);
+    expect(counted.loads).toBe(1);
     // EXITED does not match the index's "running": not kept.
     await cache.get(entry('b', 'running'), count);
-    expect(loads).toBe(2);
+    expect(counted.loads).toBe(2);
   });
 });
 
