@@ -84,9 +84,10 @@ export function cachedStatusSerializer(
 ): (res: object) => Buffer {
   const header = protobuf.Writer.create();
   const ordered = [...cachedFields].sort((a, b) => a.number - b.number);
+  let responseMessage: protobuf.Type | undefined;
   return (res) => {
     const r = res as Record<string, unknown>;
-    const type = criRoot().lookupType(responseType);
+    const type = (responseMessage ??= criRoot().lookupType(responseType));
     const info = r.info as Record<string, unknown> | undefined;
     if (info && Object.keys(info).length > 0) return Buffer.from(type.encode(type.fromObject(r)).finish());
     const rest: Record<string, unknown> = { ...r };

@@ -109,20 +109,10 @@ export function resolveCgroupDirs(proc: ProcCgroups, mounts: CgroupMounts): Cgro
   return undefined;
 }
 
-/** "key value" lines (memory.stat, cpu.stat) → numbers. */
-export function parseFlatKeyed(text: string): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  for (const line of text.split('\n')) {
-    const m = /^(\S+)\s+(\d+)\s*$/.exec(line);
-    if (m) out.set(m[1], BigInt(m[2]));
-  }
-  return out;
-}
-
 /**
  * The values of `keys` in "key value" lines, found by search rather than by parsing every line: a
  * memory.stat has some 35 lines of which a reading needs four, on every container every 10 s.
- * Same answers as parseFlatKeyed for those keys.
+ * Same answers as parsing every line (the unit test compares).
  */
 export function keyedValues(text: string, keys: readonly string[]): Map<string, bigint> {
   const out = new Map<string, bigint>();
