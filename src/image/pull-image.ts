@@ -9,6 +9,7 @@ import { dockerMessage, pullErrorCode, toCriError } from '../docker/errors';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { registryAuth } from '../translate/image';
 import { logger } from '../logger';
+import { setClampedTimeout } from '../concurrency/timer';
 import { findImage, validateImageRef } from './lookup';
 
 interface PullMessage {
@@ -40,7 +41,7 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => {
+      timer = setClampedTimeout(() => {
         stalled = true;
         abort.abort();
       }, deadlineMs);

@@ -14,6 +14,7 @@ import type { RestorePodRequest__Output } from '../generated/runtime/v1/RestoreP
 import type { RestorePodResponse } from '../generated/runtime/v1/RestorePodResponse';
 import { logger } from '../logger';
 import { findContainer } from '../lookup/find-container';
+import { clampDelay } from '../concurrency/timer';
 
 const run = promisify(execFile);
 
@@ -70,7 +71,7 @@ export function checkpointContainer(
     const work = path.join(deps.config.rootDirectory, 'checkpoints', crypto.randomBytes(8).toString('hex'));
     await fs.promises.mkdir(work, { recursive: true, mode: 0o700 });
     try {
-      const timeoutMs = Number(req.timeout) > 0 ? Number(req.timeout) * 1000 : undefined;
+      const timeoutMs = Number(req.timeout) > 0 ? clampDelay(Number(req.timeout) * 1000) : undefined;
       await deps.engine.checkpointContainer(c.Id, 'cri', work, { timeoutMs });
       await run('tar', ['-cf', req.location, '-C', path.join(work, 'cri'), '.']);
       logger.info('container checkpointed', { container_id: c.Id, location: req.location });
