@@ -19,7 +19,10 @@ export function removeContainer(
       await deps.engine.removeContainer(c.Id);
     } catch (err) {
       // 409 here is "removal already in progress": someone else is doing what we were asked.
-      if (!isNotFound(err) && !isConflict(err)) throw err;
+      if (isNotFound(err) || isConflict(err)) return {};
+      // Any other answer for a container that is gone by now (a lost race) is success too.
+      const now = await findContainerIfExists(deps, c.Id).catch(() => c);
+      if (now) throw err;
     }
     return {};
   };
