@@ -91,14 +91,14 @@ export function toCriError(err: unknown, context?: string): CriError {
       ? `docker call timed out: ${msg}`
       : code === status.UNAVAILABLE
         ? `docker engine unreachable: ${msg}`
-        : msg || (e?.statusCode === 304 ? 'not modified' : msg);
+        : msg || (e?.statusCode === 304 ? 'not modified' : '');
   const errno = typeof e?.code === 'string' ? e.code : undefined;
   return new EngineError(code, `${prefix}${text}`, e?.statusCode, errno);
 }
 
 /** The engine's socket failed (refused, gone, reset): the engine is away, whatever the call. */
 export function isEngineUnreachable(err: unknown): boolean {
-  return err instanceof CriError && err.code === status.UNAVAILABLE && err instanceof EngineError;
+  return err instanceof EngineError && err.code === status.UNAVAILABLE;
 }
 
 function httpStatus(err: unknown): number | undefined {
