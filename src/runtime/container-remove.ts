@@ -6,6 +6,19 @@ import { isConflict, isNotFound } from '../docker/errors';
 import { findContainerIfExists } from '../lookup/find-container';
 
 /**
+ * Whether the engine no longer has container `id` (a failed look is not "gone"): a remove that
+ * failed for a container another remove took meanwhile did what it was asked.
+ */
+export async function containerGone(deps: Deps, id: string): Promise<boolean> {
+  try {
+    await deps.engine.inspectContainer(id);
+    return false;
+  } catch (err) {
+    return isNotFound(err);
+  }
+}
+
+/**
  * RemoveContainer: forced, so a running container goes too, with its anonymous volumes (as
  * dockershim did). Idempotent: an absent container succeeds.
  */
@@ -21,8 +34,7 @@ export function removeContainer(
       // 409 here is "removal already in progress": someone else is doing what we were asked.
       if (isNotFound(err) || isConflict(err)) return {};
       // Any other answer for a container that is gone by now (a lost race) is success too.
-      const now = await findContainerIfExists(deps, c.Id).catch(() => c);
-      if (now) throw err;
+      if (!(await containerGone(deps, c.Id))) throw err;
     }
     return {};
   };

@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import type { CheckpointContainerRequest__Output } from '../../src/generated/runtime/v1/CheckpointContainerRequest';
 import type { PullImageRequest__Output } from '../../src/generated/runtime/v1/PullImageRequest';
 import type { RemoveContainerRequest__Output } from '../../src/generated/runtime/v1/RemoveContainerRequest';
+import type { RemovePodSandboxRequest__Output } from '../../src/generated/runtime/v1/RemovePodSandboxRequest';
 import type { RemoveImageRequest__Output } from '../../src/generated/runtime/v1/RemoveImageRequest';
 import type { ReopenContainerLogRequest__Output } from '../../src/generated/runtime/v1/ReopenContainerLogRequest';
 import { DockerClient } from '../../src/docker/client';
@@ -14,6 +15,7 @@ import { LocalFileError, PreconditionError, ProgramError, ValidationError } from
 import { toStatus } from '../../src/grpc/status-error';
 import { checkpointContainer } from '../../src/runtime/checkpoint';
 import { removeContainer } from '../../src/runtime/container-remove';
+import { removePodSandbox } from '../../src/runtime/sandbox-remove';
 import { reopenContainerLog } from '../../src/runtime/container-reopen-log';
 import { pullImage } from '../../src/image/pull-image';
 import { removeImage } from '../../src/image/remove-image';
@@ -239,6 +241,38 @@ describe('handlers: errors named where they arise', () => {
         callContext(),
       ),
     ).resolves.toEqual({});
+  });
+
+  it('RemovePodSandbox: any failure for a member container gone by then is OK', async () => {
+    const world = withImages(fakeDeps());
+    const { sandboxId, id } = await runningContainer(world);
+    const real = world.fake.removeContainer.bind(world.fake);
+    jest.spyOn(world.fake, 'removeContainer').mockImplementation(async (cid, o) => {
+      await real(cid, o);
+      if (cid === id)
+        throw toCriError(dockerError(500, 'driver "overlay2" failed to remove root filesystem'), 'c');
+    });
+    await expect(
+      removePodSandbox(world.deps)(
+        criRequest<RemovePodSandboxRequest__Output>('RemovePodSandboxRequest', { pod_sandbox_id: sandboxId }),
+        callContext(),
+      ),
+    ).resolves.toEqual({});
+    expect(world.fake.containers.size).toBe(0);
+  });
+
+  it('RemoveContainer: a failure for a container still there keeps its code', async () => {
+    const world = withImages(fakeDeps());
+    const { id } = await runningContainer(world);
+    world.fake.fail('container.remove', dockerError(500, 'device or resource busy'));
+    const f = await failure(
+      removeContainer(world.deps)(
+        criRequest<RemoveContainerRequest__Output>('RemoveContainerRequest', { container_id: id }),
+        callContext(),
+      ),
+    );
+    expect(status[f.code]).toBe('INTERNAL');
+    expect(f.message).toContain('device or resource busy');
   });
 
   it('ReopenContainerLog: a log directory the kubelet removed → NOT_FOUND naming the file', async () => {
