@@ -8,6 +8,7 @@ import { logger } from './logger';
 import { useCachedListEncoding } from './grpc/list-encoding';
 import { socketPath } from './config';
 import { takeHandedSocket } from './socket-activation';
+import { setClampedTimeout } from './concurrency/timer';
 
 export type HandlerMap = Record<string, grpc.UntypedHandleCall>;
 
@@ -148,7 +149,7 @@ export class CriServer {
     listener?.close();
     if (server) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = setClampedTimeout(() => {
           logger.warn('calls still in flight after the grace period; closing them', { graceMs });
           server.forceShutdown();
           resolve();

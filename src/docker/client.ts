@@ -1,6 +1,13 @@
 import Dockerode from 'dockerode';
 import { logger } from '../logger';
 import { toCriError } from './errors';
+import { MAX_TIMER_MS, isUnbounded, setClampedTimeout } from '../concurrency/timer';
+
+/**
+ * How much longer than a call's deadline its socket may stay silent before it is freed. Only a
+ * backstop: call() enforces the deadline itself.
+ */
+export const IDLE_BACKSTOP_MS = 30_000;
 
 export interface DockerConnection {
   socketPath?: string;
@@ -30,15 +37,45 @@ export class DockerClient {
   /** For long-lived streams (events, logs, attach, pulls) that may be idle for a long time. */
   readonly stream: Dockerode;
   private observers: DockerCallObserver[] = [];
+  private readonly conn: DockerConnection;
+  /** Clients for deadlines longer than the call timeout, by deadline class (see clientFor). */
+  private readonly longer = new Map<number, Dockerode>();
 
   constructor(
     readonly endpoint: string,
     readonly callTimeoutMs: number,
+    /** Tests shorten it; see IDLE_BACKSTOP_MS. */
+    private readonly idleBackstopMs = IDLE_BACKSTOP_MS,
   ) {
-    const conn = parseDockerEndpoint(endpoint);
-    // The socket-level timeout is only a backstop that frees sockets; call() enforces the deadline.
-    this.api = new Dockerode({ ...conn, timeout: callTimeoutMs + 30_000 });
-    this.stream = new Dockerode({ ...conn });
+    this.conn = parseDockerEndpoint(endpoint);
+    this.api = this.idleTimeoutClient(callTimeoutMs);
+    this.stream = new Dockerode({ ...this.conn });
+  }
+
+  /**
+   * A socket idle timeout ends the call with "socket hang up", so a call whose deadline is longer
+   * than the call timeout (a stop with a long grace period, a checkpoint) must not run on `api`: it
+   * gets a client whose idle timeout outlasts its deadline. Deadlines are put in classes (the next
+   * power of two seconds), so a few clients serve every grace period a kubelet sends.
+   */
+  clientFor(timeoutMs: number): Dockerode {
+    if (timeoutMs <= this.callTimeoutMs) return this.api;
+    if (isUnbounded(timeoutMs + this.idleBackstopMs)) return this.stream;
+    const cls = Math.min(2 ** Math.ceil(Math.log2(Math.max(1, timeoutMs / 1000))) * 1000, MAX_TIMER_MS);
+    let d = this.longer.get(cls);
+    if (!d) {
+      d = this.idleTimeoutClient(cls);
+      this.longer.set(cls, d);
+    }
+    return d;
+  }
+
+  private idleTimeoutClient(deadlineMs: number): Dockerode {
+    const idle = deadlineMs + this.idleBackstopMs;
+    // No idle timeout at all rather than one Node would cut to its largest timer.
+    return isUnbounded(idle)
+      ? new Dockerode({ ...this.conn })
+      : new Dockerode({ ...this.conn, timeout: idle });
   }
 
   onCall(observer: DockerCallObserver): void {
@@ -58,7 +95,7 @@ export class DockerClient {
     const start = process.hrtime.bigint();
     let ok = false;
     try {
-      const result = await withTimeout(fn(this.api), timeoutMs, `docker ${op}`);
+      const result = await withTimeout(fn(this.clientFor(timeoutMs)), timeoutMs, `docker ${op}`);
       ok = true;
       return result;
     } catch (err) {
@@ -85,10 +122,11 @@ export class DockerClient {
   }
 }
 
+/** `p`, or a DOCKER_TIMEOUT failure after `ms` (clamped: a huge deadline never fires after 1 ms). */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    timer = setClampedTimeout(() => {
       const err = new Error(`${what} took longer than ${ms} ms`) as Error & { code: string };
       err.code = 'DOCKER_TIMEOUT';
       reject(err);

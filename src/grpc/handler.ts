@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { CriError } from './status-error';
-import { toCriError } from '../docker/errors';
+import { CriError, toStatus } from './status-error';
 import { logger } from '../logger';
 
 /** Observes every finished call: metrics hook in here. */
@@ -71,16 +70,8 @@ export function startCall(method: string, req: unknown): (code: status, message?
   };
 }
 
-export function toStatus(err: unknown): CriError {
-  if (err instanceof CriError) return err;
-  const mapped = toCriError(err);
-  if (mapped.code === status.UNKNOWN && !(err as { statusCode?: number })?.statusCode) {
-    // A bug of ours, not an engine answer: keep the stack in the log.
-    logger.error('handler failed', { error: (err as Error)?.stack ?? String(err) });
-    return new CriError(status.INTERNAL, (err as Error)?.message ?? String(err));
-  }
-  return mapped;
-}
+/** Re-exported: list streams and tests take it from here. */
+export { toStatus };
 
 export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 

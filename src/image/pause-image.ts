@@ -11,6 +11,7 @@ import { pullImage } from './pull-image';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { logger } from '../logger';
 import { packagedLibDir } from '../sea';
+import { ProgramError } from '../errors';
 
 const run = promisify(execFile);
 
@@ -74,7 +75,9 @@ async function pauseBinary(dirs: readonly string[]): Promise<{ data: Buffer; fro
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-pause-'));
     try {
       const out = path.join(work, 'pause');
-      await run('gcc', ['-static', '-Os', '-o', out, source]);
+      await run('gcc', ['-static', '-Os', '-o', out, source]).catch((err: unknown) => {
+        throw new ProgramError('gcc', err);
+      });
       await run('strip', [out]).catch(() => undefined);
       return { data: fs.readFileSync(out), from: source };
     } finally {

@@ -5,10 +5,11 @@ import type { UnaryImpl } from '../grpc/handler';
 import type { PullImageRequest__Output } from '../generated/runtime/v1/PullImageRequest';
 import type { PullImageResponse } from '../generated/runtime/v1/PullImageResponse';
 import { CriError, deadlineExceeded, notFound } from '../grpc/status-error';
-import { dockerMessage, pullErrorCode, toCriError } from '../docker/errors';
+import { dockerMessage, isEngineUnreachable, pullErrorCode, toCriError } from '../docker/errors';
 import { parseImageReference, pullTarget } from '../translate/image-ref';
 import { registryAuth } from '../translate/image';
 import { logger } from '../logger';
+import { setClampedTimeout } from '../concurrency/timer';
 import { findImage, validateImageRef } from './lookup';
 
 interface PullMessage {
@@ -28,9 +29,12 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
     const { fromImage, tag } = pullTarget(ref);
     const auth = registryAuth(req.auth, ref.registry);
     const deadlineMs = deps.config.imagePullProgressDeadlineSeconds * 1000;
-    const fail = (message: string): CriError => {
+    /** The registry's words decide; where they say nothing known, the engine's HTTP status may (429, 501). */
+    const fail = (message: string, engineCode = status.UNKNOWN): CriError => {
       const text = `pulling image "${refText}": ${message}`;
-      return new CriError(pullErrorCode(message), text);
+      const code = pullErrorCode(message);
+      const byStatus = engineCode !== status.INTERNAL ? engineCode : status.UNKNOWN;
+      return new CriError(code === status.UNKNOWN ? byStatus : code, text);
     };
 
     const abort = new AbortController();
@@ -40,7 +44,7 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => {
+      timer = setClampedTimeout(() => {
         stalled = true;
         abort.abort();
       }, deadlineMs);
@@ -57,10 +61,11 @@ export function pullImage(deps: Deps): UnaryImpl<PullImageRequest__Output, PullI
       if (ctx.signal.aborted)
         throw new CriError(status.CANCELLED, `pulling image "${refText}": cancelled by the client`);
       if (err instanceof CriError) throw err;
-      // The engine itself away (its socket refused or gone) is no registry answer to read words from.
-      const engineDown = toCriError(err, `pulling image "${refText}"`);
-      if (engineDown.code === status.UNAVAILABLE) throw engineDown;
-      throw fail(dockerMessage(err));
+      // A failure of the engine's pull call, classified here where it arose. The engine itself
+      // away (its socket refused or gone) is no registry answer to read words from.
+      const engineFailure = toCriError(err, `pulling image "${refText}"`);
+      if (isEngineUnreachable(engineFailure)) throw engineFailure;
+      throw fail(dockerMessage(err), engineFailure.code);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onCancel);

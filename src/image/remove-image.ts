@@ -5,10 +5,15 @@ import type { RemoveImageResponse } from '../generated/runtime/v1/RemoveImageRes
 import { isNotFound } from '../docker/errors';
 import { findImage, validateImageRef } from './lookup';
 
+/** Whether the engine no longer has `ref` (a failed look is not "gone"). */
+async function isGone(deps: Deps, ref: string): Promise<boolean> {
+  return (await findImage(deps, ref).catch(() => 'unknown' as const)) === undefined;
+}
+
 /**
  * Removing by id takes every tag with it (the kubelet's image GC removes by id); removing by tag or
  * digest drops that reference, and Docker deletes the image with its last reference.
- * An image that is already gone counts as removed.
+ * An image that is already gone counts as removed, whatever the engine answered (a lost race).
  */
 export function removeImage(deps: Deps): UnaryImpl<RemoveImageRequest__Output, RemoveImageResponse> {
   return async (req) => {
@@ -25,7 +30,11 @@ export function removeImage(deps: Deps): UnaryImpl<RemoveImageRequest__Output, R
       try {
         await deps.engine.removeImage(target, { context: `image "${ref}"` });
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (isNotFound(err)) continue;
+        // Another remove won the race: Docker 20.10 then answers 500 "unrecognized image ID" for an
+        // image that is gone. Whatever the engine said, what is gone was removed.
+        if (await isGone(deps, target)) continue;
+        throw err;
       }
     }
     return {};

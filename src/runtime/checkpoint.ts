@@ -14,6 +14,8 @@ import type { RestorePodRequest__Output } from '../generated/runtime/v1/RestoreP
 import type { RestorePodResponse } from '../generated/runtime/v1/RestorePodResponse';
 import { logger } from '../logger';
 import { findContainer } from '../lookup/find-container';
+import { clampDelay } from '../concurrency/timer';
+import { ProgramError, asFileError } from '../errors';
 
 const run = promisify(execFile);
 
@@ -68,11 +70,17 @@ export function checkpointContainer(
     if (!c.State?.Running)
       throw failedPrecondition(`container "${c.Id}" is not running: nothing to checkpoint`);
     const work = path.join(deps.config.rootDirectory, 'checkpoints', crypto.randomBytes(8).toString('hex'));
-    await fs.promises.mkdir(work, { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(work, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+      throw asFileError(err, work, 'making the checkpoint directory');
+    });
     try {
-      const timeoutMs = Number(req.timeout) > 0 ? Number(req.timeout) * 1000 : undefined;
+      const timeoutMs = Number(req.timeout) > 0 ? clampDelay(Number(req.timeout) * 1000) : undefined;
       await deps.engine.checkpointContainer(c.Id, 'cri', work, { timeoutMs });
-      await run('tar', ['-cf', req.location, '-C', path.join(work, 'cri'), '.']);
+      // tar is looked up on PATH as criu is (onPath above): the same environment for both.
+      const tarArgs = ['-cf', req.location, '-C', path.join(work, 'cri'), '.'];
+      await run('tar', tarArgs, { env: process.env }).catch((err: unknown) => {
+        throw new ProgramError('tar', err);
+      });
       logger.info('container checkpointed', { container_id: c.Id, location: req.location });
     } finally {
       await fs.promises.rm(work, { recursive: true, force: true });

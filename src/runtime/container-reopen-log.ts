@@ -4,6 +4,7 @@ import type { ReopenContainerLogResponse } from '../generated/runtime/v1/ReopenC
 import { failedPrecondition } from '../grpc/status-error';
 import { LABEL_LOG_PATH } from '../translate/labels';
 import { findContainer } from '../lookup/find-container';
+import { asFileError } from '../errors';
 
 /**
  * ReopenContainerLog: the kubelet has renamed the log file (rotation); later lines go to a new file
@@ -19,7 +20,10 @@ export function reopenContainerLog(deps: Deps) {
     }
     const logPath = info.Config.Labels?.[LABEL_LOG_PATH];
     if (!logPath) throw failedPrecondition(`container "${info.Id}" has no log path`);
-    await deps.logs.reopen(info.Id, logPath);
+    // A local file's failure (the kubelet removed the pod's log directory) names the file.
+    await deps.logs.reopen(info.Id, logPath).catch((err: unknown) => {
+      throw asFileError(err, logPath, `reopening the log file of container "${info.Id}"`);
+    });
     return {};
   };
 }

@@ -5,9 +5,16 @@ import type { StopContainerResponse } from '../generated/runtime/v1/StopContaine
 import { invalidArgument } from '../grpc/status-error';
 import { isNotFound, isNotModified } from '../docker/errors';
 import { findContainerIfExists } from '../lookup/find-container';
+import { MAX_TIMER_MS } from '../concurrency/timer';
 
 /** Headroom over the grace period for Docker's own kill and wait after it. */
 const STOP_MARGIN_MS = 30_000;
+
+/**
+ * The longest grace period passed on: our deadline cannot be longer (the largest timer), and
+ * Docker turns `t` into nanoseconds, which overflows past about 292 years.
+ */
+export const MAX_GRACE_SECONDS = Math.floor((MAX_TIMER_MS - STOP_MARGIN_MS) / 1000);
 
 /**
  * StopContainer: the stop signal, `timeout` seconds of grace, then SIGKILL (Docker's stop does all
@@ -19,7 +26,7 @@ export function stopContainer(deps: Deps): UnaryImpl<StopContainerRequest__Outpu
     const timeout = Number(req.timeout || 0);
     if (!Number.isSafeInteger(timeout))
       throw invalidArgument(`timeout "${req.timeout}" is not a number of seconds`);
-    const grace = Math.max(0, timeout);
+    const grace = Math.min(Math.max(0, timeout), MAX_GRACE_SECONDS);
     const c = await findContainerIfExists(deps, req.container_id);
     if (!c) return {};
     try {

@@ -9,6 +9,7 @@ import { logger } from '../logger';
 import { findContainer } from '../lookup/find-container';
 import { killExec } from '../process/exec-kill';
 import { DockerDemuxer } from '../streaming/docker-demux';
+import { setClampedTimeout } from '../concurrency/timer';
 
 /**
  * Per stream, as the kubelet's own limit; more is read and dropped. Both together are further held
@@ -94,7 +95,7 @@ export function execSync(deps: Deps): UnaryImpl<ExecSyncRequest__Output, ExecSyn
         setTimeout(() => stream.destroy(), 5000).unref();
       });
     };
-    const timer = timeoutSec > 0 ? setTimeout(() => expire('timeout'), timeoutSec * 1000) : undefined;
+    const timer = timeoutSec > 0 ? setClampedTimeout(() => expire('timeout'), timeoutSec * 1000) : undefined;
     const onAbort = (): void => expire('cancelled');
     ctx.signal.addEventListener('abort', onAbort);
     try {

@@ -9,13 +9,16 @@ import { findSandboxIfExists } from '../lookup/find-sandbox';
 import { sandboxMembers } from '../lookup/sandbox-members';
 import { podNetwork } from '../network/pod-network';
 import { podResourcesStore } from '../state/pod-resources-store';
+import { containerGone } from './container-remove';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
   try {
     await deps.engine.removeContainer(id, { context: `${what} "${id}"` });
   } catch (err) {
     // Gone, or a removal of it already under way (Docker's 409): either way it goes, as asked.
-    if (!isNotFound(err) && !isConflict(err)) throw err;
+    if (isNotFound(err) || isConflict(err)) return;
+    // Any other answer for a container gone by now (a racing remove took it) is done too.
+    if (!(await containerGone(deps, id))) throw err;
   }
 }
 

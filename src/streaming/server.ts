@@ -23,6 +23,7 @@ import { spdySessionIO } from './spdy-remotecommand';
 import { SpdySession } from './spdy-session';
 import { TokenCache } from './token-cache';
 import { serveWsPortForward, wsSessionIO } from './ws-channels';
+import { clampDelay } from '../concurrency/timer';
 
 /** As the kubelet's --streaming-connection-idle-timeout default. */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 4 * 60 * 60 * 1000;
@@ -157,7 +158,7 @@ export class StreamingServer {
   private closeWhenIdle(socket: Duplex, kind: string): void {
     const ms = this.idleTimeoutMs;
     if (!(socket instanceof net.Socket) || !(ms > 0)) return;
-    socket.setTimeout(ms);
+    socket.setTimeout(clampDelay(ms));
     socket.once('timeout', () => {
       logger.info('streaming connection idle: closed', { kind, idleTimeoutMs: ms });
       socket.destroy();

@@ -6,7 +6,7 @@ import path from 'path';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { ContainerConfig__Output } from '../generated/runtime/v1/ContainerConfig';
 import type { PodSandboxConfig__Output } from '../generated/runtime/v1/PodSandboxConfig';
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 import { LABEL_LOG_PATH, LABEL_SANDBOX_ID, LABEL_TYPE, TYPE_CONTAINER, encodeLabels } from './labels';
 import { containerName } from './names';
 import {
@@ -61,22 +61,23 @@ const NAME_CHARS = /^[a-zA-Z0-9][a-zA-Z0-9.-]*$/;
 
 /** The request checks that come before any Docker call; INVALID_ARGUMENT names the field. */
 export function validateConfig(config: ContainerConfig__Output | null | undefined): ContainerConfig__Output {
-  if (!config) throw invalidArgument('config is required');
-  if (!config.metadata?.name) throw invalidArgument('config.metadata.name is required');
+  if (!config) throw new ValidationError('config is required');
+  if (!config.metadata?.name) throw new ValidationError('config.metadata.name is required');
   if (!NAME_CHARS.test(config.metadata.name)) {
-    throw invalidArgument(
+    throw new ValidationError(
       `config.metadata.name "${config.metadata.name}" must hold only letters, digits, '.' and '-' and start with a letter or digit`,
     );
   }
-  if (!config.image?.image) throw invalidArgument('config.image.image is required');
+  if (!config.image?.image) throw new ValidationError('config.image.image is required');
   for (const [i, kv] of (config.envs ?? []).entries()) {
-    if (!kv.key) throw invalidArgument(`config.envs[${i}].key is empty`);
-    if (kv.key.includes('=')) throw invalidArgument(`config.envs[${i}].key "${kv.key}" must not contain '='`);
+    if (!kv.key) throw new ValidationError(`config.envs[${i}].key is empty`);
+    if (kv.key.includes('='))
+      throw new ValidationError(`config.envs[${i}].key "${kv.key}" must not contain '='`);
     envValue(kv, i);
   }
   toDockerStopSignal(config.stop_signal);
   if (config.working_dir && !path.isAbsolute(config.working_dir)) {
-    throw invalidArgument(`config.working_dir "${config.working_dir}" must be an absolute path`);
+    throw new ValidationError(`config.working_dir "${config.working_dir}" must be an absolute path`);
   }
   return config;
 }
@@ -88,10 +89,10 @@ export function validateConfig(config: ContainerConfig__Output | null | undefine
 export function logPathOf(logDirectory: string | undefined, logPath: string | undefined): string {
   if (!logPath) return '';
   if (path.isAbsolute(logPath))
-    throw invalidArgument(`config.log_path "${logPath}" must be relative to the pod's log_directory`);
+    throw new ValidationError(`config.log_path "${logPath}" must be relative to the pod's log_directory`);
   const normal = path.normalize(logPath);
   if (normal === '..' || normal.startsWith(`..${path.sep}`)) {
-    throw invalidArgument(`config.log_path "${logPath}" must not leave the pod's log_directory`);
+    throw new ValidationError(`config.log_path "${logPath}" must not leave the pod's log_directory`);
   }
   if (!logDirectory) return '';
   return path.join(logDirectory, normal);

@@ -1,7 +1,7 @@
 /** Index entries → CRI Container, and the ListContainers filter. Pure: no I/O. */
 import type { Container } from '../generated/runtime/v1/Container';
 import type { ContainerFilter__Output } from '../generated/runtime/v1/ContainerFilter';
-import type { IndexedContainer } from '../docker/container-index';
+import type { ListedContainer } from './listed-container';
 import { LABEL_SANDBOX_ID, decodeLabels, isContainerLabels, matchesSelector } from './labels';
 import { secondsToNanos } from './time';
 import { LABEL_IMAGE, LABEL_IMAGE_REF, LABEL_USER_IMAGE, containerMeta } from './container-labels';
@@ -12,7 +12,7 @@ function imageId(id: string): string {
   return id.includes(':') ? id : `sha256:${id}`;
 }
 
-export function toCriContainer(c: IndexedContainer): Container {
+export function toCriContainer(c: ListedContainer): Container {
   const { labels, annotations } = decodeLabels(c.labels);
   return {
     id: c.id,
@@ -36,7 +36,7 @@ export function toCriContainer(c: IndexedContainer): Container {
  * them); the label selector is matched against the CRI labels.
  */
 export function matchesContainerFilter(
-  c: IndexedContainer,
+  c: ListedContainer,
   filter: ContainerFilter__Output | null | undefined,
 ): boolean {
   if (!isContainerLabels(c.labels)) return false;
@@ -52,8 +52,8 @@ export function matchesContainerFilter(
 }
 
 // Index entries are replaced, never changed, when their container changes: one translation each.
-const translated = new WeakMap<IndexedContainer, Container>();
-function criContainerOf(c: IndexedContainer): Container {
+const translated = new WeakMap<ListedContainer, Container>();
+function criContainerOf(c: ListedContainer): Container {
   let out = translated.get(c);
   if (!out) {
     out = toCriContainer(c);
@@ -63,7 +63,7 @@ function criContainerOf(c: IndexedContainer): Container {
 }
 
 export function listContainers(
-  all: IndexedContainer[],
+  all: ListedContainer[],
   filter: ContainerFilter__Output | null | undefined,
 ): Container[] {
   return all.filter((c) => matchesContainerFilter(c, filter)).map(criContainerOf);

@@ -13,7 +13,7 @@ import type { ContainerInspectInfo, MountSettings, MountPropagation } from 'dock
 import type { Mount, Mount__Output } from '../generated/runtime/v1/Mount';
 import type { Device__Output } from '../generated/runtime/v1/Device';
 import type { MountPropagation__Output } from '../generated/runtime/v1/MountPropagation';
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 import { withMountOptions } from './mount-options';
 
 export interface DockerDevice {
@@ -57,17 +57,17 @@ const PROPAGATION_OPTION: Record<MountPropagation__Output, string | undefined> =
 };
 
 function checkPath(p: string, field: string): string {
-  if (!p) throw invalidArgument(`${field} is empty`);
-  if (!path.isAbsolute(p)) throw invalidArgument(`${field} "${p}" must be an absolute path`);
+  if (!p) throw new ValidationError(`${field} is empty`);
+  if (!path.isAbsolute(p)) throw new ValidationError(`${field} "${p}" must be an absolute path`);
   // Docker's bind syntax splits on ':'; such a path cannot be expressed without ambiguity.
-  if (p.includes(':')) throw invalidArgument(`${field} "${p}" must not contain ':'`);
+  if (p.includes(':')) throw new ValidationError(`${field} "${p}" must not contain ':'`);
   return p;
 }
 
 function propagationMode(m: Mount__Output, field: string): MountPropagation__Output {
   const mode = m.propagation || 'PROPAGATION_PRIVATE';
   if (!Object.hasOwn(PROPAGATION_OPTION, mode)) {
-    throw invalidArgument(`${field}.propagation "${String(m.propagation)}" is unknown`);
+    throw new ValidationError(`${field}.propagation "${String(m.propagation)}" is unknown`);
   }
   return mode;
 }
@@ -76,9 +76,10 @@ function propagationMode(m: Mount__Output, field: string): MountPropagation__Out
 function checkMount(m: Mount__Output, field: string): { host: string; target: string } {
   const host = checkPath(m.host_path, `${field}.host_path`);
   const target = checkPath(m.container_path, `${field}.container_path`);
-  if (m.image?.image) throw invalidArgument(`${field}.image: image volumes are not supported by docker-cri`);
+  if (m.image?.image)
+    throw new ValidationError(`${field}.image: image volumes are not supported by docker-cri`);
   if (m.uidMappings?.length || m.gidMappings?.length) {
-    throw invalidArgument(`${field}: id-mapped mounts are not supported by Docker`);
+    throw new ValidationError(`${field}: id-mapped mounts are not supported by Docker`);
   }
   return { host, target };
 }
@@ -90,15 +91,17 @@ function checkMount(m: Mount__Output, field: string): { host: string; target: st
  */
 function checkRecursiveReadOnly(m: Mount__Output, field: string, caps: BindCapabilities): void {
   if (!m.readonly) {
-    throw invalidArgument(`${field}.recursive_read_only needs readonly: true on mount "${m.container_path}"`);
+    throw new ValidationError(
+      `${field}.recursive_read_only needs readonly: true on mount "${m.container_path}"`,
+    );
   }
   if (propagationMode(m, field) !== 'PROPAGATION_PRIVATE') {
-    throw invalidArgument(
+    throw new ValidationError(
       `${field}.recursive_read_only needs propagation PROPAGATION_PRIVATE on mount "${m.container_path}", got ${String(m.propagation)}`,
     );
   }
   if (!caps.recursiveReadOnly) {
-    throw invalidArgument(
+    throw new ValidationError(
       `${field}.recursive_read_only: this Docker engine cannot make mount "${m.container_path}" recursively read-only (needs Docker API 1.44 and Linux 5.12)`,
     );
   }
@@ -108,7 +111,7 @@ function checkRecursiveReadOnly(m: Mount__Output, field: string, caps: BindCapab
 function checkRecursivePropagation(options: string[], m: Mount__Output, field: string): void {
   const propagation = options.find((o) => o !== 'ro' && o !== 'rw' && o !== 'z' && o !== 'Z');
   if (propagation && propagation !== 'private' && propagation !== 'rprivate') {
-    throw invalidArgument(
+    throw new ValidationError(
       `${field}.mount_options: "${propagation}" conflicts with recursive_read_only on mount "${m.container_path}" (it needs private propagation)`,
     );
   }
@@ -188,7 +191,9 @@ export function toDevices(devices: Device__Output[] | undefined): DockerDevice[]
     const inContainer = d.container_path ? checkPath(d.container_path, `${field}.container_path`) : host;
     const permissions = d.permissions || 'rwm';
     if (!/^[rwm]{1,3}$/.test(permissions)) {
-      throw invalidArgument(`${field}.permissions "${d.permissions}" must be a combination of r, w and m`);
+      throw new ValidationError(
+        `${field}.permissions "${d.permissions}" must be a combination of r, w and m`,
+      );
     }
     return { PathOnHost: host, PathInContainer: inContainer, CgroupPermissions: permissions };
   });

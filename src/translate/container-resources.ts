@@ -10,7 +10,7 @@ import type {
   LinuxContainerResources,
   LinuxContainerResources__Output,
 } from '../generated/runtime/v1/LinuxContainerResources';
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 
 export type DockerResources = Pick<
   HostConfig,
@@ -30,7 +30,7 @@ export type DockerUpdate = Omit<DockerResources, 'OomScoreAdj'>;
 function int(value: string | undefined, field: string): number {
   if (value === undefined || value === '') return 0;
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw invalidArgument(`${field} "${value}" is not an integer`);
+  if (!Number.isSafeInteger(n)) throw new ValidationError(`${field} "${value}" is not an integer`);
   return n;
 }
 
@@ -40,7 +40,7 @@ function cpuset(value: string, field: string): string | undefined {
   const v = value.trim();
   if (!v) return undefined;
   if (!CPUSET.test(v))
-    throw invalidArgument(`${field} "${value}" is not a cpu/memory-node list like "0-2,4"`);
+    throw new ValidationError(`${field} "${value}" is not a cpu/memory-node list like "0-2,4"`);
   return v;
 }
 
@@ -61,10 +61,11 @@ export function toDockerResources(
   const memory = int(res.memory_limit_in_bytes, `${field}.memory_limit_in_bytes`);
   const swap = int(res.memory_swap_limit_in_bytes, `${field}.memory_swap_limit_in_bytes`);
   const oom = int(res.oom_score_adj, `${field}.oom_score_adj`);
-  if (period < 0) throw invalidArgument(`${field}.cpu_period must not be negative`);
-  if (shares < 0) throw invalidArgument(`${field}.cpu_shares must not be negative`);
-  if (memory < 0) throw invalidArgument(`${field}.memory_limit_in_bytes must not be negative`);
-  if (oom < -1000 || oom > 1000) throw invalidArgument(`${field}.oom_score_adj must be within -1000..1000`);
+  if (period < 0) throw new ValidationError(`${field}.cpu_period must not be negative`);
+  if (shares < 0) throw new ValidationError(`${field}.cpu_shares must not be negative`);
+  if (memory < 0) throw new ValidationError(`${field}.memory_limit_in_bytes must not be negative`);
+  if (oom < -1000 || oom > 1000)
+    throw new ValidationError(`${field}.oom_score_adj must be within -1000..1000`);
   if (period) out.CpuPeriod = period;
   // -1 is "no quota" for the kernel; Docker takes it as such too.
   if (quota) out.CpuQuota = quota;
@@ -72,7 +73,7 @@ export function toDockerResources(
   if (memory) out.Memory = memory;
   if (swap) {
     if (swap > 0 && memory && swap < memory) {
-      throw invalidArgument(
+      throw new ValidationError(
         `${field}.memory_swap_limit_in_bytes (${swap}) must not be below memory_limit_in_bytes (${memory})`,
       );
     }

@@ -6,7 +6,7 @@ import path from 'path';
 import type { HostConfig } from 'dockerode';
 import type { LinuxContainerSecurityContext__Output } from '../generated/runtime/v1/LinuxContainerSecurityContext';
 import type { NamespaceOption__Output } from '../generated/runtime/v1/NamespaceOption';
-import { failedPrecondition, invalidArgument } from '../grpc/status-error';
+import { ValidationError, PreconditionError } from '../errors';
 
 const FIELD = 'config.linux.security_context';
 
@@ -15,7 +15,7 @@ export type SeccompChoice =
 
 function localhostPath(ref: string, field: string): string {
   if (!ref || !path.isAbsolute(ref)) {
-    throw invalidArgument(
+    throw new ValidationError(
       `${field}: a Localhost seccomp profile must be an absolute file path, got "${ref}"`,
     );
   }
@@ -51,7 +51,7 @@ export function seccompChoice(sc: LinuxContainerSecurityContext__Output | null |
       path: localhostPath(p.slice('localhost/'.length), `${FIELD}.seccomp_profile_path`),
     };
   }
-  throw invalidArgument(
+  throw new ValidationError(
     `${FIELD}.seccomp_profile_path "${p}" is not unconfined, runtime/default or localhost/<path>`,
   );
 }
@@ -64,7 +64,7 @@ function apparmorOption(sc: LinuxContainerSecurityContext__Output): string | und
         return 'apparmor=unconfined';
       case 'Localhost': {
         const name = sc.apparmor.localhost_ref.replace(/^localhost\//, '');
-        if (!name) throw invalidArgument(`${FIELD}.apparmor.localhost_ref is empty`);
+        if (!name) throw new ValidationError(`${FIELD}.apparmor.localhost_ref is empty`);
         return `apparmor=${name}`;
       }
       default:
@@ -76,7 +76,7 @@ function apparmorOption(sc: LinuxContainerSecurityContext__Output): string | und
   if (p === 'unconfined') return 'apparmor=unconfined';
   if (p.startsWith('localhost/') && p.length > 'localhost/'.length)
     return `apparmor=${p.slice('localhost/'.length)}`;
-  throw invalidArgument(
+  throw new ValidationError(
     `${FIELD}.apparmor_profile "${p}" is not runtime/default, unconfined or localhost/<name>`,
   );
 }
@@ -88,7 +88,7 @@ export function normalizeCapabilities(caps: string[] | undefined, field: string)
     if (up === 'ALL') return 'ALL';
     const name = up.startsWith('CAP_') ? up : `CAP_${up}`;
     if (!/^CAP_[A-Z0-9_]+$/.test(name))
-      throw invalidArgument(`${field}[${i}] "${c}" is not a capability name`);
+      throw new ValidationError(`${field}[${i}] "${c}" is not a capability name`);
     return name;
   });
 }
@@ -100,22 +100,22 @@ export function dockerUser(sc: LinuxContainerSecurityContext__Output | null | un
   if (sc.run_as_user) {
     const uid = Number(sc.run_as_user.value);
     if (!Number.isSafeInteger(uid) || uid < 0) {
-      throw invalidArgument(`${FIELD}.run_as_user "${sc.run_as_user.value}" is not a valid uid`);
+      throw new ValidationError(`${FIELD}.run_as_user "${sc.run_as_user.value}" is not a valid uid`);
     }
     user = String(uid);
   } else if (sc.run_as_username) {
     if (/[:\s]/.test(sc.run_as_username)) {
-      throw invalidArgument(`${FIELD}.run_as_username "${sc.run_as_username}" is not a valid user name`);
+      throw new ValidationError(`${FIELD}.run_as_username "${sc.run_as_username}" is not a valid user name`);
     }
     user = sc.run_as_username;
   }
   if (sc.run_as_group) {
     const gid = Number(sc.run_as_group.value);
     if (!Number.isSafeInteger(gid) || gid < 0) {
-      throw invalidArgument(`${FIELD}.run_as_group "${sc.run_as_group.value}" is not a valid gid`);
+      throw new ValidationError(`${FIELD}.run_as_group "${sc.run_as_group.value}" is not a valid gid`);
     }
     if (user === undefined) {
-      throw invalidArgument(`${FIELD}.run_as_group needs run_as_user or run_as_username as well`);
+      throw new ValidationError(`${FIELD}.run_as_group needs run_as_user or run_as_username as well`);
     }
     user = `${user}:${gid}`;
   }
@@ -178,14 +178,14 @@ export function toDockerSecurity(
     `${FIELD}.capabilities.drop_capabilities`,
   );
   if (sc.capabilities?.add_ambient_capabilities?.length) {
-    throw invalidArgument(
+    throw new ValidationError(
       `${FIELD}.capabilities.add_ambient_capabilities: ambient capabilities are not supported by Docker`,
     );
   }
   if (hostCapabilities) {
     for (const [i, cap] of add.entries()) {
       if (cap !== 'ALL' && !hostCapabilities.includes(cap)) {
-        throw failedPrecondition(
+        throw new PreconditionError(
           `${FIELD}.capabilities.add_capabilities[${i}]: ${cap} is not in this host's capability bounding set`,
         );
       }
@@ -198,7 +198,7 @@ export function toDockerSecurity(
   const groups = (sc.supplemental_groups ?? []).map((g, i) => {
     const n = Number(g);
     if (!Number.isSafeInteger(n) || n < 0)
-      throw invalidArgument(`${FIELD}.supplemental_groups[${i}] "${g}" is not a gid`);
+      throw new ValidationError(`${FIELD}.supplemental_groups[${i}] "${g}" is not a gid`);
     return String(n);
   });
   if (groups.length) out.GroupAdd = groups;
@@ -206,7 +206,7 @@ export function toDockerSecurity(
     // Docker itself reads the image's /etc/group at start and adds every group listing the user
     // (by name, even for a numeric uid), after any GroupAdd; no create option turns that off, and
     // hiding the file would change the container's filesystem. So Strict is refused, not faked.
-    throw invalidArgument(
+    throw new ValidationError(
       `${FIELD}.supplemental_groups_policy Strict is not supported by Docker: the engine always adds the groups the image's /etc/group lists for the user`,
     );
   }
@@ -240,7 +240,7 @@ export function toDockerSecurity(
 export function checkUserNamespace(ns: NamespaceOption__Output | null | undefined): void {
   const mode = ns?.userns_options?.mode;
   if (mode && mode !== 'NODE') {
-    throw invalidArgument(
+    throw new ValidationError(
       `${FIELD}.namespace_options.userns_options: per-pod user namespaces are not supported by Docker`,
     );
   }

@@ -1,5 +1,5 @@
 import type { KeyValue__Output } from '../generated/runtime/v1/KeyValue';
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -15,12 +15,12 @@ export function envValue(kv: KeyValue__Output, index: number): string {
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw invalidArgument(
+    throw new ValidationError(
       `config.envs[${index}] "${kv.key}": value is not valid UTF-8, which Docker's API cannot carry byte for byte`,
     );
   }
   if (text.includes('\0'))
-    throw invalidArgument(`config.envs[${index}] "${kv.key}": value contains a NUL byte`);
+    throw new ValidationError(`config.envs[${index}] "${kv.key}": value contains a NUL byte`);
   return text;
 }
 

@@ -6,7 +6,7 @@
  * is refused naming it, rather than silently mounted without it. For the same reason the runtime
  * advertises RuntimeFeatures.mount_options = false (see MOUNT_OPTIONS_SUPPORTED).
  */
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 
 /** What Status reports as RuntimeFeatures.mount_options: the kubelet's options (noexec, nodev, nosuid) cannot be applied. */
 export const MOUNT_OPTIONS_SUPPORTED = false;
@@ -25,13 +25,13 @@ export function withMountOptions(base: string[], requested: string[] | undefined
     const opt = raw.trim();
     if (opt === 'ro' || opt === 'rw') {
       if (out[0] !== opt && out[0] === 'ro') {
-        throw invalidArgument(`${at}: "rw" conflicts with readonly=true`);
+        throw new ValidationError(`${at}: "rw" conflicts with readonly=true`);
       }
       out[0] = opt;
     } else if (PROPAGATIONS.has(opt)) {
       const current = out.find((o) => PROPAGATIONS.has(o));
       if (current && current !== opt) {
-        throw invalidArgument(`${at}: "${opt}" conflicts with propagation "${current}"`);
+        throw new ValidationError(`${at}: "${opt}" conflicts with propagation "${current}"`);
       }
       if (!current) out.push(opt);
     } else if (opt === 'z' || opt === 'Z') {
@@ -39,7 +39,7 @@ export function withMountOptions(base: string[], requested: string[] | undefined
     } else if (opt === 'rbind') {
       // Docker's binds are recursive already.
     } else {
-      throw invalidArgument(`${at}: "${opt}" cannot be applied by Docker's bind mounts`);
+      throw new ValidationError(`${at}: "${opt}" cannot be applied by Docker's bind mounts`);
     }
   }
   return out;

@@ -9,7 +9,7 @@ import type { PodSandboxStatus } from '../generated/runtime/v1/PodSandboxStatus'
 import type { PodSandboxMetadata } from '../generated/runtime/v1/PodSandboxMetadata';
 import type { PodSandboxFilter__Output } from '../generated/runtime/v1/PodSandboxFilter';
 import type { PodSandboxState__Output } from '../generated/runtime/v1/PodSandboxState';
-import type { IndexedContainer } from '../docker/container-index';
+import type { ListedContainer } from './listed-container';
 import {
   decodeLabels,
   isSandboxLabels,
@@ -75,7 +75,7 @@ function createdAt(labels: Labels, fallback: string): string {
 }
 
 /** The list entry the index keeps → a PodSandbox (no Docker call). */
-export function sandboxFromIndex(c: IndexedContainer): PodSandbox {
+export function sandboxFromIndex(c: ListedContainer): PodSandbox {
   const { labels, annotations } = decodeLabels(c.labels, true);
   return {
     id: c.id,
@@ -89,8 +89,8 @@ export function sandboxFromIndex(c: IndexedContainer): PodSandbox {
 }
 
 // Index entries are replaced, never changed, when their container changes: one translation each.
-const translated = new WeakMap<IndexedContainer, PodSandbox>();
-function sandboxOf(c: IndexedContainer): PodSandbox {
+const translated = new WeakMap<ListedContainer, PodSandbox>();
+function sandboxOf(c: ListedContainer): PodSandbox {
   let out = translated.get(c);
   if (!out) {
     out = sandboxFromIndex(c);
@@ -104,7 +104,7 @@ function sandboxOf(c: IndexedContainer): PodSandbox {
  * (an ambiguous prefix matches nothing, as with any other id the caller cannot mean).
  */
 export function filterSandboxes(
-  all: readonly IndexedContainer[],
+  all: readonly ListedContainer[],
   filter: PodSandboxFilter__Output | null,
 ): PodSandbox[] {
   let entries = all.filter((c) => isSandboxLabels(c.labels));

@@ -1,7 +1,7 @@
 /** ContainerConfig.stop_signal ⇄ Docker's Config.StopSignal. Pure: no I/O. */
 import os from 'os';
 import { Signal, type Signal__Output } from '../generated/runtime/v1/Signal';
-import { invalidArgument } from '../grpc/status-error';
+import { ValidationError } from '../errors';
 
 const NAMES = Object.keys(Signal) as Signal__Output[];
 /** glibc's SIGRTMIN and the kernel's SIGRTMAX, as Docker numbers them. */
@@ -18,11 +18,11 @@ export function toDockerStopSignal(
   sig: Signal__Output | number | string | null | undefined,
 ): string | undefined {
   if (typeof sig === 'number' && !NAMES[sig])
-    throw invalidArgument(`config.stop_signal ${sig} is not a signal`);
+    throw new ValidationError(`config.stop_signal ${sig} is not a signal`);
   const name = typeof sig === 'number' ? NAMES[sig] : sig;
   if (!name || name === 'SIGNAL_RUNTIME_DEFAULT') return undefined;
   if (!NAMES.includes(name as Signal__Output))
-    throw invalidArgument(`config.stop_signal ${String(sig)} is not a signal`);
+    throw new ValidationError(`config.stop_signal ${String(sig)} is not a signal`);
   const bare = name.replace(/^SIGNAL_SIG/, '');
   let m = /^RTMINPLUS(\d+)$/.exec(bare);
   if (m) return `SIGRTMIN+${m[1]}`;

@@ -10,7 +10,7 @@ import { EngineFacts } from '../../src/docker/engine-facts';
 import { ImageStoreUsage } from '../../src/image/image-store-usage';
 import { EngineInfoCache } from '../../src/docker/engine-info-cache';
 import { ContainerStatusCache, SandboxStatusCache } from '../../src/state/container-status-cache';
-import { CriError } from '../../src/grpc/status-error';
+import { classify } from '../../src/grpc/status-error';
 import type { CallContext } from '../../src/grpc/handler';
 import { protoPath } from '../../src/grpc/proto';
 import type { LogManager } from '../../src/logs/log-manager';
@@ -149,7 +149,9 @@ export async function failure(p: Promise<unknown>): Promise<{ code: status; mess
   try {
     await p;
   } catch (err) {
-    if (err instanceof CriError) return { code: err.code, message: err.message };
+    // As the client would see it: the kinds of src/errors.ts mapped by the boundary's one place.
+    const known = classify(err);
+    if (known) return { code: known.code, message: known.message };
     throw err;
   }
   throw new Error('expected the call to fail');

@@ -3,6 +3,7 @@ import fs from 'fs';
 import path from 'path';
 import { cniArgsText } from './runtime-config';
 import type { RuntimeConf } from './types';
+import { setClampedTimeout } from '../../concurrency/timer';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
 
@@ -79,7 +80,7 @@ export function execPlugin(opts: ExecOptions): Promise<string> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = setClampedTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, opts.timeoutMs);
