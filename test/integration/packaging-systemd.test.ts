@@ -101,6 +101,8 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
   let upgradeVersion = '';
   let socketPath = '';
   let sandboxId = '';
+  let containerId = '';
+  let logFile = '';
   const logDirs: string[] = [];
 
   /** A CRI client on the socket systemd listens on in the container; closed after `use`. */
@@ -121,8 +123,13 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
       return res.items.filter((p) => p.state === 'SANDBOX_READY').map((p) => p.id);
     });
 
-  const pauseRunning = async (): Promise<boolean> =>
-    (await testDocker().getContainer(sandboxId).inspect()).State.Running;
+  /** The pod's pause and app containers, as the engine outside sees them. */
+  const podRunning = async (): Promise<boolean[]> =>
+    Promise.all(
+      [sandboxId, containerId].map(
+        async (id) => (await testDocker().getContainer(id).inspect()).State.Running,
+      ),
+    );
 
   beforeAll(async () => {
     await run('bash', [path.join(ROOT, 'scripts/package.sh')], { cwd: ROOT, ...big });
@@ -243,6 +250,10 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
     if (started.code !== 0) throw new Error(`docker run: ${started.stderr}`);
     const pid = (await docker(['inspect', '-f', '{{.State.Pid}}', BOX])).stdout.trim();
     socketPath = `/proc/${pid}/root/run/docker-cri.sock`;
+    // the engine's processes must be this machine's for the socket to be reachable that way
+    if (!fs.existsSync(`/proc/${pid}/root/sbin/init`)) {
+      throw new Error(`the system container's PID ${pid} is not in this test's PID namespace`);
+    }
     const state = await until('systemd to boot', async () => {
       const r = await box('systemctl', 'is-system-running');
       const s = r.stdout.trim();
@@ -279,15 +290,34 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
     );
   });
 
-  it('runs a pod through the socket on the engine outside', async () => {
+  it('runs a pod with a container through the socket on the engine outside, its log written in the node', async () => {
     const config = podConfig('systemd');
     logDirs.push(config.log_directory);
     ({ pod_sandbox_id: sandboxId } = await withClient((c) =>
       c.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config }),
     ));
     expect(sandboxId).toMatch(/^[0-9a-f]{64}$/);
-    expect(await pauseRunning()).toBe(true);
+    // the kubelet makes the pod's log directory on the node (here: the system container)
+    logFile = path.join(config.log_directory, 'app/0.log');
+    await must('mkdir', '-p', path.dirname(logFile));
+    ({ container_id: containerId } = await withClient((c) =>
+      c.rt<{ container_id: string }>('CreateContainer', {
+        pod_sandbox_id: sandboxId,
+        config: {
+          metadata: { name: 'app', attempt: 0 },
+          image: { image: 'busybox:latest' },
+          command: ['sh', '-c', 'echo hello from the pod; exec sleep 3600'],
+          log_path: 'app/0.log',
+        },
+        sandbox_config: config,
+      }),
+    ));
+    await withClient((c) => c.rt('StartContainer', { container_id: containerId }));
+    expect(await podRunning()).toEqual([true, true]);
     expect(await listedPods()).toEqual([sandboxId]);
+    await until("the container's log line in the node", async () =>
+      (await box('cat', logFile)).stdout.includes('hello from the pod') ? true : undefined,
+    );
   });
 
   it('systemctl kill -s KILL docker-cri: systemd starts it again and the pod is still listed', async () => {
@@ -301,14 +331,14 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
     });
     expect(Number(await prop('docker-cri.service', 'NRestarts'))).toBe(restarts + 1);
     expect(await listedPods()).toEqual([sandboxId]);
-    expect(await pauseRunning()).toBe(true);
+    expect(await podRunning()).toEqual([true, true]);
   });
 
   it('systemctl stop docker-cri leaves the socket listening and the pod running; the next call wakes it', async () => {
     await must('systemctl', 'stop', 'docker-cri.service');
     expect(await activeState('docker-cri.service')).toBe('inactive');
     expect(await activeState('docker-cri.socket')).toBe('active');
-    expect(await pauseRunning()).toBe(true);
+    expect(await podRunning()).toEqual([true, true]);
     expect(await listedPods()).toEqual([sandboxId]);
     expect(await activeState('docker-cri.service')).toBe('active');
   });
@@ -339,14 +369,16 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
   });
 
   it('dpkg --purge leaves the pod running in Docker and removes the rest', async () => {
-    // docker-cri writes its state there only as it needs to (log positions, CNI results): some of it
+    // docker-cri's run-time directory (the log pump's lock) is there; its state directory gets files
+    // only as it needs them (a finished container's log position, CNI results): one stands in.
+    expect((await box('test', '-d', '/run/docker-cri/log-pumps')).code).toBe(0);
     await must(
       'sh',
       '-c',
-      'mkdir -p /var/lib/docker-cri/logs && echo {} >/var/lib/docker-cri/logs/positions.json',
+      'mkdir -p /var/lib/docker-cri/logs && echo {} >/var/lib/docker-cri/logs/finished.pos',
     );
     await must('dpkg', '--purge', 'docker-cri');
-    expect(await pauseRunning()).toBe(true);
+    expect(await podRunning()).toEqual([true, true]);
 
     expect((await box('dpkg-query', '-W', 'docker-cri')).code).not.toBe(0);
     for (const p of [
