@@ -368,6 +368,23 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
     expect(await listedPods()).toEqual([sandboxId]);
   });
 
+  it('dpkg -r stops docker-cri and keeps the pod; installing again listens at once, as the operator enabled it', async () => {
+    await must('dpkg', '-r', 'docker-cri');
+    expect(await activeState('docker-cri.socket')).toBe('inactive');
+    expect((await box('test', '-e', '/run/docker-cri.sock')).code).not.toBe(0);
+    expect((await box('test', '-e', '/usr/bin/docker-cri')).code).not.toBe(0);
+    expect(await podRunning()).toEqual([true, true]);
+    // a removal keeps the conffile and the operator's choice to enable the socket
+    expect((await box('test', '-L', '/etc/systemd/system/sockets.target.wants/docker-cri.socket')).code).toBe(
+      0,
+    );
+
+    await must('dpkg', '-i', `${MOUNT}/upgrade.deb`);
+    expect(await activeState('docker-cri.socket')).toBe('active');
+    expect(await listedPods()).toEqual([sandboxId]);
+    expect(await activeState('docker-cri.service')).toBe('active');
+  });
+
   it('dpkg --purge leaves the pod running in Docker and removes the rest', async () => {
     // docker-cri's run-time directory (the log pump's lock) is there; its state directory gets files
     // only as it needs them (a finished container's log position, CNI results): one stands in.
