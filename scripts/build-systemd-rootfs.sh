@@ -39,8 +39,10 @@ if [ -z "$archive" ]; then
   exit 1
 fi
 
-# The recipe is this script (suite, packages, masks) and the archive: a change to either is a new tarball.
-hash=$( (cat "$0" && echo "$archive") | sha256sum | cut -c1-16)
+# The recipe: suite, packages, masked units, archive and the build steps' revision (raise it when
+# the mmdebstrap line below changes). Any change is a new tarball; comments here are not.
+STEPS=1
+hash=$(echo "$SUITE $PACKAGES ${MASKED[*]} $archive steps=$STEPS" | sha256sum | cut -c1-16)
 tar=$DIR/$hash.tar
 if [ -s "$tar" ]; then
   echo "$tar"
@@ -69,5 +71,5 @@ mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
   "$SUITE" "$tmp" "deb $archive $SUITE main" >&2
 mv "$tmp" "$tar"
 # older recipes' tarballs are no use any more
-find "$DIR" -maxdepth 1 -name '*.tar' ! -name "$hash.tar" -delete
+find "$DIR" -maxdepth 1 -name '*.tar' ! -name '.*' ! -name "$hash.tar" -delete
 echo "$tar"

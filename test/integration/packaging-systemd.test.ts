@@ -150,14 +150,8 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
       control,
       fs.readFileSync(control, 'utf8').replace(/^Version: .*$/m, `Version: ${upgradeVersion}`),
     );
-    await run('dpkg-deb', [
-      '--root-owner-group',
-      '-Zgzip',
-      '-z1',
-      '-b',
-      unpacked,
-      path.join(dir, 'upgrade.deb'),
-    ]);
+    // uncompressed: dpkg takes it the same, and it is built in a fraction of the time
+    await run('dpkg-deb', ['--root-owner-group', '-Znone', '-b', unpacked, path.join(dir, 'upgrade.deb')]);
     fs.rmSync(unpacked, { recursive: true, force: true });
 
     // docker-cri depends on docker.io | docker-ce | docker-engine and requires docker.service: the
@@ -196,10 +190,15 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
     await run('dpkg-deb', ['--root-owner-group', '-b', stub, path.join(dir, 'docker-io-stub.deb')]);
 
     const tar = (await run('bash', [path.join(ROOT, 'scripts/build-systemd-rootfs.sh')], big)).stdout.trim();
-    const image = `docker-cri-systemd-rootfs:${path.basename(tar, '.tar')}`;
+    const repo = 'docker-cri-systemd-rootfs';
+    const tag = path.basename(tar, '.tar');
+    const image = `${repo}:${tag}`;
     if ((await docker(['image', 'inspect', image])).code !== 0) {
       const imported = await docker(['import', tar, image]);
       if (imported.code !== 0) throw new Error(`docker import: ${imported.stderr}`);
+      // the images of older recipes are no use any more
+      const tags = (await docker(['images', repo, '--format', '{{.Tag}}'])).stdout.split('\n');
+      for (const old of tags.filter((t) => t && t !== tag)) await docker(['rmi', `${repo}:${old}`]);
     }
 
     // Every capability, not --privileged: systemd needs them (mounts, namespaces, cgroups), but a
