@@ -86,7 +86,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-/** A package of the test's own, built with dpkg-deb from a directory tree. */
+/** Writes the files of a package of the test's own (dpkg-deb builds it from the tree). */
 function writeTree(dir: string, files: Record<string, { text: string; mode?: number }>): void {
   for (const [rel, { text, mode }] of Object.entries(files)) {
     const f = path.join(dir, rel);
