@@ -18,6 +18,7 @@ have_cmd iptables || need+=(iptables)
 have_cmd pgrep || need+=(procps)
 have_cmd nsenter || need+=(util-linux)
 have_cmd systemd-socket-activate || need+=(systemd) # socket-activation tests hand fd 3 over with it
+have_cmd mmdebstrap || need+=(mmdebstrap) # the systemd test's Debian 12 root filesystem
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -25,6 +25,8 @@ if [[ " $ENGINES " == *" 28 "* ]]; then
   DOCKER_HOST=$SECOND_HOST bash scripts/build-images.sh
 fi
 
+# The systemd test's root filesystem (minutes the first time, cached in the state directory after).
+bash scripts/build-systemd-rootfs.sh >/dev/null
 npm run --silent build
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
