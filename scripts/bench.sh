@@ -8,6 +8,7 @@ cd "$ROOT"
 
 eval "$(bash scripts/prepare-env.sh)"
 export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
+. scripts/pinned-node.sh
 npm run --silent build
 mkdir -p bench/results
 

@@ -7,6 +7,7 @@ cd "$ROOT"
 
 eval "$(bash scripts/prepare-env.sh)"
 export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
+. scripts/pinned-node.sh
 npm run --silent build
 node dist/bench/soak.js
 DCRI_CONCURRENT_PODS=50 DCRI_CONCURRENT_ROUNDS=20 npx jest --ci --runInBand --forceExit \

@@ -16,6 +16,7 @@ cd "$ROOT"
 
 eval "$(bash scripts/prepare-env.sh)"
 export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
+. scripts/pinned-node.sh
 FIRST_HOST=$DOCKER_HOST
 ENGINES=${DCRI_TEST_ENGINES:-first 28}
 if [[ " $ENGINES " == *" 28 "* ]]; then
