@@ -43,6 +43,7 @@ status=0
 started=$(date +%s)
 # --forceExit: a stray handle in one test must not hang CI; leaks are measured by `npm run soak`.
 # "$@" comes first: --selectProjects would take the paths after it as project names.
+echo "== node $(node --version) (node_modules/.bin/node, pinned in package.json)"
 echo "== unit tests"
 npx jest "$@" --ci --forceExit --passWithNoTests --json --outputFile="$results/unit.json" \
   --selectProjects unit || status=1
