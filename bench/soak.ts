@@ -5,12 +5,10 @@ import path from 'path';
 import { CriClient } from '../test/support/cri-client';
 import {
   engineDescription,
-  MAIN,
-  NODE_ENV,
-  NODE_FLAGS,
   printTable,
   removeByLabel,
   runPool,
+  shimCommand,
   sleep,
   uid,
   writeResults,
@@ -40,22 +38,12 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-soak-'));
   const sock = path.join(dir, 'cri.sock');
   let stderr = '';
-  const child = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      ...NODE_FLAGS,
-      // SOAK_NODE_ARGS: more node flags for the shim.
-      ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      MAIN,
-      '--container-runtime-endpoint',
-      `unix://${sock}`,
-      '--root-directory',
-      path.join(dir, 'root'),
-    ],
-    // As every launcher runs it (shims/node-env); a variable already set here wins.
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...NODE_ENV, ...process.env } },
+  // The shipped executable unless BENCH_TARGET=dist; SOAK_NODE_ARGS: more node flags for the shim.
+  const cmd = shimCommand(
+    ['--expose-gc', ...(process.env.SOAK_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    ['--container-runtime-endpoint', `unix://${sock}`, '--root-directory', path.join(dir, 'root')],
   );
+  const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'], env: cmd.env });
   const logCopy = process.env.SOAK_LOG ? fs.createWriteStream(process.env.SOAK_LOG) : undefined;
   child.stderr!.on('data', (d) => {
     logCopy?.write(d);

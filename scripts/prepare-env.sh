@@ -10,6 +10,7 @@ bash scripts/setup-host.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund >&2
 fi
+. scripts/pinned-node.sh
 engine_env=$(bash scripts/ensure-docker.sh)
 eval "$engine_env"
 export DOCKER_HOST

@@ -19,6 +19,10 @@ have_cmd pgrep || need+=(procps)
 have_cmd nsenter || need+=(util-linux)
 have_cmd systemd-socket-activate || need+=(systemd) # socket-activation tests hand fd 3 over with it
 have_cmd mmdebstrap || need+=(mmdebstrap) # the systemd test's Debian 12 root filesystem
+# The arm64 .deb (npm run package): its static pause program, and running its executable in a test.
+have_cmd aarch64-linux-gnu-gcc || need+=(gcc-aarch64-linux-gnu)
+[ -f /usr/aarch64-linux-gnu/lib/libc.a ] || need+=(libc6-dev-arm64-cross)
+have_cmd qemu-aarch64-static || need+=(qemu-user-static)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -7,7 +7,9 @@ cd "$ROOT"
 
 eval "$(bash scripts/prepare-env.sh)"
 export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
+. scripts/pinned-node.sh
 npm run --silent build
+[ "${BENCH_TARGET:-sea}" = dist ] || [ -n "${BENCH_SEA:-}" ] || bash scripts/package.sh --sea-only
 node dist/bench/soak.js
 DCRI_CONCURRENT_PODS=50 DCRI_CONCURRENT_ROUNDS=20 npx jest --ci --runInBand --forceExit \
   test/integration/reliability-concurrency.test.ts --selectProjects integration

@@ -10,6 +10,8 @@ bash scripts/setup-host.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# From here on `node` is the pinned Node.js (npm ci above ran on the machine's own).
+. scripts/pinned-node.sh
 npm run --silent build
 eval "$(bash scripts/ensure-docker.sh)"
 export DOCKER_HOST

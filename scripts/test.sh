@@ -16,6 +16,7 @@ cd "$ROOT"
 
 eval "$(bash scripts/prepare-env.sh)"
 export DOCKER_HOST DCRI_TEST_REGISTRY DCRI_TEST_AUTH_REGISTRY DCRI_TEST_AUTH_USER DCRI_TEST_AUTH_PASSWORD
+. scripts/pinned-node.sh
 FIRST_HOST=$DOCKER_HOST
 ENGINES=${DCRI_TEST_ENGINES:-first 28}
 if [[ " $ENGINES " == *" 28 "* ]]; then
@@ -44,6 +45,7 @@ status=0
 started=$(date +%s)
 # --forceExit: a stray handle in one test must not hang CI; leaks are measured by `npm run soak`.
 # "$@" comes first: --selectProjects would take the paths after it as project names.
+echo "== node $(node --version) (node_modules/.bin/node, pinned in package.json)"
 echo "== unit tests"
 npx jest "$@" --ci --forceExit --passWithNoTests --json --outputFile="$results/unit.json" \
   --selectProjects unit || status=1

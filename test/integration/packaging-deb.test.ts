@@ -6,6 +6,7 @@ import { promisify } from 'util';
 import { CriClient } from '../support/cri-client';
 import { podConfig, sweepWithDocker, testDocker, TEST_OWNER } from '../support/pod-config';
 import { parseUnit, splitCommand, values } from '../support/systemd-unit';
+import { EM_AARCH64, EM_X86_64, readElf } from '../support/elf';
 
 /**
  * The operator's path of the README: `npm run package` builds the .deb, dpkg installs it, docker-cri
@@ -47,21 +48,25 @@ describe('the .deb', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-deb-'));
   let deb = '';
   let files: string[] = [];
-  let child: ChildProcess | undefined;
-
-  beforeAll(async () => {
-    await run('bash', [path.join(ROOT, 'scripts/package.sh')], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
-    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-      version: string;
-    };
-    deb = path.join(ROOT, `dist/docker-cri_${version}_amd64.deb`);
-    // every path the package holds (directories shared with the system end with /)
-    files = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 16 * 1024 * 1024 })).stdout
+  let version = '';
+  const debOf = (arch: string): string => path.join(ROOT, `dist/docker-cri_${version}_${arch}.deb`);
+  const filesOf = async (pkg: string): Promise<string[]> =>
+    (await run('dpkg-deb', ['-c', pkg], { maxBuffer: 16 * 1024 * 1024 })).stdout
       .split('\n')
       .map((l) => l.trim().split(/\s+/).pop() ?? '')
       .filter((p) => p.startsWith('./') && !p.endsWith('/'))
       .map((p) => p.slice(1));
-  });
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    await run('bash', [path.join(ROOT, 'scripts/package.sh')], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    ({ version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    });
+    deb = debOf('amd64');
+    // every path the package holds (directories shared with the system end with /)
+    files = await filesOf(deb);
+  }, 600_000);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
@@ -95,6 +100,48 @@ describe('the .deb', () => {
     expect(control.trim()).toBe('docker.io | docker-ce | docker-engine');
     const { stdout: conffiles } = await run('dpkg-deb', ['--info', deb, 'conffiles']);
     expect(conffiles.trim()).toBe('/etc/docker-cri/config.yaml');
+  });
+
+  it('has an arm64 twin: same files, Architecture arm64, an aarch64 executable carrying the same bundle on the same Node.js, a static aarch64 pause', async () => {
+    const arm = debOf('arm64');
+    expect(await filesOf(arm)).toEqual(files);
+    for (const [pkg, arch] of [
+      [deb, 'amd64'],
+      [arm, 'arm64'],
+    ]) {
+      const { stdout } = await run('dpkg-deb', ['-f', pkg, 'Package', 'Version', 'Architecture']);
+      expect(stdout).toBe(`Package: docker-cri\nVersion: ${version}\nArchitecture: ${arch}\n`);
+    }
+    const unpack = async (pkg: string, arch: string) => {
+      const to = path.join(dir, `unpacked-${arch}`);
+      await run('dpkg-deb', ['-x', pkg, to]);
+      return {
+        exe: path.join(to, 'usr/bin/docker-cri'),
+        bin: readElf(fs.readFileSync(path.join(to, 'usr/bin/docker-cri'))),
+        pause: readElf(fs.readFileSync(path.join(to, 'usr/lib/docker-cri/pause/pause'))),
+      };
+    };
+    const amd64 = await unpack(deb, 'amd64');
+    const arm64 = await unpack(arm, 'arm64');
+    expect([amd64.bin.machine, amd64.pause.machine]).toEqual([EM_X86_64, EM_X86_64]);
+    expect([arm64.bin.machine, arm64.pause.machine]).toEqual([EM_AARCH64, EM_AARCH64]);
+    expect([amd64.pause.dynamic, arm64.pause.dynamic]).toEqual([false, false]);
+    // The bundle postject injected (a note named NODE_SEA_BLOB): the same bytes in both.
+    const blob = amd64.bin.notes.get('NODE_SEA_BLOB');
+    expect(blob?.length).toBeGreaterThan(100_000);
+    expect(arm64.bin.notes.get('NODE_SEA_BLOB')?.equals(blob!)).toBe(true);
+
+    // What ships runs the Node.js these tests run on (the pinned one), on both architectures:
+    // the arm64 one under qemu's user-mode emulation with Debian's arm64 libraries.
+    const nodeLine = `Node.js version: ${process.version}\n`;
+    expect((await run(amd64.exe, ['--buildinfo'])).stdout).toContain(nodeLine);
+    const { stdout: armInfo } = await run(
+      'qemu-aarch64-static',
+      ['-L', '/usr/aarch64-linux-gnu', arm64.exe, '--buildinfo'],
+      { timeout: 120_000 },
+    );
+    expect(armInfo).toContain(`Version: ${version}\n`);
+    expect(armInfo).toContain(nodeLine);
   });
 
   it('installs, serves Version and RunPodSandbox from the unit as written with no node on PATH, and purges clean', async () => {

@@ -48,6 +48,10 @@ describe('scripts/install.sh and the systemd unit', () => {
     const { stdout } = await run(bin, ['--version'], { cwd: os.tmpdir() });
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(stdout.trim()).toBe(`docker-cri ${pkg.version} (commit ${commit}, CRI v1)`);
+    // on the pinned Node.js (the one these tests run on) installed beside it, whatever node the PATH has
+    const node = path.join(prefix, 'lib/docker-cri/bin/node');
+    expect(fs.readFileSync(bin, 'utf8')).toContain(`\nexec "${node}" `);
+    expect((await run(node, ['--version'])).stdout.trim()).toBe(process.version);
     // only production dependencies travel
     expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/node_modules/@grpc/grpc-js'))).toBe(true);
     expect(fs.existsSync(path.join(prefix, 'lib/docker-cri/node_modules/typescript'))).toBe(false);

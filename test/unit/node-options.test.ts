@@ -18,7 +18,7 @@ describe('node flags of every launcher', () => {
     ['scripts/start.sh', /exec node \$\(cat shims\/node-options\) dist\/src\/main\.js/],
     [
       'scripts/install.sh (its wrapper)',
-      /NODE_FLAGS=\$\(cat shims\/node-options\)[\s\S]*exec "\$NODE" \$NODE_FLAGS /,
+      /NODE_FLAGS=\$\(cat shims\/node-options\)[\s\S]*exec "\$INSTALLED_NODE" \$NODE_FLAGS /,
     ],
   ])('%s reads them from the file', (file, pattern) => {
     expect(read(file.split(' ')[0])).toMatch(pattern);
@@ -41,7 +41,7 @@ describe('node environment of every launcher', () => {
     ['scripts/start.sh', /export \$\(cat shims\/node-env\)\n[\s\S]*exec node /],
     [
       'scripts/install.sh (its wrapper)',
-      /NODE_ENV_VARS=\$\(cat shims\/node-env\)[\s\S]*export \$NODE_ENV_VARS\nexec "\$NODE"/,
+      /NODE_ENV_VARS=\$\(cat shims\/node-env\)[\s\S]*export \$NODE_ENV_VARS\nexec "\$INSTALLED_NODE"/,
     ],
   ])('%s reads it from the file', (file, pattern) => {
     expect(read(file.split(' ')[0])).toMatch(pattern);
