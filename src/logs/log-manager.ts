@@ -5,7 +5,6 @@
  */
 import fsp from 'fs/promises';
 import path from 'path';
-import type { DockerClient } from '../docker/client';
 import type { ContainerIndex, IndexChange, IndexedContainer } from '../docker/container-index';
 import { failedPrecondition } from '../grpc/status-error';
 import { logger } from '../logger';
@@ -13,6 +12,7 @@ import { metrics } from '../metrics';
 import { isContainerLabels, LABEL_LOG_PATH } from '../translate/labels';
 import { LogPump, type PumpEnd } from './log-pump';
 import { createLogFile } from './log-sink';
+import type { LogEngine } from './log-source';
 import { readPos, writePos } from './log-resume';
 import { PumpLocks } from './pump-lock';
 
@@ -74,7 +74,7 @@ export class LogManager {
   private readonly onResync = (): void => this.scan();
 
   constructor(
-    private readonly docker: DockerClient,
+    private readonly engine: LogEngine,
     private readonly index: ContainerIndex,
     private readonly opts: LogManagerOptions,
   ) {
@@ -245,7 +245,7 @@ export class LogManager {
       await this.locks.release(id);
       return;
     }
-    const pump = new LogPump({ id, logPath, posFile: this.posFile(id), docker: this.docker });
+    const pump = new LogPump({ id, logPath, posFile: this.posFile(id), engine: this.engine });
     this.pumps.set(id, pump);
     logger.debug('log pump started', { id, path: logPath });
     const counted = metrics.logPumpStarted();

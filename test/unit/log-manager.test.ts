@@ -3,7 +3,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
-import type { DockerClient } from '../../src/docker/client';
+import type { LogEngine } from '../../src/logs/log-source';
 import type { ContainerIndex, IndexedContainer } from '../../src/docker/container-index';
 import { LogManager } from '../../src/logs/log-manager';
 import { LABEL_LOG_PATH, LABEL_TYPE, TYPE_CONTAINER } from '../../src/translate/labels';
@@ -54,21 +54,16 @@ function world(state: string): {
     get: (id: string) => (id === 'c1' ? entry : undefined),
     refresh: async () => entry,
   });
-  const container = {
-    inspect: async () => ({
+  const engine = {
+    inspectContainer: async () => ({
       State: { Running: entry.state === 'running', Restarting: false },
       Config: { Tty: false },
       LogPath: '',
       HostConfig: { LogConfig: { Type: 'local', Config: {} } },
     }),
-    logs: async () => stream,
-  };
-  const dockerode = { getContainer: () => container };
-  const docker = {
-    call: (_n: string, _c: unknown, fn: (d: unknown) => unknown) => fn(dockerode),
-    stream: dockerode,
-  } as unknown as DockerClient;
-  const manager = new LogManager(docker, index as unknown as ContainerIndex, {
+    containerLogs: async () => stream,
+  } as unknown as LogEngine;
+  const manager = new LogManager(engine, index as unknown as ContainerIndex, {
     rootDirectory: path.join(dir, 'root'),
     lockDirectory: path.join(dir, 'locks'),
     retryMs: 60_000,
