@@ -37,6 +37,8 @@ function world(state: string): {
   stream: PassThrough;
   logPath: string;
   setState: (s: string) => void;
+  /** What Docker's inspect says from now on, whatever the index holds. */
+  setDockerState: (s: string) => void;
 } {
   const logPath = path.join(dir, 'pod', 'c', '0.log');
   const stream = new PassThrough();
@@ -54,9 +56,10 @@ function world(state: string): {
     get: (id: string) => (id === 'c1' ? entry : undefined),
     refresh: async () => entry,
   });
+  const docker: { state?: string } = {};
   const engine = {
     inspectContainer: async () => ({
-      State: { Running: entry.state === 'running', Restarting: false },
+      State: { Running: (docker.state ?? entry.state) === 'running', Restarting: false },
       Config: { Tty: false },
       LogPath: '',
       HostConfig: { LogConfig: { Type: 'local', Config: {} } },
@@ -68,7 +71,13 @@ function world(state: string): {
     lockDirectory: path.join(dir, 'locks'),
     retryMs: 60_000,
   });
-  return { manager, stream, logPath, setState: (s) => (entry.state = s) };
+  return {
+    manager,
+    stream,
+    logPath,
+    setState: (s) => (entry.state = s),
+    setDockerState: (s) => (docker.state = s),
+  };
 }
 
 describe('LogManager', () => {
@@ -104,6 +113,27 @@ describe('LogManager', () => {
     w.setState('running');
     await w.manager.awaitComplete(['c1', 'unknown'], Date.now() + 60_000);
     w.stream.end();
+    await w.manager.stop();
+  });
+
+  it('awaitComplete() told by the caller that the container exited waits for its output, though the index still says running', async () => {
+    // The index has not caught up with the exit (its read after Docker's event is late or failed);
+    // ContainerStatus's own inspect saw it exited.
+    const w = world('running');
+    w.manager.start();
+    w.stream.write(frame('one'));
+    w.setDockerState('exited');
+    const waiting = w.manager.awaitComplete(['c1'], Date.now() + 60_000, {
+      exited: true,
+      logPath: w.logPath,
+    });
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    w.stream.end(frame('two'));
+    await waiting;
+    expect(fs.readFileSync(w.logPath, 'utf8')).toBe(`${TS} stdout F one\n${TS} stdout F two\n`);
     await w.manager.stop();
   });
 });
