@@ -85,7 +85,7 @@ describe('GetContainerEvents', () => {
     late.emit('cancelled');
     await world.deps.engine.stopContainer(id, 0);
     await world.deps.engine.removeContainer(id);
-    await settle();
+    await settle(() => call.written.length >= 2 && world.deps.eventHub?.busyPods() === 0);
     expect(call.written.map((e) => e.container_event_type)).toEqual([
       'CONTAINER_STOPPED_EVENT',
       'CONTAINER_DELETED_EVENT',
@@ -151,11 +151,12 @@ describe('GetContainerEvents', () => {
     const sandboxId = await runSandbox(world);
     const ids = [await createIn(world, sandboxId, containerConfig('one'))];
     ids.push(await createIn(world, sandboxId, containerConfig('two')));
-    await settle(() => call.written.length >= 1);
+    // Every change handled: the hub has nothing under way, the rest waits in the subscriber's queue.
+    await settle(() => world.deps.eventHub?.busyPods() === 0);
     // The first write filled the buffer: nothing more until the client reads.
     expect(call.written.map((e) => e.container_id)).toEqual([sandboxId]);
+    // Each drain lets one more through while each write fills the buffer again.
     call.drain();
-    await settle();
     expect(call.written).toHaveLength(2);
     call.room = Infinity;
     call.drain();
@@ -192,7 +193,7 @@ describe('GetContainerEvents', () => {
     expect(stalled.ended).toBe(true);
     // Its queue is dropped: a late drain writes nothing to the ended stream.
     stalled.drain();
-    await settle();
+    await new Promise((r) => setImmediate(r));
     expect(stalled.written).toHaveLength(1);
     // The reader keeps going.
     await world.deps.engine.startContainer(ids[0]);
