@@ -17,6 +17,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { DockerClient } from '../src/docker/client';
+import { DockerEngine } from '../src/docker/docker-engine';
 import { LogPump } from '../src/logs/log-pump';
 import { tellStops } from '../test/support/pump-stops';
 import { docker, RESULTS } from './support';
@@ -68,6 +69,7 @@ interface Row {
 async function main(): Promise<void> {
   const d = docker();
   const client = new DockerClient(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', 120_000);
+  const engine = new DockerEngine(client);
   const dpid = dockerdPid();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-bench-logs-'));
   const made: string[] = [];
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
           id: c.id,
           logPath,
           posFile: path.join(dir, `${c.id}.pos`),
-          docker: client,
+          engine,
           source,
         }),
         d,

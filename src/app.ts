@@ -14,6 +14,7 @@ import { StatsCollector } from './stats/collector';
 import { observeDocker, observeIndex, startMetricsServer, type MetricsServer } from './metrics';
 import { closeEventStreams } from './runtime/container-events';
 import { LogManager } from './logs/log-manager';
+import { PodResourcesStore } from './state/pod-resources-store';
 import type { Deps } from './deps';
 import { CriServer } from './server';
 import { runtimeHandlers } from './runtime';
@@ -45,12 +46,12 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
   const index = new ContainerIndex(docker);
   const engine = new IndexedEngine(new DockerEngine(docker), index);
-  const stats = new StatsCollector(docker, index, undefined, tuning.layerIntervalMs);
+  const stats = new StatsCollector(engine, index, undefined, tuning.layerIntervalMs);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);
   // First, so that a bad or taken address fails the start before anything else is running.
   const metricsServer = config.metricsBindAddr ? await startMetricsServer(config.metricsBindAddr) : undefined;
-  const logs = new LogManager(docker, index, { rootDirectory: config.rootDirectory });
+  const logs = new LogManager(engine, index, { rootDirectory: config.rootDirectory });
   const capabilities = new EngineCapabilityProbe(engine);
   // Every reconnect of the events stream may be a restarted, even upgraded, engine.
   index.on('resync', () => capabilities.forget());
@@ -70,6 +71,8 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
     podLocks: new KeyedMutex(),
     stats,
     logs,
+    podResources: new PodResourcesStore(config.rootDirectory),
+    pauseImageTries: new Map(),
   };
   if (config.networkPlugin === 'cni') {
     deps.network = cniNetworkDeps(config);

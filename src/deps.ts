@@ -13,6 +13,7 @@ import type { PodNetworkPlugin } from './network/pod-network';
 import type { StatsCollector } from './stats/collector';
 import type { LogManager } from './logs/log-manager';
 import type { StreamingServer } from './streaming/server';
+import type { PodResourcesStore } from './state/pod-resources-store';
 
 /**
  * What handlers share. Built once in app.ts; every field is either configuration or a cache that can
@@ -62,4 +63,8 @@ export interface Deps {
     /** The node's pod CIDRs from UpdateRuntimeConfig, kept across restarts (CNI's ipRanges). */
     podCidrs?: { get(): string[]; set(cidrs: string[]): Promise<void> };
   };
+  /** What UpdatePodSandboxResources recorded per pod, under the root directory. */
+  podResources: PodResourcesStore;
+  /** Per pause image, the pull (or offline build) under way: concurrent RunPodSandbox calls share it. */
+  pauseImageTries: Map<string, Promise<string>>;
 }

@@ -21,6 +21,11 @@ export interface EngineCapabilities {
   bindReadOnlyOptions: boolean;
   /** Recursively read-only binds work: the options above and a kernel with mount_setattr (≥ 5.12). */
   recursiveReadOnly: boolean;
+  /**
+   * The engine labels containers for SELinux (dockerd --selinux-enabled on an SELinux host: its
+   * info's SecurityOptions has `name=selinux`), so volumes are relabelled for them (`:z`/`:Z`).
+   */
+  selinux: boolean;
 }
 
 /** The parts of Docker's GET /version answer the decision needs. */
@@ -45,8 +50,19 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Pure: the capabilities an engine's version answer implies. */
-export function capabilitiesOf(v: EngineVersion): EngineCapabilities {
+/** The parts of Docker's GET /info answer the decision needs. */
+export interface EngineSecurity {
+  /** Entries such as `name=seccomp,profile=builtin`, `name=selinux`, `name=apparmor`. */
+  SecurityOptions?: string[];
+}
+
+/** Whether the engine runs containers with SELinux labels, from its info's SecurityOptions. */
+export function selinuxOf(info: EngineSecurity): boolean {
+  return (info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=selinux'));
+}
+
+/** Pure: the capabilities an engine's version and info answers imply. */
+export function capabilitiesOf(v: EngineVersion, info: EngineSecurity = {}): EngineCapabilities {
   const apiVersion = v.ApiVersion ?? '';
   const kernelVersion = v.KernelVersion ?? '';
   const bindReadOnlyOptions = apiVersion !== '' && compareVersions(apiVersion, BIND_OPTIONS_API) >= 0;
@@ -59,6 +75,7 @@ export function capabilitiesOf(v: EngineVersion): EngineCapabilities {
       bindReadOnlyOptions &&
       kernelVersion !== '' &&
       compareVersions(kernelVersion, MOUNT_SETATTR_KERNEL) >= 0,
+    selinux: selinuxOf(info),
   };
 }
 
@@ -70,7 +87,7 @@ export function capabilitiesOf(v: EngineVersion): EngineCapabilities {
 export class EngineCapabilityProbe {
   private pending: Promise<EngineCapabilities> | undefined;
 
-  constructor(private readonly engine: Pick<Engine, 'version'>) {}
+  constructor(private readonly engine: Pick<Engine, 'version' | 'info'>) {}
 
   get(): Promise<EngineCapabilities> {
     this.pending ??= this.detect().catch((err: unknown) => {
@@ -89,8 +106,8 @@ export class EngineCapabilityProbe {
   }
 
   private async detect(): Promise<EngineCapabilities> {
-    const v: EngineVersion = await this.engine.version();
-    const caps = capabilitiesOf(v);
+    const [v, info] = await Promise.all([this.engine.version(), this.engine.info()]);
+    const caps = capabilitiesOf(v as EngineVersion, info);
     logger.info('docker engine capabilities', { ...caps });
     return caps;
   }

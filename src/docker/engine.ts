@@ -32,6 +32,8 @@ export interface EngineInfo {
   DockerRootDir?: string;
   /** dockerd runs with --experimental (its checkpoint API needs that). */
   ExperimentalBuild?: boolean;
+  /** Entries such as `name=seccomp,profile=builtin` and `name=selinux` (containers are labelled). */
+  SecurityOptions?: string[];
 }
 
 /** List filters as Docker takes them: `label` entries are `key` or `key=value`, `id` full ids or prefixes. */

@@ -108,14 +108,13 @@ export async function buildPauseImage(deps: Deps, image: string): Promise<void> 
   logger.warn('pause image could not be pulled; built it offline instead', { image, from });
 }
 
-const inFlight = new Map<string, Promise<string>>();
-
 /**
  * Makes sure the configured pause image is present and answers its id: pulled when absent, built
  * from shims/pause when it cannot be pulled (an air-gapped node). Concurrent callers share one try.
  */
 export function ensurePauseImage(deps: Deps): Promise<string> {
   const image = deps.config.podInfraContainerImage;
+  const inFlight = deps.pauseImageTries;
   let p = inFlight.get(image);
   if (!p) {
     // Not tied to one caller's cancellation: other RunPodSandbox calls may be waiting on it too.

@@ -50,17 +50,15 @@ export class ApiLogSource implements LogSource {
   containerStopped(): void {}
 
   private async open(): Promise<Readable | undefined> {
-    const { id, docker } = this.ctx;
+    const { id, engine } = this.ctx;
     try {
-      return (await docker.call('container.logs', `container "${id}"`, () =>
-        docker.stream.getContainer(id).logs({
-          follow: true,
-          stdout: true,
-          stderr: true,
-          timestamps: true,
-          ...(this.since ? { since: sinceParam(this.since.ts) } : {}),
-        }),
-      )) as unknown as Readable;
+      return await engine.containerLogs(id, {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        ...(this.since ? { since: sinceParam(this.since.ts) } : {}),
+      });
     } catch (err) {
       if (isNotFound(err)) this.end = 'gone';
       // A log driver that cannot be read back (`none`, or a remote one without its cache): there is
@@ -146,7 +144,7 @@ export class ApiLogSource implements LogSource {
     if (this.stopped) this.end = 'stopped';
     else if (over === 'end') {
       // Docker ends a follow stream when the container stops; if it still runs, the stream broke.
-      this.end = await endOf(this.ctx.docker, this.ctx.id);
+      this.end = await endOf(this.ctx.engine, this.ctx.id);
       if (this.end === 'restarted') this.end = 'broken';
       // The output is over: a TTY line still being read is complete as it is.
       if (this.end === 'complete' || this.end === 'gone')

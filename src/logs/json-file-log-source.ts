@@ -51,7 +51,7 @@ export class JsonFileLogSource implements LogSource {
     if (this.ctx.signal.aborted) this.stop();
     try {
       const how = yield* this.file.batches();
-      this.end = how === 'stopped' ? 'stopped' : await endOf(this.ctx.docker, this.ctx.id);
+      this.end = how === 'stopped' ? 'stopped' : await endOf(this.ctx.engine, this.ctx.id);
     } catch (err) {
       logger.warn('reading container json-file log failed', {
         id: this.ctx.id,

@@ -5,7 +5,6 @@
  */
 import fsp from 'fs/promises';
 import path from 'path';
-import type { DockerClient } from '../docker/client';
 import type { ContainerIndex, IndexChange, IndexedContainer } from '../docker/container-index';
 import { failedPrecondition } from '../grpc/status-error';
 import { logger } from '../logger';
@@ -13,6 +12,7 @@ import { metrics } from '../metrics';
 import { isContainerLabels, LABEL_LOG_PATH } from '../translate/labels';
 import { LogPump, type PumpEnd } from './log-pump';
 import { createLogFile } from './log-sink';
+import type { LogEngine } from './log-source';
 import { readPos, writePos } from './log-resume';
 import { PumpLocks } from './pump-lock';
 
@@ -25,6 +25,16 @@ const EXITED_STATES = new Set(['exited', 'dead']);
  * engine is stuck: the answer then goes out rather than hang the kubelet's call.
  */
 export const DRAIN_WAIT_MS = 10_000;
+
+/**
+ * What the caller of awaitComplete saw itself: the containers exited (its own inspect said so), and
+ * the log path their labels name. The index may not know yet (its read after Docker's event is on
+ * its way or failed), and the answer must not go out before the file is complete all the same.
+ */
+export interface SeenExited {
+  exited: true;
+  logPath?: string;
+}
 
 export interface LogManagerOptions {
   /** Where position files live (`<root>/logs/<id>.pos`). */
@@ -74,7 +84,7 @@ export class LogManager {
   private readonly onResync = (): void => this.scan();
 
   constructor(
-    private readonly docker: DockerClient,
+    private readonly engine: LogEngine,
     private readonly index: ContainerIndex,
     private readonly opts: LogManagerOptions,
   ) {
@@ -129,11 +139,11 @@ export class LogManager {
    * (ms since the epoch). Handlers call it before an answer reports a container EXITED: `kubectl
    * logs` of a finished Job and FallbackToLogsOnError read the file as soon as they see that state.
    * Ids of containers that still run, have no log path, or whose pump is another process's resolve
-   * at once.
+   * at once. "Still run" is the index's word unless `seen` says the caller saw them exited.
    */
-  async awaitComplete(ids: Iterable<string>, deadline: number): Promise<void> {
+  async awaitComplete(ids: Iterable<string>, deadline: number, seen?: SeenExited): Promise<void> {
     const waits: Array<Promise<void>> = [];
-    for (const id of ids) if (!this.complete.has(id)) waits.push(this.drained(id));
+    for (const id of ids) if (!this.complete.has(id)) waits.push(this.drained(id, seen));
     if (waits.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
@@ -144,12 +154,22 @@ export class LogManager {
     }
   }
 
-  /** Waits for the pump of an exited container to end, starting it if it has not started yet. */
-  private async drained(id: string): Promise<void> {
+  /**
+   * Waits for the pump of an exited container to end, starting it if it has not started yet. With
+   * `seen`, the caller's inspect is the word on the exit: an index that has not caught up (still
+   * created or running, or without the entry) neither skips the wait nor leaves a pump following a
+   * json-file that no one tells the output is over.
+   */
+  private async drained(id: string, seen?: SeenExited): Promise<void> {
     const c = this.index.get(id);
-    const logPath = c && isContainerLabels(c.labels) ? c.labels[LABEL_LOG_PATH] : undefined;
-    if (!c || !logPath || RUNNING_STATES.has(c.state) || this.stopped) return;
+    const indexed = c && isContainerLabels(c.labels) ? c.labels[LABEL_LOG_PATH] : undefined;
+    const logPath = indexed ?? seen?.logPath;
+    if (!logPath || this.stopped) return;
+    if (!seen && (!c || RUNNING_STATES.has(c.state))) return;
+    if (seen) this.pumps.get(id)?.containerStopped();
     await this.want(id, logPath, false);
+    // A pump the index started meanwhile, from its view that the container still runs.
+    if (seen) this.pumps.get(id)?.containerStopped();
     await this.pumps.get(id)?.done;
     // The pump's end is recorded (position file, `complete`) right after done resolves.
     await this.ending.get(id);
@@ -245,7 +265,7 @@ export class LogManager {
       await this.locks.release(id);
       return;
     }
-    const pump = new LogPump({ id, logPath, posFile: this.posFile(id), docker: this.docker });
+    const pump = new LogPump({ id, logPath, posFile: this.posFile(id), engine: this.engine });
     this.pumps.set(id, pump);
     logger.debug('log pump started', { id, path: logPath });
     const counted = metrics.logPumpStarted();

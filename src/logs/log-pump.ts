@@ -8,14 +8,13 @@
  * then on the encoder's position is the only record of progress. A path another runtime left as a
  * symlink, or none at all, is adopted: the whole output goes into a new file (see log-sink.ts).
  */
-import type { DockerClient } from '../docker/client';
 import { logger } from '../logger';
 import { ApiLogSource } from './api-log-source';
 import { CriEncoder, type ResumePoint } from './cri-format';
 import { JsonFileLogSource } from './json-file-log-source';
 import { findResumePoint, writePos } from './log-resume';
 import { LogSink, pathKind } from './log-sink';
-import { SourceSelector, type LogSource, type SourceEnd } from './log-source';
+import { SourceSelector, type LogEngine, type LogSource, type SourceEnd } from './log-source';
 import { PumpMetrics } from './pump-metrics';
 
 export type PumpEnd = 'complete' | 'gone' | 'stopped' | 'failed';
@@ -25,7 +24,8 @@ export interface PumpOptions {
   logPath: string;
   /** The position side file (see log-resume.ts). */
   posFile: string;
-  docker: DockerClient;
+  /** Where the container's output and state are read (Engine's inspect and log stream). */
+  engine: LogEngine;
   /** Bytes the file may buffer before reading waits. */
   highWaterMark?: number;
   /** Delay before opening a broken source again. */
@@ -102,7 +102,7 @@ export class LogPump {
     this.id = opts.id;
     this.logPath = opts.logPath;
     this.retryMs = opts.retryMs ?? 1000;
-    const ctx = { id: opts.id, docker: opts.docker, signal: this.stopper.signal, retryMs: this.retryMs };
+    const ctx = { id: opts.id, engine: opts.engine, signal: this.stopper.signal, retryMs: this.retryMs };
     this.selector = new SourceSelector(ctx, opts.source ?? 'auto', {
       file: (c, file, at, running) => JsonFileLogSource.open(c, file, at, running),
       api: (c, tty, at) => new ApiLogSource(c, tty, at),

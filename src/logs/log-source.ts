@@ -3,7 +3,7 @@
  * or Docker's log API (api-log-source.ts). Both yield the same decoded messages in batches, and say
  * at the end why there are no more.
  */
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import { isNotFound } from '../docker/errors';
 import { logger } from '../logger';
 import type { ResumePoint } from './cri-format';
@@ -46,12 +46,13 @@ export interface ContainerView {
   jsonFile?: string;
 }
 
+/** The engine calls a log source makes: an inspect to choose and end it, the log API to read. */
+export type LogEngine = Pick<Engine, 'inspectContainer' | 'containerLogs'>;
+
 /** What a source needs to know about the container, or 'gone'. */
-export async function viewContainer(docker: DockerClient, id: string): Promise<ContainerView | 'gone'> {
+export async function viewContainer(engine: LogEngine, id: string): Promise<ContainerView | 'gone'> {
   try {
-    const info = await docker.call('container.inspect', `container "${id}"`, (d) =>
-      d.getContainer(id).inspect(),
-    );
+    const info = await engine.inspectContainer(id);
     const logConfig = info.HostConfig?.LogConfig as
       { Type?: string; Config?: Record<string, string> } | undefined;
     // Compressed rotations (.gz) are left to Docker's reader.
@@ -68,8 +69,8 @@ export async function viewContainer(docker: DockerClient, id: string): Promise<C
 }
 
 /** How a stopped container's source ends, looked up once its output is read. */
-export async function endOf(docker: DockerClient, id: string): Promise<SourceEnd> {
-  const view = await viewContainer(docker, id).catch(() => undefined);
+export async function endOf(engine: LogEngine, id: string): Promise<SourceEnd> {
+  const view = await viewContainer(engine, id).catch(() => undefined);
   if (view === 'gone') return 'gone';
   if (!view) return 'broken';
   return view.running ? 'restarted' : 'complete';
@@ -77,7 +78,7 @@ export async function endOf(docker: DockerClient, id: string): Promise<SourceEnd
 
 export interface SourceContext {
   id: string;
-  docker: DockerClient;
+  engine: LogEngine;
   /** Aborted when the pump stops. */
   signal: AbortSignal;
   /** Delay between two tries of a failing Docker call. */
@@ -110,7 +111,7 @@ export class SourceSelector {
       logger.warn('reading container json-file log failed; using the log API', { id: this.ctx.id });
       this.fileFailed = true;
     }
-    const view = await viewContainer(this.ctx.docker, this.ctx.id);
+    const view = await viewContainer(this.ctx.engine, this.ctx.id);
     if (view === 'gone') return 'gone';
     if (this.prefer === 'auto' && !this.fileFailed && view.jsonFile) {
       try {

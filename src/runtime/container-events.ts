@@ -58,48 +58,93 @@ export function eventTypesFor(
   return [];
 }
 
-type Sink = (ev: ContainerEventResponse) => void;
+/** One GetContainerEvents client, as the hub sees it. */
+export interface EventSubscriber {
+  /** Hands an event over; never waits (a subscriber that cannot keep up ends itself). */
+  send(ev: ContainerEventResponse): void;
+  /** Ends the subscriber's stream (the app is stopping). */
+  end(): void;
+}
 
 /**
- * Turns index changes into CRI events for every subscriber. Changes are handled one at a time so
- * that each subscriber sees them in the order they happened; statuses are built once per change,
- * and only while someone listens.
+ * Events a subscriber may have waiting for its client before its stream is ended: as many as
+ * Docker keeps for one of its own events subscribers. A client this far behind has lost track of
+ * the node anyway; ending its stream makes the kubelet relist, which catches it up at once.
+ */
+export const EVENTS_BUFFER = 1024;
+
+export interface EventHubOptions {
+  /** Events queued per subscriber before its stream ends RESOURCE_EXHAUSTED (EVENTS_BUFFER). */
+  maxQueued?: number;
+}
+
+/** The pod a change belongs to: its sandbox's id (a sandbox's own id); undefined when not ours. */
+function podOf(c: IndexChange): string | undefined {
+  const entry = c.after ?? c.before;
+  if (!entry) return undefined;
+  if (isSandboxLabels(entry.labels)) return entry.id;
+  if (!isContainerLabels(entry.labels)) return undefined;
+  // A container without a sandbox label is its own pod: ordered with itself only.
+  return entry.labels[LABEL_SANDBOX_ID] || entry.id;
+}
+
+/**
+ * Turns index changes into CRI events for every subscriber. Changes of one pod are handled one at
+ * a time, in the order they happened, so that each subscriber sees a pod's events in order; pods
+ * do not wait for each other (a pod whose status waits for a log drain holds up only its own
+ * events). Statuses are built once per change, and only while someone listens.
  */
 export class EventHub {
-  private sinks = new Map<Sink, () => void>();
-  private chain: Promise<void> = Promise.resolve();
+  private subscribers = new Set<EventSubscriber>();
+  /** The last change being handled per pod; removed once a pod's chain has run out. */
+  private readonly pods = new Map<string, Promise<void>>();
   private readonly sandboxStatus;
+  readonly maxQueued: number;
   private readonly onChange = (c: IndexChange): void => {
-    this.chain = this.chain
+    const pod = podOf(c);
+    if (pod === undefined) return;
+    const next = (this.pods.get(pod) ?? Promise.resolve())
       .then(() => this.publish(c))
       .catch((err: unknown) => {
         logger.warn('container event failed', { id: c.id, error: (err as Error).message });
       });
+    this.pods.set(pod, next);
+    void next.then(() => {
+      if (this.pods.get(pod) === next) this.pods.delete(pod);
+    });
   };
 
-  constructor(private readonly deps: Deps) {
+  constructor(
+    private readonly deps: Deps,
+    opts: EventHubOptions = {},
+  ) {
     this.sandboxStatus = podSandboxStatus(deps);
+    this.maxQueued = opts.maxQueued ?? EVENTS_BUFFER;
   }
 
-  subscribe(sink: Sink, end: () => void): () => void {
-    if (this.sinks.size === 0) this.deps.index.on('change', this.onChange);
-    this.sinks.set(sink, end);
+  subscribe(sub: EventSubscriber): () => void {
+    if (this.subscribers.size === 0) this.deps.index.on('change', this.onChange);
+    this.subscribers.add(sub);
     return () => {
-      this.sinks.delete(sink);
-      if (this.sinks.size === 0) this.deps.index.off('change', this.onChange);
+      if (!this.subscribers.delete(sub)) return;
+      if (this.subscribers.size === 0) this.deps.index.off('change', this.onChange);
     };
+  }
+
+  /** Pods with changes being turned into events (for tests and leak checks). */
+  busyPods(): number {
+    return this.pods.size;
   }
 
   /** Ends every stream (at shutdown: the server waits for open streams otherwise). */
   close(): void {
-    for (const end of [...this.sinks.values()]) end();
+    for (const sub of [...this.subscribers]) sub.end();
   }
 
   private async publish(c: IndexChange): Promise<void> {
-    const entry = c.after ?? c.before;
-    if (!entry || (!isContainerLabels(entry.labels) && !isSandboxLabels(entry.labels))) return;
     const types = eventTypesFor(c.before, c.after);
-    if (types.length === 0 || this.sinks.size === 0) return;
+    const entry = c.after ?? c.before;
+    if (!entry || types.length === 0 || this.subscribers.size === 0) return;
     const sandboxId = isSandboxLabels(entry.labels) ? entry.id : entry.labels[LABEL_SANDBOX_ID];
     const { podStatus, statuses } = await this.podState(sandboxId);
     for (const type of types) {
@@ -110,7 +155,7 @@ export class EventHub {
         pod_sandbox_status: podStatus,
         containers_statuses: statuses,
       };
-      for (const sink of [...this.sinks.keys()]) sink(ev);
+      for (const sub of [...this.subscribers]) sub.send(ev);
     }
   }
 
@@ -145,9 +190,91 @@ export function closeEventStreams(deps: Deps): void {
   deps.eventHub?.close();
 }
 
+/** The server side of a GetContainerEvents call, as far as a subscriber uses it. */
+export interface EventsCall {
+  readonly cancelled: boolean;
+  write(ev: ContainerEventResponse): boolean;
+  end(): void;
+  once(event: 'drain', listener: () => void): unknown;
+  emit(event: 'error', err: { code: number; details: string }): boolean;
+}
+
+/**
+ * One client's events on their way to its stream. It writes while the stream takes them; once
+ * grpc-js says its buffer is full (write() answers false) it queues events until 'drain'. A client
+ * that lets `maxQueued` events wait has fallen behind for good: its queue is dropped and its stream
+ * ends RESOURCE_EXHAUSTED, which a kubelet answers by relisting and opening a new stream.
+ */
+export class StreamSubscriber implements EventSubscriber {
+  private queue: ContainerEventResponse[] = [];
+  private blocked = false;
+  private done = false;
+  private readonly flush = (): void => {
+    this.blocked = false;
+    let i = 0;
+    while (i < this.queue.length && !this.done) {
+      if (!this.call.write(this.queue[i++])) {
+        this.block();
+        break;
+      }
+    }
+    this.queue = this.queue.slice(i);
+  };
+
+  constructor(
+    private readonly call: EventsCall,
+    private readonly maxQueued: number,
+    /** Called once when this subscriber ends by itself (it fell behind). */
+    private readonly onOverflow: (code: number, details: string) => void,
+  ) {}
+
+  /** Events waiting for the client. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  send(ev: ContainerEventResponse): void {
+    if (this.done) return;
+    if (!this.blocked) {
+      if (!this.call.write(ev)) this.block();
+      return;
+    }
+    if (this.queue.length >= this.maxQueued) {
+      this.overflow();
+      return;
+    }
+    this.queue.push(ev);
+  }
+
+  end(): void {
+    this.stop();
+  }
+
+  /** No more writes (the stream ended, or is ending). */
+  stop(): void {
+    this.done = true;
+    this.queue = [];
+  }
+
+  private block(): void {
+    this.blocked = true;
+    this.call.once('drain', this.flush);
+  }
+
+  private overflow(): void {
+    const details =
+      `GetContainerEvents: the client fell behind by more than ${this.maxQueued} events; ` +
+      'this stream ends so that it relists (open a new stream to go on)';
+    logger.warn('container events client fell behind; ending its stream', { queued: this.queue.length });
+    this.stop();
+    this.onOverflow(status.RESOURCE_EXHAUSTED, details);
+  }
+}
+
 /**
  * GetContainerEvents: a server stream that lasts until the client goes away (or we stop). Either is
- * the normal end and counts as OK; a failed write on the call counts with its code.
+ * the normal end and counts as OK; a failed write on the call counts with its code, and so does a
+ * client that fell behind (RESOURCE_EXHAUSTED, see StreamSubscriber).
  */
 export function getContainerEvents(
   deps: Deps,
@@ -156,19 +283,22 @@ export function getContainerEvents(
     const hub = hubOf(deps);
     const finish = startCall('GetContainerEvents', call.request);
     let ended = false;
-    const end = (failure?: { code?: number; message?: string }): void => {
+    const end = (failure?: { code?: number; message?: string; details?: string }): void => {
       if (ended) return;
       ended = true;
+      sub.stop();
       unsubscribe();
       if (!call.cancelled) call.end();
-      if (failure) finish(failure.code ?? status.UNKNOWN, failure.message);
+      if (failure) finish(failure.code ?? status.UNKNOWN, failure.details ?? failure.message);
       else finish(status.OK);
     };
-    const unsubscribe = hub.subscribe((ev) => {
-      if (!ended) call.write(ev);
-    }, end);
+    const sub = new StreamSubscriber(call, hub.maxQueued, (code, details) => {
+      // grpc-js takes an 'error' on the call as the status to end it with (after what is written).
+      call.emit('error', { code, details });
+    });
+    const unsubscribe = hub.subscribe({ send: (ev) => sub.send(ev), end: () => end() });
     call.on('cancelled', () => end());
-    call.on('error', (err: { code?: number; message?: string }) => end(err));
+    call.on('error', (err: { code?: number; message?: string; details?: string }) => end(err));
     call.on('close', () => end());
     logger.debug('cri stream opened', { method: 'GetContainerEvents' });
   };

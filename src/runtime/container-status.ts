@@ -19,6 +19,7 @@ import {
 } from '../translate/container-status';
 import { findContainer, indexedContainer } from '../lookup/find-container';
 import { readPseudoFile } from '../stats/cgroups';
+import { LABEL_LOG_PATH } from '../translate/labels';
 
 /** The first 4 KiB of the termination message file, when the container exited and wrote one. */
 async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {
@@ -72,7 +73,11 @@ async function statusWithInspect(
   const state = criState(inspect.State?.Status);
   if (state === 'CONTAINER_EXITED') {
     // Reported EXITED only with all its output in the kubelet's log file (bounded wait).
-    await deps.logs.awaitComplete([inspect.Id], Date.now() + DRAIN_WAIT_MS);
+    // Told what this inspect saw: the index may not have seen the exit yet.
+    await deps.logs.awaitComplete([inspect.Id], Date.now() + DRAIN_WAIT_MS, {
+      exited: true,
+      logPath: inspect.Config?.Labels?.[LABEL_LOG_PATH],
+    });
     extras.terminationMessage = await terminationMessage(inspect);
   }
   if (inspect.State?.Running) extras.user = processIds(inspect.State.Pid);

@@ -8,7 +8,6 @@ import { logger } from '../logger';
 import { findSandboxIfExists } from '../lookup/find-sandbox';
 import { sandboxMembers } from '../lookup/sandbox-members';
 import { podNetwork } from '../network/pod-network';
-import { podResourcesStore } from '../state/pod-resources-store';
 import { containerGone } from './container-remove';
 
 async function removeForce(deps: Deps, id: string, what: string): Promise<void> {
@@ -41,7 +40,7 @@ export function removePodSandbox(
       await podNetwork(deps).tearDown(found.inspect);
     }
     await removeForce(deps, id, 'pod sandbox');
-    await podResourcesStore(deps.config.rootDirectory).remove(id);
+    await deps.podResources.remove(id);
     return {};
   };
 }

@@ -18,7 +18,7 @@ import { containerStatusOf } from './container-status';
 import { findSandbox, indexedSandbox } from '../lookup/find-sandbox';
 import { podContainers } from '../lookup/sandbox-members';
 import { podNetwork } from '../network/pod-network';
-import { podResourcesStore, type PodResources } from '../state/pod-resources-store';
+import type { PodResources } from '../state/pod-resources-store';
 
 /**
  * The statuses of a sandbox's containers (members from the index; each inspected once per state
@@ -74,7 +74,7 @@ export function podSandboxStatus(
     const [status, containers, podResources] = await Promise.all([
       ownStatus(deps, inspect),
       sandboxContainerStatuses(deps, inspect.Id),
-      req.verbose ? podResourcesStore(deps.config.rootDirectory).get(inspect.Id) : undefined,
+      req.verbose ? deps.podResources.get(inspect.Id) : undefined,
     ]);
     return {
       status,

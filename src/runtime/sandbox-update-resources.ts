@@ -7,7 +7,6 @@ import { toDockerResources } from '../translate/container-resources';
 import { nowNanos } from '../translate/time';
 import { logger } from '../logger';
 import { findSandbox, findSandboxIfExists } from '../lookup/find-sandbox';
-import { podResourcesStore } from '../state/pod-resources-store';
 
 /**
  * UpdatePodSandboxResources: the kubelet tells the runtime a pod's new totals after an in-place
@@ -25,7 +24,7 @@ export function updatePodSandboxResources(
     toDockerResources(req.resources, 'resources');
     toDockerResources(req.overhead, 'overhead');
     const { id } = await findSandbox(deps, req.pod_sandbox_id);
-    const store = podResourcesStore(deps.config.rootDirectory);
+    const store = deps.podResources;
     // Resizes are rare: a good moment to drop records of pods removed behind our back.
     await store.prune(async (other) => other === id || !!(await findSandboxIfExists(deps, other)));
     await store.set(id, {

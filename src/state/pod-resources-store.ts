@@ -68,15 +68,3 @@ export class PodResourcesStore {
     }
   }
 }
-
-const stores = new Map<string, PodResourcesStore>();
-
-/** The store of one root directory (handlers share it through the config they already have). */
-export function podResourcesStore(rootDirectory: string): PodResourcesStore {
-  let s = stores.get(rootDirectory);
-  if (!s) {
-    s = new PodResourcesStore(rootDirectory);
-    stores.set(rootDirectory, s);
-  }
-  return s;
-}

@@ -27,9 +27,18 @@ async function readOpt(file: string): Promise<string | undefined> {
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
 /**
- * Reads a whole pseudo-file from an open descriptor (from offset 0 each time). cgroupfs and procfs
- * files are seq_files, which fill a read as far as there is content: a short read is the end, and
- * asking again only to be told so would double the system calls of every stats reading.
+ * Below this, a short read of a seq_file is its end. A seq_file read hands over whole records from
+ * a buffer of one page (4 KiB at least), stopping short when the next record does not fit: a read of
+ * less than half a page stops short only before a record longer than half a page, which no cgroup or
+ * proc file read here has. Longer content is read on to a read of 0 bytes (a node's mountinfo or a
+ * host-network pod's net/dev spans pages).
+ */
+const SURELY_WHOLE = 2048;
+
+/**
+ * Reads a whole pseudo-file from an open descriptor (from offset 0 each time). Small files (every
+ * cgroup stats file) end at their first short read: asking again only to be told so would double
+ * the system calls of every stats reading.
  */
 function readFd(fd: number): string {
   let len = 0;
@@ -37,7 +46,7 @@ function readFd(fd: number): string {
     const want = scratch.length - len;
     const n = fs.readSync(fd, scratch, len, want, len);
     len += n;
-    if (n < want) break;
+    if (n === 0 || (n < want && len < SURELY_WHOLE)) break;
     if (len === scratch.length) {
       const bigger = Buffer.allocUnsafe(scratch.length * 2);
       scratch.copy(bigger, 0, 0, len);

@@ -1,4 +1,4 @@
-import type { DockerClient } from '../docker/client';
+import type { Engine } from '../docker/engine';
 import type { ContainerIndex, IndexChange, IndexedContainer } from '../docker/container-index';
 import type { CgroupDirs } from '../translate/stats-cgroup';
 import { nanoCores } from '../translate/stats-cgroup';
@@ -61,7 +61,7 @@ export class StatsCollector {
   private readonly onChange = (c: IndexChange): void => this.invalidate(c.id, !c.after);
 
   constructor(
-    private readonly docker: DockerClient,
+    private readonly engine: Pick<Engine, 'inspectContainer' | 'containerStats'>,
     private readonly index: ContainerIndex,
     readonly cgroups = new CgroupReader(),
     layerIntervalMs = 60_000,
@@ -124,9 +124,7 @@ export class StatsCollector {
     const gen = this.generation.get(id) ?? 0;
     let info;
     try {
-      info = await this.docker.call('container.inspect', `container "${id}"`, (d) =>
-        d.getContainer(id).inspect(),
-      );
+      info = await this.engine.inspectContainer(id);
     } catch (err) {
       logger.debug('stats inspect failed', { id, error: (err as Error).message });
       return undefined;
@@ -168,9 +166,7 @@ export class StatsCollector {
     if (this.fallbackSlots === 0) await new Promise<void>((r) => this.fallbackWaiters.push(r));
     else this.fallbackSlots--;
     try {
-      return (await this.docker.call('container.stats', `container "${id}"`, (d) =>
-        d.getContainer(id).stats({ stream: false, 'one-shot': true }),
-      )) as unknown as DockerStatsJson;
+      return (await this.engine.containerStats(id)) as unknown as DockerStatsJson;
     } catch (err) {
       logger.debug('docker stats fallback failed', { id, error: (err as Error).message });
       return undefined;

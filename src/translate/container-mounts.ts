@@ -26,6 +26,12 @@ export interface DockerDevice {
 export interface BindCapabilities {
   bindReadOnlyOptions: boolean;
   recursiveReadOnly: boolean;
+  /**
+   * The engine labels containers for SELinux (its info's SecurityOptions has name=selinux), so a
+   * volume must be relabelled (`:z`/`:Z`, Binds only) for the container to use it. Without it the
+   * relabel is a no-op and a mount need not be a Bind for its sake.
+   */
+  selinux?: boolean;
 }
 
 /** Docker 20.10's (API 1.41) answers: read-only binds are non-recursive and nothing else exists. */
@@ -127,16 +133,6 @@ function bindOptions(m: Mount__Output, field: string): string[] {
 }
 
 /**
- * One CRI mount → `host:container:options` for HostConfig.Binds, which cannot say "recursive": a
- * recursive read-only mount is refused here with the reason (toDockerBinds makes it a Mount).
- */
-export function toBind(m: Mount__Output, field: string): string {
-  const { host, target } = checkMount(m, field);
-  if (m.recursive_read_only) checkRecursiveReadOnly(m, field, LEGACY_BIND_CAPABILITIES);
-  return `${host}:${target}:${bindOptions(m, field).join(',')}`;
-}
-
-/**
  * One read-only CRI mount → a bind in HostConfig.Mounts that says how read-only it is. `options`
  * are its bind options (bindOptions), so a propagation given in mount_options is kept here too.
  */
@@ -157,9 +153,14 @@ function toReadOnlyMount(m: Mount__Output, host: string, target: string, options
 
 /**
  * CRI mounts → Binds, plus Mounts for the read-only ones an engine with BindOptions must be told
- * about. SELinux relabelling exists only in the Binds form, so a relabelled read-only mount stays a
- * Bind (and follows the engine's default depth); one that asked for recursive read-only becomes a
- * Mount all the same, since being less read-only than asked is worse than not being relabelled.
+ * about, so that read-only keeps Kubernetes' meaning (non-recursive: a tmpfs or volume mounted below
+ * stays writable) on every engine. SELinux relabelling exists only in the Binds form, which such an
+ * engine makes recursively read-only. Where the engine does not label containers the relabel is a
+ * no-op and is dropped: the mount is a non-recursive Mount. Where it does (an SELinux node), the
+ * relabel wins and the mount stays a Bind, recursively read-only on Docker ≥ 25: a volume the
+ * container may not read is worse than submounts that are read-only too. A mount that asked for
+ * recursive read-only becomes a Mount all the same, since being less read-only than asked is worse
+ * than not being relabelled.
  */
 export function toDockerBinds(mounts: Mount__Output[] | undefined, caps: BindCapabilities): DockerBinds {
   const out: DockerBinds = { Binds: [], Mounts: [] };
@@ -172,7 +173,8 @@ export function toDockerBinds(mounts: Mount__Output[] | undefined, caps: BindCap
     // mount_options may make a mount read-only ("ro") or relabel it ("z"), as the fields do.
     const readOnly = options[0] === 'ro';
     const relabel = options.includes('z') || options.includes('Z');
-    const needsOptions = readOnly && caps.bindReadOnlyOptions && (m.recursive_read_only || !relabel);
+    const keepRelabel = relabel && caps.selinux === true;
+    const needsOptions = readOnly && caps.bindReadOnlyOptions && (m.recursive_read_only || !keepRelabel);
     if (needsOptions) out.Mounts.push(toReadOnlyMount(m, host, target, options));
     else out.Binds.push(`${host}:${target}:${options.join(',')}`);
   }

@@ -101,6 +101,26 @@ describe('read-only mounts and users on this engine', () => {
     expect(m).toMatchObject({ host_path: host, readonly: true });
   });
 
+  it('keeps a read-only mount with selinux_relabel non-recursive on a host without SELinux: the tmpfs beneath it stays writable', async () => {
+    const info = await docker.info();
+    // On an engine that labels containers the relabel wins (a Bind, recursive on Docker ≥ 25): README.
+    const labelled = (info.SecurityOptions ?? []).some((o: string) => o.split(',').includes('name=selinux'));
+    const host = dirWithTmpfsBeneath();
+    const id = await cri.run(pod, 'sleep 100000', {
+      mounts: [{ host_path: host, container_path: '/ro', readonly: true, selinux_relabel: true }],
+    });
+    expect(await writes(id, '/ro/top')).toBe(false);
+    // The container's own view: the tmpfs at /ro/sub is mounted rw (field 6 of mountinfo).
+    const mountinfo = (await cri.exec(id, ['cat', '/proc/self/mountinfo'])).stdout.toString();
+    const sub = mountinfo.split('\n').find((l) => l.split(' ')[4] === '/ro/sub');
+    expect({ engine, labelled, options: sub?.split(' ')[5].split(',')[0] }).toEqual({
+      engine,
+      labelled: false,
+      options: 'rw',
+    });
+    expect(await writes(id, '/ro/sub/file')).toBe(true);
+  });
+
   it('creates a missing host directory for a read-only mount, as for any bind', async () => {
     const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-rro-'));
     dirs.push(parent);

@@ -147,6 +147,41 @@ describe('logs at exit', () => {
     }
   });
 
+  it('has the line in the file when ContainerStatus first says EXITED, asked while StartContainer runs (static binary, runAsUser, no_new_privs; 40 runs)', async () => {
+    const pod = await cri.pod('exit-during-start');
+    const seen: Array<string[] | 'never'> = [];
+    const want: string[][] = [];
+    for (let i = 0; i < 40; i++) {
+      const name = `s${i}`;
+      const line = `during-start-${i}-${pod.id.slice(0, 12)}`;
+      // busybox is one static binary: `echo` runs and exits before Docker's start call returns.
+      const id = await cri.create(
+        pod,
+        {
+          command: ['echo', line],
+          linux: { security_context: { run_as_user: { value: 1000 }, no_new_privs: true } },
+        },
+        name,
+      );
+      const logPath = path.join(pod.config.log_directory, name, '0.log');
+      let starting = true;
+      const started = cri.start(id).finally(() => (starting = false));
+      // Asked over and over from the moment the start is sent, as a kubelet's relist may.
+      const first = (async (): Promise<string[] | 'never'> => {
+        for (;;) {
+          const { status } = await cri.status(id);
+          if (status.state === 'CONTAINER_EXITED') return lines(records(logPath));
+          if (!starting && status.state === 'CONTAINER_CREATED') return 'never';
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await started;
+      seen.push(await first);
+      want.push([line]);
+    }
+    expect(seen).toEqual(want);
+  });
+
   it('has the file when StartContainer returns, for a container that prints nothing', async () => {
     const pod = await cri.pod('exit-quiet');
     const id = await cri.create(pod, { command: ['sh', '-c', 'exit 0'] });

@@ -2,6 +2,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { DockerClient } from '../../src/docker/client';
+import { DockerEngine } from '../../src/docker/docker-engine';
 import { LogPump } from '../../src/logs/log-pump';
 import { tellStops } from '../support/pump-stops';
 import { startShim, type TestShim } from '../support/shim';
@@ -15,6 +16,7 @@ import { engine, lines, loggedContainer, Made, outputDone, records, waitFor } fr
 jest.setTimeout(240_000);
 const docker = engine();
 const client = new DockerClient(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', 30_000);
+const dockerEngine = new DockerEngine(client);
 const made = new Made();
 let dir: string;
 
@@ -31,7 +33,7 @@ let n = 0;
 function pump(id: string, source: 'auto' | 'api'): { p: LogPump; bytes: Promise<Buffer> } {
   const file = path.join(dir, `${source}-${++n}.log`);
   const p = tellStops(
-    new LogPump({ id, logPath: file, posFile: `${file}.pos`, docker: client, source }),
+    new LogPump({ id, logPath: file, posFile: `${file}.pos`, engine: dockerEngine, source }),
     docker,
     id,
   );
@@ -121,7 +123,7 @@ describe('reading json-file directly', () => {
     const c = await loggedContainer(docker, made, script, { logOpts: { 'max-size': '1m', 'max-file': '3' } });
     const file = path.join(dir, 'rotating.log');
     const first = tellStops(
-      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client }),
+      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, engine: dockerEngine }),
       docker,
       c.id,
     );
@@ -132,7 +134,7 @@ describe('reading json-file directly', () => {
     expect(first.via).toBe('json-file');
     expect(await first.stop()).toBe('stopped');
     const second = tellStops(
-      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, docker: client }),
+      new LogPump({ id: c.id, logPath: file, posFile: `${file}.pos`, engine: dockerEngine }),
       docker,
       c.id,
     );

@@ -239,7 +239,7 @@ describe("Docker's one-shot stats as the fallback", () => {
     const { StatsCollector } = await import('../../src/stats/collector');
     const { CgroupReader } = await import('../../src/stats/cgroups');
     const deps = shim.app.deps;
-    const blind = new StatsCollector(deps.docker, deps.index, new CgroupReader('/nonexistent-proc'));
+    const blind = new StatsCollector(deps.engine, deps.index, new CgroupReader('/nonexistent-proc'));
     await deps.index.refresh(id);
     const c = await eventually('the index to see it running', async () => {
       const e = deps.index.get(id);

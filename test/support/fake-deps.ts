@@ -15,6 +15,7 @@ import type { CallContext } from '../../src/grpc/handler';
 import { protoPath } from '../../src/grpc/proto';
 import type { LogManager } from '../../src/logs/log-manager';
 import { setLogLevel } from '../../src/logger';
+import { PodResourcesStore } from '../../src/state/pod-resources-store';
 import type { StatsCollector } from '../../src/stats/collector';
 import { FakeEngine } from './fake-engine';
 
@@ -81,8 +82,9 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     },
   ) as StatsCollector;
   const engineInfo = new EngineInfoCache(engine, index, 1000);
+  const fullConfig = { ...defaultConfig({}), pauseSourceDir: '/nonexistent/pause-source', ...config };
   const deps: Deps = {
-    config: { ...defaultConfig({}), pauseSourceDir: '/nonexistent/pause-source', ...config },
+    config: fullConfig,
     engine,
     engineFacts: new EngineFacts(engine),
     engineInfo,
@@ -95,6 +97,8 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     podLocks: new SerialPerKey() as unknown as Deps['podLocks'],
     stats,
     logs: logs as unknown as LogManager,
+    podResources: new PodResourcesStore(fullConfig.rootDirectory),
+    pauseImageTries: new Map(),
   };
   return { deps, fake, index, logs };
 }

@@ -137,4 +137,75 @@ describe('read-only mounts on engines old and new', () => {
       ['/b', true, false],
     ]);
   });
+
+  // selinux_relabel on a read-only mount: the relabel needs a Bind (`:Z`), which Docker ≥ 25 makes
+  // recursively read-only. Without SELinux labels the relabel is a no-op and read-only stays
+  // non-recursive; on an SELinux engine the relabel wins.
+  it.each<[string, BindCapabilities, { Binds: string[]; mounts: Array<Record<string, unknown>> }]>([
+    ['Docker 20.10', LEGACY_BIND_CAPABILITIES, { Binds: ['/h/a:/a:ro,Z', '/h/b:/b:ro,z'], mounts: [] }],
+    [
+      'Docker 28, no SELinux',
+      DOCKER_28,
+      {
+        Binds: [],
+        mounts: [
+          {
+            Target: '/a',
+            BindOptions: { Propagation: 'rprivate', CreateMountpoint: true, ReadOnlyNonRecursive: true },
+          },
+          {
+            Target: '/b',
+            BindOptions: { Propagation: 'rprivate', CreateMountpoint: true, ReadOnlyNonRecursive: true },
+          },
+        ],
+      },
+    ],
+    [
+      'Docker 26 on an old kernel, no SELinux',
+      DOCKER_26_OLD_KERNEL,
+      {
+        Binds: [],
+        mounts: [
+          {
+            Target: '/a',
+            BindOptions: { Propagation: 'rprivate', CreateMountpoint: true, ReadOnlyNonRecursive: true },
+          },
+          {
+            Target: '/b',
+            BindOptions: { Propagation: 'rprivate', CreateMountpoint: true, ReadOnlyNonRecursive: true },
+          },
+        ],
+      },
+    ],
+    [
+      'Docker 28 labelling for SELinux',
+      { ...DOCKER_28, selinux: true },
+      { Binds: ['/h/a:/a:ro,Z', '/h/b:/b:ro,z'], mounts: [] },
+    ],
+    [
+      'Docker 20.10 labelling for SELinux',
+      { ...LEGACY_BIND_CAPABILITIES, selinux: true },
+      { Binds: ['/h/a:/a:ro,Z', '/h/b:/b:ro,z'], mounts: [] },
+    ],
+  ])('a read-only mount with selinux_relabel on %s', (_engine, caps, want) => {
+    const out = toDockerBinds(
+      mounts(
+        { host_path: '/h/a', container_path: '/a', readonly: true, selinux_relabel: true },
+        { host_path: '/h/b', container_path: '/b', mount_options: ['ro', 'z'] },
+      ),
+      caps,
+    );
+    expect(out.Binds).toEqual(want.Binds);
+    expect(out.Mounts).toEqual(
+      want.mounts.map((m) => ({ Type: 'bind', Source: `/h${String(m.Target)}`, ReadOnly: true, ...m })),
+    );
+  });
+
+  it('keeps a writable relabelled mount a Bind with its relabel on every engine', () => {
+    for (const caps of [LEGACY_BIND_CAPABILITIES, DOCKER_28, { ...DOCKER_28, selinux: true }]) {
+      expect(
+        toDockerBinds(mounts({ host_path: '/h/a', container_path: '/a', selinux_relabel: true }), caps),
+      ).toEqual({ Binds: ['/h/a:/a:rw,Z'], Mounts: [] });
+    }
+  });
 });

@@ -40,16 +40,29 @@ describe('engine capabilities from the version answer', () => {
     let calls = 0;
     const engine = {
       version: () => answers[Math.min(calls++, answers.length - 1)](),
-    } as unknown as Pick<Engine, 'version'>;
+      info: () => Promise.resolve({ SecurityOptions: ['name=seccomp,profile=builtin'] }),
+    } as unknown as Pick<Engine, 'version' | 'info'>;
     const probe = new EngineCapabilityProbe(engine);
     await expect(probe.get()).rejects.toThrow(/engine down/);
     const [a, b] = await Promise.all([probe.get(), probe.get()]);
     expect(a).toBe(b);
     expect(a.recursiveReadOnly).toBe(true);
+    expect(a.selinux).toBe(false);
     await probe.get();
     expect(calls).toBe(2);
     probe.forget();
     await probe.get();
     expect(calls).toBe(3);
+  });
+
+  it.each<[string[] | undefined, boolean]>([
+    [['name=seccomp,profile=builtin'], false],
+    [['name=apparmor', 'name=seccomp,profile=builtin', 'name=cgroupns'], false],
+    [['name=seccomp,profile=builtin', 'name=selinux'], true],
+    [['name=selinux,foo=bar'], true],
+    [['name=selinuxish'], false],
+    [undefined, false],
+  ])('SecurityOptions %j → containers labelled for SELinux: %s', (options, selinux) => {
+    expect(capabilitiesOf({ ApiVersion: '1.51' }, { SecurityOptions: options }).selinux).toBe(selinux);
   });
 });

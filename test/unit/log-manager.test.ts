@@ -3,7 +3,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
-import type { DockerClient } from '../../src/docker/client';
+import type { LogEngine } from '../../src/logs/log-source';
 import type { ContainerIndex, IndexedContainer } from '../../src/docker/container-index';
 import { LogManager } from '../../src/logs/log-manager';
 import { LABEL_LOG_PATH, LABEL_TYPE, TYPE_CONTAINER } from '../../src/translate/labels';
@@ -37,6 +37,8 @@ function world(state: string): {
   stream: PassThrough;
   logPath: string;
   setState: (s: string) => void;
+  /** What Docker's inspect says from now on, whatever the index holds. */
+  setDockerState: (s: string) => void;
 } {
   const logPath = path.join(dir, 'pod', 'c', '0.log');
   const stream = new PassThrough();
@@ -54,26 +56,28 @@ function world(state: string): {
     get: (id: string) => (id === 'c1' ? entry : undefined),
     refresh: async () => entry,
   });
-  const container = {
-    inspect: async () => ({
-      State: { Running: entry.state === 'running', Restarting: false },
+  const docker: { state?: string } = {};
+  const engine = {
+    inspectContainer: async () => ({
+      State: { Running: (docker.state ?? entry.state) === 'running', Restarting: false },
       Config: { Tty: false },
       LogPath: '',
       HostConfig: { LogConfig: { Type: 'local', Config: {} } },
     }),
-    logs: async () => stream,
-  };
-  const dockerode = { getContainer: () => container };
-  const docker = {
-    call: (_n: string, _c: unknown, fn: (d: unknown) => unknown) => fn(dockerode),
-    stream: dockerode,
-  } as unknown as DockerClient;
-  const manager = new LogManager(docker, index as unknown as ContainerIndex, {
+    containerLogs: async () => stream,
+  } as unknown as LogEngine;
+  const manager = new LogManager(engine, index as unknown as ContainerIndex, {
     rootDirectory: path.join(dir, 'root'),
     lockDirectory: path.join(dir, 'locks'),
     retryMs: 60_000,
   });
-  return { manager, stream, logPath, setState: (s) => (entry.state = s) };
+  return {
+    manager,
+    stream,
+    logPath,
+    setState: (s) => (entry.state = s),
+    setDockerState: (s) => (docker.state = s),
+  };
 }
 
 describe('LogManager', () => {
@@ -109,6 +113,27 @@ describe('LogManager', () => {
     w.setState('running');
     await w.manager.awaitComplete(['c1', 'unknown'], Date.now() + 60_000);
     w.stream.end();
+    await w.manager.stop();
+  });
+
+  it('awaitComplete() told by the caller that the container exited waits for its output, though the index still says running', async () => {
+    // The index has not caught up with the exit (its read after Docker's event is late or failed);
+    // ContainerStatus's own inspect saw it exited.
+    const w = world('running');
+    w.manager.start();
+    w.stream.write(frame('one'));
+    w.setDockerState('exited');
+    const waiting = w.manager.awaitComplete(['c1'], Date.now() + 60_000, {
+      exited: true,
+      logPath: w.logPath,
+    });
+    let done = false;
+    void waiting.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    w.stream.end(frame('two'));
+    await waiting;
+    expect(fs.readFileSync(w.logPath, 'utf8')).toBe(`${TS} stdout F one\n${TS} stdout F two\n`);
     await w.manager.stop();
   });
 });

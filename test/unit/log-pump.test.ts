@@ -2,7 +2,6 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { PassThrough } from 'stream';
-import type { DockerClient } from '../../src/docker/client';
 import { ApiLogSource } from '../../src/logs/api-log-source';
 import { CriEncoder } from '../../src/logs/cri-format';
 import { DOCKER_PARTIAL_BYTES, STDOUT } from '../../src/logs/docker-stream';
@@ -12,6 +11,7 @@ import {
   SourceSelector,
   type LogBatch,
   type LogSource,
+  type LogEngine,
   type SourceContext,
   type SourceEnd,
 } from '../../src/logs/log-source';
@@ -134,13 +134,13 @@ describe('pumpBatches', () => {
   });
 });
 
-/** A DockerClient over an in-memory container: inspect answers `state`, logs answers `stream`. */
+/** An engine over an in-memory container: inspect answers `state`, logs answers `stream`. */
 function fakeDocker(
   state: { running: boolean; gone?: boolean; jsonFile?: string },
   stream?: PassThrough,
-): DockerClient {
-  const container = {
-    inspect: async () => {
+): LogEngine {
+  const engine = {
+    inspectContainer: async () => {
       if (state.gone) throw Object.assign(new Error('no such container'), { statusCode: 404 });
       return {
         State: { Running: state.running, Restarting: false },
@@ -149,18 +149,13 @@ function fakeDocker(
         HostConfig: { LogConfig: { Type: state.jsonFile ? 'json-file' : 'local', Config: {} } },
       };
     },
-    logs: async () => stream,
+    containerLogs: async () => stream,
   };
-  const dockerode = { getContainer: () => container };
-  const client = {
-    call: (_name: string, _ctx: unknown, fn: (d: unknown) => unknown) => fn(dockerode),
-    stream: dockerode,
-  };
-  return client as unknown as DockerClient;
+  return engine as unknown as LogEngine;
 }
 
-function ctxOf(docker: DockerClient): SourceContext {
-  return { id: 'c1', docker, signal: new AbortController().signal, retryMs: 10 };
+function ctxOf(engine: LogEngine): SourceContext {
+  return { id: 'c1', engine, signal: new AbortController().signal, retryMs: 10 };
 }
 
 /** Docker's multiplexed log frame for one stdout message. */

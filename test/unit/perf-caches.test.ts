@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import { EventEmitter } from 'events';
 import fs from 'fs';
 import os from 'os';
@@ -245,12 +246,32 @@ describe('cgroup files kept open', () => {
     expect(readPseudoFile(path.join(dir, 'gone'))).toBeUndefined();
   });
 
-  it.each(['/proc/self/cgroup', '/proc/self/mountinfo', '/proc/self/limits'])(
-    'reads the kernel’s pseudo-file %s whole, stopping at its first short read',
-    (file) => {
-      expect(readPseudoFile(file)).toBe(fs.readFileSync(file, 'latin1'));
-    },
-  );
+  // Compared only with content that holds still: a live file such as /proc/self/mountinfo changes
+  // between two reads whenever something on the node mounts (a kubelet does so all the time).
+  it.each(['/proc/self/cgroup', '/proc/self/limits'])('reads the kernel’s pseudo-file %s whole', (file) => {
+    expect(readPseudoFile(file)).toBe(fs.readFileSync(file, 'latin1'));
+  });
+
+  it('reads a pseudo-file longer than one page whole (a seq_file read stops at its page buffer)', async () => {
+    // A stopped process's memory map holds still, and node's is several pages long.
+    const child = spawn(process.execPath, ['-e', 'process.stdout.write("up"); setInterval(() => {}, 1e6)'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.kill('SIGSTOP');
+      // SIGSTOP takes effect asynchronously: wait until the kernel shows it stopped.
+      while (!/^State:\s+T/m.test(fs.readFileSync(`/proc/${child.pid}/status`, 'latin1'))) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const file = `/proc/${child.pid}/maps`;
+      const whole = fs.readFileSync(file, 'latin1');
+      expect(whole.length).toBeGreaterThan(4096);
+      expect(readPseudoFile(file)).toBe(whole);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 
   it('reads files larger than its first buffer', () => {
     const big = 'x'.repeat(40_000);
