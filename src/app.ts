@@ -36,6 +36,10 @@ export interface App {
 export interface AppTuning {
   /** How often each container's writable layer is walked while stats are asked for (default 60 s). */
   layerIntervalMs?: number;
+  /** How often the container index is compared with a list of Docker's (default 10 s). */
+  indexReconcileMs?: number;
+  /** The first retry of a failed index re-read (default 500 ms, doubling up to 8 s). */
+  indexRetryBaseMs?: number;
 }
 
 export async function startApp(config: Config, tuning: AppTuning = {}): Promise<App> {
@@ -43,8 +47,12 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   // Once, early: on hosts that refuse negative values this logs the one warning about clamping.
   detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
-  const index = new ContainerIndex(docker);
-  const engine = new IndexedEngine(new DockerEngine(docker), index);
+  const dockerEngine = new DockerEngine(docker);
+  const index = new ContainerIndex(dockerEngine, {
+    reconcileMs: tuning.indexReconcileMs,
+    retryBaseMs: tuning.indexRetryBaseMs,
+  });
+  const engine = new IndexedEngine(dockerEngine, index);
   const stats = new StatsCollector(docker, index, undefined, tuning.layerIntervalMs);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);

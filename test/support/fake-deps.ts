@@ -45,18 +45,16 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
   // Handlers log every step at info; a table of a hundred cases would drown the failures.
   setLogLevel('error');
   const fake = new FakeEngine();
-  // The index asks DockerClient.call for lists and inspects, and the stream client for events: all go
-  // to the fake.
-  const indexClient = {
-    call: (_op: string, _ctx: string | undefined, fn: (d: unknown) => Promise<unknown>) =>
-      fn({
-        listContainers: (o: { filters?: { id?: string[]; label?: string[] } }) =>
-          fake.listContainers(o.filters ?? {}),
-        getContainer: (id: string) => ({ inspect: () => fake.indexInspect(id) }),
-      }),
-    stream: { getEvents: () => fake.containerEvents() },
-  } as unknown as DockerClient;
-  const index = new ContainerIndex(indexClient);
+  // The index's inspects are recorded as `index.inspect`, apart from the handlers' own. No periodic
+  // reconciliation: its lists would count among a handler test's `container.list` calls.
+  const index = new ContainerIndex(
+    {
+      listContainers: (filters) => fake.listContainers(filters),
+      inspectContainer: (id) => fake.indexInspect(id),
+      containerEvents: () => fake.containerEvents(),
+    },
+    { reconcileMs: 0 },
+  );
   const engine = new IndexedEngine(fake, index);
   const logs: FakeLogs = {
     reopened: [],

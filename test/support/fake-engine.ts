@@ -139,6 +139,8 @@ export class FakeEngine implements Engine {
     Driver: 'overlay2',
     DockerRootDir: '/nonexistent/fake-docker-root',
   };
+  /** While true, changes send no events (Docker's fan-out dropping them for a slow subscriber). */
+  eventsLost = false;
   private faults: Fault[] = [];
   private delays = new Map<string, number>();
   private events = new Set<PassThrough>();
@@ -629,6 +631,7 @@ export class FakeEngine implements Engine {
   }
 
   private emit(c: FakeContainer, action: string): void {
+    if (this.eventsLost) return;
     const line = JSON.stringify({
       Type: 'container',
       Action: action,
