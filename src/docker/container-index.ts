@@ -187,6 +187,15 @@ export class ContainerIndex extends EventEmitter {
     return this.connected;
   }
 
+  /**
+   * True once started while the index is not following the engine (its events stream is down, or
+   * its first sync has not succeeded): what it holds may be stale. (Never started: it is filled
+   * only through refresh() and not cut off from anything.)
+   */
+  isCutOff(): boolean {
+    return this.readyPromise !== undefined && !this.connected && !this.stopped;
+  }
+
   list(): IndexedContainer[] {
     return [...this.entries.values()];
   }

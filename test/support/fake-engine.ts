@@ -190,6 +190,11 @@ export class FakeEngine implements Engine {
     return id;
   }
 
+  /** Ends every open events stream, as an engine that goes away does. */
+  endEventStreams(): void {
+    for (const s of this.events) s.end();
+  }
+
   /** The container's process ends by itself with `exitCode`. */
   exitContainer(id: string, exitCode: number): void {
     const c = this.containers.get(id);
