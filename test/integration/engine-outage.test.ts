@@ -94,9 +94,9 @@ describe('docker engine outage', () => {
 /**
  * The engine unreachable (a proxy in front of the shared engine cuts every connection and refuses
  * new ones): every call that needs it answers UNAVAILABLE, none from memory, one test per call;
- * then the engine is back and the lists answer again.
+ * the few that need nothing of it answer; then the engine is back and the lists answer again.
  */
-describe('docker engine unreachable: every call answers UNAVAILABLE', () => {
+describe('docker engine unreachable: every call that needs it answers UNAVAILABLE', () => {
   let shim: TestShim;
   let proxy: FaultProxy;
   let dir: string;
@@ -116,6 +116,8 @@ describe('docker engine unreachable: every call answers UNAVAILABLE', () => {
     ['ListImages', (c) => c.img('ListImages', {})],
     ['ImageStatus', (c) => c.img('ImageStatus', { image: { image: 'busybox:latest' } })],
     ['Version', (c) => c.rt('Version', {})],
+    ['RuntimeConfig', (c) => c.rt('RuntimeConfig', {})],
+    ['ImageFsInfo', (c) => c.img('ImageFsInfo', {})],
   ];
 
   beforeAll(async () => {
@@ -141,6 +143,17 @@ describe('docker engine unreachable: every call answers UNAVAILABLE', () => {
     const err = await grpcError(call(shim.client));
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toMatch(/docker engine/);
+  });
+
+  it.each([
+    ['Status', (c: Client) => c.rt('Status', {})],
+    ['ListMetricDescriptors', (c: Client) => c.rt('ListMetricDescriptors', {})],
+    [
+      'UpdateRuntimeConfig',
+      (c: Client) => c.rt('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: '' } } }),
+    ],
+  ])('%s answers: it needs nothing of the engine', async (_name, call) => {
+    await expect(call(shim.client)).resolves.toBeDefined();
   });
 
   it('and once the engine is back, the lists answer again', async () => {
