@@ -47,7 +47,7 @@ export interface IndexTuning {
   retries?: number;
 }
 
-export const DEFAULT_RECONCILE_MS = 10_000;
+const DEFAULT_RECONCILE_MS = 10_000;
 const DEFAULT_RETRY_BASE_MS = 500;
 const DEFAULT_RETRY_MAX_MS = 8_000;
 const DEFAULT_RETRIES = 5;
