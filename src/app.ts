@@ -27,6 +27,8 @@ import { StreamingServer } from './streaming/server';
 /** A running docker-cri: the gRPC server plus everything it owns, stopped in reverse order. */
 export interface App {
   deps: Deps;
+  /** The raw engine client: for metrics and for tests that look at Docker itself; handlers never see it. */
+  docker: DockerClient;
   server: CriServer;
   /** The Prometheus endpoint, when --metrics-bind-addr is given. */
   metrics?: MetricsServer;
@@ -37,6 +39,10 @@ export interface App {
 export interface AppTuning {
   /** How often each container's writable layer is walked while stats are asked for (default 60 s). */
   layerIntervalMs?: number;
+  /** How often the container index is compared with a list of Docker's (default 10 s). */
+  indexReconcileMs?: number;
+  /** The first retry of a failed index re-read (default 500 ms, doubling up to 8 s). */
+  indexRetryBaseMs?: number;
 }
 
 export async function startApp(config: Config, tuning: AppTuning = {}): Promise<App> {
@@ -44,8 +50,12 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   // Once, early: on hosts that refuse negative values this logs the one warning about clamping.
   detectOomScorePolicy();
   const docker = new DockerClient(config.dockerEndpoint, config.dockerCallTimeoutSeconds * 1000);
-  const index = new ContainerIndex(docker);
-  const engine = new IndexedEngine(new DockerEngine(docker), index);
+  const dockerEngine = new DockerEngine(docker);
+  const index = new ContainerIndex(dockerEngine, {
+    reconcileMs: tuning.indexReconcileMs,
+    retryBaseMs: tuning.indexRetryBaseMs,
+  });
+  const engine = new IndexedEngine(dockerEngine, index);
   const stats = new StatsCollector(engine, index, undefined, tuning.layerIntervalMs);
   observeDocker(docker);
   const unobserveIndex = observeIndex(index);
@@ -65,7 +75,6 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
     imageStore: new ImageStoreUsage(engineInfo),
     statusCache: new ContainerStatusCache(index),
     sandboxStatusCache: new SandboxStatusCache(index),
-    docker,
     capabilities,
     index,
     podLocks: new KeyedMutex(),
@@ -103,6 +112,7 @@ export async function startApp(config: Config, tuning: AppTuning = {}): Promise<
   await server.start();
   return {
     deps,
+    docker,
     server,
     metrics: metricsServer,
     async stop(graceMs = 10_000) {

@@ -1,5 +1,4 @@
 import type { Config } from './config';
-import type { DockerClient } from './docker/client';
 import type { EngineCapabilityProbe } from './docker/capabilities';
 import type { ContainerIndex } from './docker/container-index';
 import type { KeyedMutex } from './concurrency/keyed-mutex';
@@ -28,8 +27,6 @@ export interface Deps {
   engine: Engine;
   /** The engine's cgroup driver and runtimes, re-read now and then. */
   engineFacts: EngineFacts;
-  /** The raw client, for the parts not yet on `engine` (index, stats, log pumps, streaming). */
-  docker: DockerClient;
   /** Docker's /info and the engine's liveness, kept current for Status and ImageFsInfo. */
   engineInfo: EngineInfoCache;
   /** The image store's path and usage, walked in the background for ImageFsInfo. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { Readable } from 'stream';
-import type { DockerClient } from './client';
+import type { Engine } from './engine';
 import { logger } from '../logger';
 import { LABEL_SANDBOX_ID, LABEL_TYPE } from '../translate/labels';
 import { CriError } from '../grpc/status-error';
@@ -25,6 +25,34 @@ export interface IndexedContainer {
 export type IndexChange = { id: string; before?: IndexedContainer; after?: IndexedContainer; action: string };
 
 const K8S_FILTER = { label: [LABEL_TYPE] };
+
+/**
+ * What the index asks of Docker: the raw engine, never the IndexedEngine (engine-index.ts), which
+ * writes back into the index.
+ */
+export type IndexSource = Pick<Engine, 'listContainers' | 'inspectContainer' | 'containerEvents'>;
+
+/** Internal periods of the index (AppTuning passes them; tests shorten them). */
+export interface IndexTuning {
+  /**
+   * How often the index's states are compared with one list of Docker's (default 10 s; 0: never).
+   * This is what bounds how long an entry can stay wrong after a lost event.
+   */
+  reconcileMs?: number;
+  /** The first retry of a failed re-read (default 500 ms); each next one waits twice as long... */
+  retryBaseMs?: number;
+  /** ...up to this (default 8 s)... */
+  retryMaxMs?: number;
+  /** ...for at most this many retries (default 5); the reconciliation is the backstop after. */
+  retries?: number;
+}
+
+const DEFAULT_RECONCILE_MS = 10_000;
+const DEFAULT_RETRY_BASE_MS = 500;
+const DEFAULT_RETRY_MAX_MS = 8_000;
+const DEFAULT_RETRIES = 5;
+/** Re-reads a reconciliation runs at once: a badly drifted index must not flood dockerd. */
+const RECONCILE_PARALLEL = 8;
 
 /**
  * Events after which nothing the index keeps has changed. A stop sends kill, die and stop: the
@@ -94,6 +122,12 @@ function fromInspect(info: ContainerInspectInfo, asked: string): IndexedContaine
  * entry back to an older state, never brings back a container removed meanwhile (removals leave a
  * version behind while older reads are still out), and a container that merely shows up again in a
  * resync is no change at all (no false CREATED/STARTED event).
+ *
+ * Nothing lost stays lost: Docker's event fan-out drops events for a subscriber that falls behind,
+ * and a re-read can fail. A failed re-read is retried with a doubling backoff (IndexTuning), and
+ * every `reconcileMs` one list of ids and states is compared with the index; every entry that
+ * differs is re-read (an inspect, through the same versioned apply, so the list's own staleness
+ * never writes anything). An entry is thus wrong for at most about one period.
  */
 export class ContainerIndex extends EventEmitter {
   private entries = new Map<string, IndexedContainer>();
@@ -113,10 +147,24 @@ export class ContainerIndex extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connected = false;
   private readyPromise: Promise<void> | undefined;
+  /** Per id whose last re-read failed: the retries made, the version of the read that failed, the timer. */
+  private retries = new Map<string, { attempt: number; failed: number; timer?: NodeJS.Timeout }>();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
+  private readonly tuning: Required<IndexTuning>;
 
-  constructor(private readonly docker: DockerClient) {
+  constructor(
+    private readonly engine: IndexSource,
+    tuning: IndexTuning = {},
+  ) {
     super();
     this.setMaxListeners(100);
+    this.tuning = {
+      reconcileMs: tuning.reconcileMs ?? DEFAULT_RECONCILE_MS,
+      retryBaseMs: tuning.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
+      retryMaxMs: tuning.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+      retries: tuning.retries ?? DEFAULT_RETRIES,
+    };
   }
 
   /** Starts following the engine; resolves after the first full list (or first failure). */
@@ -128,12 +176,24 @@ export class ContainerIndex extends EventEmitter {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.reconcileTimer);
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
     this.events?.destroy();
   }
 
   /** True while the events stream is open and the index is current. */
   isConnected(): boolean {
     return this.connected;
+  }
+
+  /**
+   * True once started while the index is not following the engine (its events stream is down, or
+   * its first sync has not succeeded): what it holds may be stale. (Never started: it is filled
+   * only through refresh() and not cut off from anything.)
+   */
+  isCutOff(): boolean {
+    return this.readyPromise !== undefined && !this.connected && !this.stopped;
   }
 
   list(): IndexedContainer[] {
@@ -201,21 +261,21 @@ export class ContainerIndex extends EventEmitter {
     const run = async (): Promise<IndexedContainer | undefined> => {
       let found: IndexedContainer | undefined;
       try {
-        const info = await this.docker
-          .call('container.inspect', `container "${id}"`, (d) => d.getContainer(id).inspect())
-          .catch((err: unknown) => {
-            if (isNotFound(err)) return undefined;
-            throw err;
-          });
+        const info = await this.engine.inspectContainer(id).catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
         found = info ? fromInspect(info, id) : undefined;
       } catch (err) {
         logger.warn('index refresh failed', { id, error: (err as Error).message });
         this.endRead(version);
+        this.retryLater(id, action, version);
         return this.entries.get(id);
       }
       const key = found?.id ?? id;
       this.apply(key, found, version, action);
       this.endRead(version);
+      this.readSucceeded(id, version);
       // A later refresh of this id is under way: its answer is the current one.
       const newer = this.pending.get(id);
       return newer && newer !== mine ? newer : this.entries.get(key);
@@ -241,7 +301,77 @@ export class ContainerIndex extends EventEmitter {
 
   /** Drops an entry at once (after a successful remove, or its destroy event), newer than any read out. */
   forget(id: string): void {
+    this.readSucceeded(id, Infinity);
     this.apply(id, undefined, ++this.clock, 'destroy');
+  }
+
+  /**
+   * A re-read of `id` that began at `version` failed: another one in a while, each wait twice the
+   * last (capped), a bounded number of times; past that, the reconciliation re-reads it.
+   */
+  private retryLater(id: string, action: string, version: number): void {
+    if (this.stopped) return;
+    const r = this.retries.get(id) ?? { attempt: 0, failed: version };
+    r.failed = Math.max(r.failed, version);
+    if (r.timer) return; // one is already due
+    if (r.attempt >= this.tuning.retries) {
+      this.retries.delete(id);
+      logger.warn('index re-read keeps failing; left to the reconciliation', { id, attempts: r.attempt });
+      return;
+    }
+    const wait = Math.min(this.tuning.retryBaseMs * 2 ** r.attempt, this.tuning.retryMaxMs);
+    r.attempt++;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      void this.refresh(id, action);
+    }, wait);
+    // Never what keeps the process up: stop() clears it, and a test's world may just be dropped.
+    r.timer.unref();
+    this.retries.set(id, r);
+  }
+
+  /**
+   * A read of `id` that began at `version` has its answer: retries for a failure that happened
+   * before it began are no longer needed (one that failed later, after a newer change, still is).
+   */
+  private readSucceeded(id: string, version: number): void {
+    const r = this.retries.get(id);
+    if (!r || r.failed > version) return;
+    clearTimeout(r.timer);
+    this.retries.delete(id);
+  }
+
+  /** Compares one list of Docker's with the index and re-reads every entry that differs. */
+  async reconcile(): Promise<void> {
+    if (this.reconciling || !this.connected || this.stopped) return;
+    this.reconciling = true;
+    try {
+      const list = await this.engine.listContainers(K8S_FILTER);
+      const listed = new Map(list.map((c) => [c.Id, c.State]));
+      const differ: string[] = [];
+      for (const [id, state] of listed) if (this.entries.get(id)?.state !== state) differ.push(id);
+      for (const id of this.entries.keys()) if (!listed.has(id)) differ.push(id);
+      // A re-read under way answers for itself; the list may be older than it.
+      const reread = differ.filter((id) => !this.pending.has(id));
+      if (reread.length === 0) return;
+      logger.info('container index differs from docker; re-reading', { containers: reread.length });
+      for (let i = 0; i < reread.length && !this.stopped; i += RECONCILE_PARALLEL) {
+        await Promise.all(reread.slice(i, i + RECONCILE_PARALLEL).map((id) => this.refresh(id, 'reconcile')));
+      }
+    } catch (err) {
+      logger.warn('container index reconciliation failed', { error: (err as Error).message });
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private scheduleReconcile(): void {
+    if (this.stopped || this.reconcileTimer || this.tuning.reconcileMs <= 0) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcile().finally(() => this.scheduleReconcile());
+    }, this.tuning.reconcileMs);
+    this.reconcileTimer.unref();
   }
 
   /**
@@ -290,9 +420,7 @@ export class ContainerIndex extends EventEmitter {
   private async resync(): Promise<void> {
     const version = this.beginRead();
     try {
-      const list = await this.docker.call('container.list', undefined, (d) =>
-        d.listContainers({ all: true, filters: K8S_FILTER }),
-      );
+      const list = await this.engine.listContainers(K8S_FILTER);
       const next = new Map(list.map((c) => [c.Id, fromListEntry(c)]));
       for (const id of [...this.entries.keys()]) {
         if (!next.has(id)) this.apply(id, undefined, version, 'destroy');
@@ -308,14 +436,13 @@ export class ContainerIndex extends EventEmitter {
     if (this.stopped) return;
     try {
       // Subscribe first, then list: an event between the two is then never missed.
-      const stream = (await this.docker.stream.getEvents({
-        filters: { type: ['container'] },
-      })) as unknown as Readable;
+      const stream = await this.engine.containerEvents();
       this.events = stream;
       this.follow(stream);
       await this.resync();
       this.connected = true;
       logger.info('container index synced', { containers: this.entries.size });
+      this.scheduleReconcile();
     } catch (err) {
       this.connected = false;
       logger.warn('docker events unavailable; retrying', { error: (err as Error).message });

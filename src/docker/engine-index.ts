@@ -2,7 +2,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import type { CallOptions, ContainerFilters, Engine, ExecSpec, ImportRequest, LogsRequest } from './engine';
 import type { StreamSelection, TerminalSize } from './engine';
 import type { DockerUpdate } from '../translate/container-resources';
-import { isConflict, isNotFound } from './errors';
+import { isNotFound } from './errors';
 
 /** The index's public writes this needs (container-index.ts's ContainerIndex has them). */
 export interface IndexWriter {
@@ -20,8 +20,9 @@ export interface IndexWriter {
  * whether the call succeeded or not (a failed start may still have changed its state, and a started
  * one may have exited already); a successful stop is known to have left it exited, a failed one
  * (or a 304: it was not running) is re-read;
- * a forced remove that succeeded, found nothing, or found a removal already under way (409) drops
- * it; any other failed remove re-reads it, since it may still be there.
+ * a forced remove that succeeded or found nothing drops it; any other failed remove re-reads it,
+ * since it may still be there: a 409 "removal already in progress" too, as that removal may yet
+ * fail and leave a dead container, which must stay visible (its destroy event drops it otherwise).
  */
 export class IndexedEngine implements Engine {
   constructor(
@@ -61,7 +62,7 @@ export class IndexedEngine implements Engine {
     try {
       await this.engine.removeContainer(id, o);
     } catch (err) {
-      if (isNotFound(err) || isConflict(err)) this.index.forget(id);
+      if (isNotFound(err)) this.index.forget(id);
       else await this.index.refresh(id, 'remove');
       throw err;
     }

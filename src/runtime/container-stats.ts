@@ -8,6 +8,7 @@ import type { ContainerStats } from '../generated/runtime/v1/ContainerStats';
 import type { IndexedContainer } from '../docker/container-index';
 import { invalidArgument, notFound } from '../grpc/status-error';
 import { shownId } from '../lookup/request-ids';
+import { requireEngine } from './engine-gate';
 import { isContainerLabels, LABEL_SANDBOX_ID, matchesSelector } from '../translate/labels';
 import { containerStats as toContainerStats } from '../translate/stats-cri';
 
@@ -37,6 +38,7 @@ export async function statsOf(deps: Deps, c: IndexedContainer): Promise<Containe
 export function containerStats(deps: Deps): UnaryImpl<ContainerStatsRequest__Output, ContainerStatsResponse> {
   return async (req) => {
     if (!req.container_id) throw invalidArgument('container_id is empty');
+    requireEngine(deps);
     const id = deps.index.resolve(req.container_id, 'container');
     const c = id ? deps.index.get(id) : undefined;
     if (!c || !isContainerLabels(c.labels))
@@ -50,6 +52,7 @@ export function containersForStats(
   deps: Deps,
   f: ListContainerStatsRequest__Output['filter'] | undefined,
 ): IndexedContainer[] {
+  requireEngine(deps);
   // An id or pod that matches nothing is an empty answer, as in ListContainers.
   const id = f?.id ? deps.index.resolve(f.id, 'container') : undefined;
   if (f?.id && !id) return [];

@@ -11,6 +11,7 @@ import { cgroupMetrics, metricDescriptors, networkMetrics } from '../translate/s
 import { sumSamples, type CgroupSample } from '../translate/stats-cri';
 import { mapBounded } from './container-stats';
 import { podContainers } from '../lookup/sandbox-members';
+import { requireEngine } from './engine-gate';
 
 export function listMetricDescriptors(
   _deps: Deps,
@@ -54,6 +55,7 @@ export function listPodSandboxMetrics(
   deps: Deps,
 ): UnaryImpl<ListPodSandboxMetricsRequest__Output, ListPodSandboxMetricsResponse> {
   return async () => {
+    requireEngine(deps);
     const sandboxes = deps.index.list().filter((s) => isSandboxLabels(s.labels) && s.state === 'running');
     return { pod_metrics: await mapBounded(sandboxes, 8, (s) => podMetrics(deps, s)) };
   };

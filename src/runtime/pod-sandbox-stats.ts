@@ -21,6 +21,7 @@ import {
   type CgroupSample,
 } from '../translate/stats-cri';
 import { mapBounded } from './container-stats';
+import { requireEngine } from './engine-gate';
 
 export const PARALLEL = 8;
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
@@ -72,6 +73,7 @@ export function podSandboxStats(
 ): UnaryImpl<PodSandboxStatsRequest__Output, PodSandboxStatsResponse> {
   return async (req) => {
     if (!req.pod_sandbox_id) throw invalidArgument('pod_sandbox_id is empty');
+    requireEngine(deps);
     const id = deps.index.resolve(req.pod_sandbox_id, 'pod sandbox');
     const s = id ? deps.index.get(id) : undefined;
     if (!s || !isSandboxLabels(s.labels))
@@ -98,6 +100,7 @@ export function sandboxesForStats(
   deps: Deps,
   f: ListPodSandboxStatsRequest__Output['filter'] | undefined,
 ): IndexedContainer[] {
+  requireEngine(deps);
   const id = f?.id ? deps.index.resolve(f.id, 'pod sandbox') : undefined;
   if (f?.id && !id) return [];
   return deps.index

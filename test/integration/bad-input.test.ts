@@ -45,7 +45,7 @@ describe('every RPC under generated malformed requests', () => {
     shim = await startShim({ dockerCallTimeoutSeconds: 20, imagePullProgressDeadlineSeconds: 5 });
   });
   afterAll(async () => {
-    const docker = shim.app.deps.docker.api;
+    const docker = shim.app.docker.api;
     const left = await docker.listContainers({ all: true, filters: { name: [`_${FUZZ_NAMESPACE}_`] } });
     for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
     await shim.stop();

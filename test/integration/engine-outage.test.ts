@@ -1,7 +1,13 @@
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
 import { status } from '@grpc/grpc-js';
 import { PrivateEngine } from '../support/private-engine';
 import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import { removeTestPods } from '../support/pod-config';
+import { Cri } from './container-support';
 
 interface Condition {
   type: string;
@@ -82,5 +88,85 @@ describe('docker engine outage', () => {
     );
     expect(shim.app.deps.index.get(before.id)).toBeDefined();
     expect((await shim.client.rt<{ runtime_name: string }>('Version', {})).runtime_name).toBe('docker');
+  });
+});
+
+/**
+ * The engine unreachable (a proxy in front of the shared engine cuts every connection and refuses
+ * new ones): every call that needs it answers UNAVAILABLE, none from memory, one test per call;
+ * the few that need nothing of it answer; then the engine is back and the lists answer again.
+ */
+describe('docker engine unreachable: every call that needs it answers UNAVAILABLE', () => {
+  let shim: TestShim;
+  let proxy: FaultProxy;
+  let dir: string;
+  let ids: { pod: string; container: string };
+
+  type Client = TestShim['client'];
+  const CALLS: Array<[string, (c: Client) => Promise<unknown>]> = [
+    ['ListContainers', (c) => c.rt('ListContainers', {})],
+    ['ListPodSandbox', (c) => c.rt('ListPodSandbox', {})],
+    ['ListContainerStats', (c) => c.rt('ListContainerStats', {})],
+    ['ListPodSandboxStats', (c) => c.rt('ListPodSandboxStats', {})],
+    ['ListPodSandboxMetrics', (c) => c.rt('ListPodSandboxMetrics', {})],
+    ['ContainerStatus', (c) => c.rt('ContainerStatus', { container_id: ids.container })],
+    ['PodSandboxStatus', (c) => c.rt('PodSandboxStatus', { pod_sandbox_id: ids.pod })],
+    ['ContainerStats', (c) => c.rt('ContainerStats', { container_id: ids.container })],
+    ['PodSandboxStats', (c) => c.rt('PodSandboxStats', { pod_sandbox_id: ids.pod })],
+    ['ListImages', (c) => c.img('ListImages', {})],
+    ['ImageStatus', (c) => c.img('ImageStatus', { image: { image: 'busybox:latest' } })],
+    ['Version', (c) => c.rt('Version', {})],
+    ['RuntimeConfig', (c) => c.rt('RuntimeConfig', {})],
+    ['ImageFsInfo', (c) => c.img('ImageFsInfo', {})],
+  ];
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-outage-'));
+    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+    proxy = await startFaultProxy(engine, path.join(dir, 'docker.sock'));
+    shim = await startShim({ dockerEndpoint: proxy.endpoint, dockerCallTimeoutSeconds: 10 });
+    const cri = new Cri(shim);
+    const pod = await cri.pod('outage');
+    ids = { pod: pod.id, container: await cri.run(pod, 'exec sleep 3600') };
+    proxy.refuse(true);
+    await eventually('RuntimeReady false', async () => !(await runtimeReady(shim)), 20_000);
+  });
+  afterAll(async () => {
+    proxy?.refuse(false);
+    if (shim) await removeTestPods(shim.client);
+    await shim?.stop();
+    await proxy?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(CALLS)('%s', async (_name, call) => {
+    const err = await grpcError(call(shim.client));
+    expect(err.code).toBe(status.UNAVAILABLE);
+    expect(err.details).toMatch(/docker engine/);
+  });
+
+  it.each([
+    ['Status', (c: Client) => c.rt('Status', {})],
+    ['ListMetricDescriptors', (c: Client) => c.rt('ListMetricDescriptors', {})],
+    [
+      'UpdateRuntimeConfig',
+      (c: Client) => c.rt('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr: '' } } }),
+    ],
+  ])('%s answers: it needs nothing of the engine', async (_name, call) => {
+    await expect(call(shim.client)).resolves.toBeDefined();
+  });
+
+  it('and once the engine is back, the lists answer again', async () => {
+    proxy.refuse(false);
+    await eventually('RuntimeReady true again', () => runtimeReady(shim), 30_000);
+    // The index reconnects on its own schedule (within a second or so of the engine's return).
+    const listed = async (): Promise<string[]> =>
+      (
+        await shim.client.rt<{ containers: Array<{ id: string }> }>('ListContainers', {
+          filter: { id: ids.container },
+        })
+      ).containers.map((c) => c.id);
+    await eventually('ListContainers answers', async () => (await listed()).length === 1, 30_000);
+    expect(await listed()).toEqual([ids.container]);
   });
 });

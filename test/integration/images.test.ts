@@ -26,7 +26,7 @@ describe('ImageService against the real engine and local registries', () => {
   });
   afterAll(async () => {
     for (const ref of made) {
-      await shim.app.deps.docker.api
+      await shim.app.docker.api
         .getImage(ref)
         .remove({ force: true })
         .catch(() => undefined);
@@ -87,7 +87,7 @@ describe('ImageService against the real engine and local registries', () => {
   });
 
   it('removes by id every tag of the image', async () => {
-    const docker = shim.app.deps.docker.api;
+    const docker = shim.app.docker.api;
     const c = await docker.createContainer({ Image: 'busybox:latest', Cmd: ['true'] });
     const ref = 'dcri-test/first:x';
     await c.commit({ repo: 'dcri-test/first', tag: 'x', changes: ['LABEL two=tags'] } as object);
@@ -160,7 +160,7 @@ describe('ImageService against the real engine and local registries', () => {
   });
 
   it('reports the image user as uid or username', async () => {
-    const docker = shim.app.deps.docker.api;
+    const docker = shim.app.docker.api;
     for (const [user, tag] of [
       ['1000', 'numeric'],
       ['app:app', 'named'],
@@ -179,7 +179,7 @@ describe('ImageService against the real engine and local registries', () => {
   });
 
   it('ImageFsInfo reports the image store with bytes and inodes', async () => {
-    const info = await shim.app.deps.docker.api.info();
+    const info = await shim.app.docker.api.info();
     const res = await shim.client.img<{
       image_filesystems: Array<{
         fs_id: { mountpoint: string };

@@ -46,7 +46,7 @@ describe('the kubelet contract on ids', () => {
 
   /** Runs `fn` and returns the contexts of the Docker calls made meanwhile by anyone in this app. */
   const dockerContexts = async (fn: () => Promise<void>): Promise<string[]> => {
-    const spy = jest.spyOn(shim.app.deps.docker, 'call');
+    const spy = jest.spyOn(shim.app.docker, 'call');
     try {
       await fn();
       return spy.mock.calls.map((c) => String(c[1] ?? ''));

@@ -130,7 +130,7 @@ describe('/metrics', () => {
   });
 
   it('counts a real streaming exec session while it is open', async () => {
-    const fx = new StreamingFixtures(shim.app.deps.docker.api);
+    const fx = new StreamingFixtures(shim.app.docker.api);
     try {
       const box = await fx.container('metrics', ['sleep', '3600'], { HostConfig: { NetworkMode: 'none' } });
       const open = async (): Promise<number> =>

@@ -20,7 +20,7 @@ describe('Version, Status, RuntimeConfig against the real engine', () => {
 
   it('Version names docker and the engine version', async () => {
     const v = await shim.client.rt<Record<string, string>>('Version', { version: '0.1.0' });
-    const engine = await shim.app.deps.docker.api.version();
+    const engine = await shim.app.docker.api.version();
     expect(v).toEqual({
       version: '0.1.0',
       runtime_name: 'docker',
@@ -45,7 +45,7 @@ describe('Version, Status, RuntimeConfig against the real engine', () => {
   });
 
   it('RuntimeConfig gives the engine cgroup driver', async () => {
-    const info = await shim.app.deps.docker.api.info();
+    const info = await shim.app.docker.api.info();
     const res = await shim.client.rt<{ linux: { cgroup_driver: string } }>('RuntimeConfig', {});
     expect(res.linux.cgroup_driver).toBe(info.CgroupDriver === 'systemd' ? 'SYSTEMD' : 'CGROUPFS');
   });

@@ -92,9 +92,7 @@ describe('container and pod stats from cgroup files', () => {
 
   it('a container holding 50 MiB reports that working set (within 10%), rss, limit and page faults', async () => {
     await eventually('the fill to finish', async () => {
-      const e = await shim.app.deps.docker.api
-        .getContainer(filler)
-        .exec({ Cmd: ['test', '-e', '/tmp/filled'] });
+      const e = await shim.app.docker.api.getContainer(filler).exec({ Cmd: ['test', '-e', '/tmp/filled'] });
       await new Promise<void>((resolve) =>
         e.start({}, (_e, s) => (s ? (s.on('end', resolve), s.resume()) : resolve())),
       );
@@ -113,7 +111,7 @@ describe('container and pod stats from cgroup files', () => {
   });
 
   it('reports the writable layer from the background sampler', async () => {
-    const e = await shim.app.deps.docker.api
+    const e = await shim.app.docker.api
       .getContainer(listener)
       .exec({ Cmd: ['dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=3'] });
     await new Promise<void>((resolve) =>
@@ -150,7 +148,7 @@ describe('container and pod stats from cgroup files', () => {
     expect(await list({ id: pod.id })).toEqual([]);
 
     let calls = 0;
-    shim.app.deps.docker.onCall(() => calls++);
+    shim.app.docker.onCall(() => calls++);
     const all = await list({ pod_sandbox_id: pod.id });
     expect(all).toHaveLength(4);
     expect(calls).toBe(0);
@@ -218,7 +216,7 @@ describe('container and pod stats from cgroup files', () => {
     await shim.app.deps.index.refresh(extra);
     await stats(extra);
     expect(shim.app.deps.stats.cachedEntries()).toBeGreaterThan(baseline);
-    await shim.app.deps.docker.api.getContainer(extra).remove({ force: true });
+    await shim.app.docker.api.getContainer(extra).remove({ force: true });
     await eventually('the index to drop it', async () => (shim.app.deps.index.get(extra) ? undefined : true));
     expect(shim.app.deps.stats.cachedEntries()).toBe(baseline);
   });
@@ -246,7 +244,7 @@ describe("Docker's one-shot stats as the fallback", () => {
       return e?.state === 'running' ? e : undefined;
     });
     const ops: string[] = [];
-    deps.docker.onCall((op) => ops.push(op));
+    shim.app.docker.onCall((op) => ops.push(op));
     const s = await blind.sample(c);
     expect(ops).toContain('container.stats');
     expect(Number(s?.cpuNs)).toBeGreaterThan(0);

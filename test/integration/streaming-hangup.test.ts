@@ -17,7 +17,7 @@ describe('streaming exec whose client goes away', () => {
 
   beforeAll(async () => {
     shim = await startShim();
-    fx = new StreamingFixtures(shim.app.deps.docker.api);
+    fx = new StreamingFixtures(shim.app.docker.api);
     box = await fx.container('hangup', ['sleep', '3600']);
   });
   afterAll(async () => {

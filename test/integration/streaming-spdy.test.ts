@@ -19,7 +19,7 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
 
   beforeAll(async () => {
     shim = await startShim();
-    fx = new StreamingFixtures(shim.app.deps.docker.api);
+    fx = new StreamingFixtures(shim.app.docker.api);
     box = await fx.container('box', ['sleep', '3600']);
   });
   afterAll(async () => {
@@ -187,7 +187,7 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
     expect(missing.details).toContain('f'.repeat(64));
 
     const stopped = await fx.container('stopped', ['true']);
-    await shim.app.deps.docker.api.getContainer(stopped).wait();
+    await shim.app.docker.api.getContainer(stopped).wait();
     const e = await grpcError(shim.client.rt('Exec', { container_id: stopped, cmd: ['true'], stdout: true }));
     expect(e.code).toBe(status.FAILED_PRECONDITION);
     expect(e.details).toMatch(/not running/);
@@ -198,8 +198,8 @@ describe('streaming over SPDY/3.1 (Exec, Attach, PortForward)', () => {
   it('reports a container that stopped after the URL was issued on the error stream', async () => {
     const brief = await fx.container('brief', ['sleep', '3600']);
     const url = (await shim.client.rt<Url>('Exec', { container_id: brief, cmd: ['true'], stdout: true })).url;
-    await shim.app.deps.docker.api.getContainer(brief).kill();
-    await shim.app.deps.docker.api.getContainer(brief).wait();
+    await shim.app.docker.api.getContainer(brief).kill();
+    await shim.app.docker.api.getContainer(brief).wait();
     const st = JSON.parse((await (await remoteCommand(url)).result).error);
     expect(st.status).toBe('Failure');
     expect(st.message).toMatch(/not running|is not running|stopped/i);

@@ -113,7 +113,7 @@ describe('streaming over WebSocket', () => {
 
   beforeAll(async () => {
     shim = await startShim();
-    fx = new StreamingFixtures(shim.app.deps.docker.api);
+    fx = new StreamingFixtures(shim.app.docker.api);
     box = await fx.container('wsbox', ['sleep', '3600']);
     pod = await fx.sandbox('wspod');
     await fx.inPod(pod, 'wsweb', [

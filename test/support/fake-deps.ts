@@ -2,7 +2,6 @@ import * as protobuf from 'protobufjs';
 import type { status } from '@grpc/grpc-js';
 import { defaultConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
-import { DockerClient } from '../../src/docker/client';
 import { ContainerIndex } from '../../src/docker/container-index';
 import { IndexedEngine } from '../../src/docker/engine-index';
 import { EngineCapabilityProbe } from '../../src/docker/capabilities';
@@ -39,25 +38,22 @@ export interface FakeWorld {
 
 /**
  * Deps for handler tests: the fake engine behind the same index-keeping wrapper as in app.ts, and
- * the real ContainerIndex reading its list from the fake. `deps.docker` points at no engine at all,
- * so a handler that still reached Docker directly would fail UNAVAILABLE instead of passing.
+ * the real ContainerIndex reading its list from the fake. Handlers reach Docker only through `deps.engine`.
  */
 export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
   // Handlers log every step at info; a table of a hundred cases would drown the failures.
   setLogLevel('error');
   const fake = new FakeEngine();
-  // The index asks DockerClient.call for lists and inspects, and the stream client for events: all go
-  // to the fake.
-  const indexClient = {
-    call: (_op: string, _ctx: string | undefined, fn: (d: unknown) => Promise<unknown>) =>
-      fn({
-        listContainers: (o: { filters?: { id?: string[]; label?: string[] } }) =>
-          fake.listContainers(o.filters ?? {}),
-        getContainer: (id: string) => ({ inspect: () => fake.indexInspect(id) }),
-      }),
-    stream: { getEvents: () => fake.containerEvents() },
-  } as unknown as DockerClient;
-  const index = new ContainerIndex(indexClient);
+  // The index's inspects are recorded as `index.inspect`, apart from the handlers' own. No periodic
+  // reconciliation: its lists would count among a handler test's `container.list` calls.
+  const index = new ContainerIndex(
+    {
+      listContainers: (filters) => fake.listContainers(filters),
+      inspectContainer: (id) => fake.indexInspect(id),
+      containerEvents: () => fake.containerEvents(),
+    },
+    { reconcileMs: 0 },
+  );
   const engine = new IndexedEngine(fake, index);
   const logs: FakeLogs = {
     reopened: [],
@@ -92,7 +88,6 @@ export function fakeDeps(config: Partial<Config> = {}): FakeWorld {
     statusCache: new ContainerStatusCache(index),
     sandboxStatusCache: new SandboxStatusCache(index),
     capabilities: new EngineCapabilityProbe(engine),
-    docker: new DockerClient('unix:///nonexistent/fake-engine/docker.sock', 1000),
     index,
     podLocks: new SerialPerKey() as unknown as Deps['podLocks'],
     stats,

@@ -139,6 +139,8 @@ export class FakeEngine implements Engine {
     Driver: 'overlay2',
     DockerRootDir: '/nonexistent/fake-docker-root',
   };
+  /** While true, changes send no events (Docker's fan-out dropping them for a slow subscriber). */
+  eventsLost = false;
   private faults: Fault[] = [];
   private delays = new Map<string, number>();
   private events = new Set<PassThrough>();
@@ -186,6 +188,11 @@ export class FakeEngine implements Engine {
     if (state !== 'created') this.run(this.containers.get(id)!);
     if (state === 'exited') this.exit(this.containers.get(id)!, 0);
     return id;
+  }
+
+  /** Ends every open events stream, as an engine that goes away does. */
+  endEventStreams(): void {
+    for (const s of this.events) s.end();
   }
 
   /** The container's process ends by itself with `exitCode`. */
@@ -629,6 +636,7 @@ export class FakeEngine implements Engine {
   }
 
   private emit(c: FakeContainer, action: string): void {
+    if (this.eventsLost) return;
     const line = JSON.stringify({
       Type: 'container',
       Action: action,

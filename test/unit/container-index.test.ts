@@ -1,7 +1,6 @@
 import { PassThrough } from 'stream';
-import type { ContainerInfo } from 'dockerode';
-import type { DockerClient } from '../../src/docker/client';
-import { ContainerIndex, type IndexChange } from '../../src/docker/container-index';
+import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
+import { ContainerIndex, type IndexChange, type IndexSource } from '../../src/docker/container-index';
 import { eventTypesFor } from '../../src/runtime/container-events';
 import { setLogLevel } from '../../src/logger';
 
@@ -25,19 +24,15 @@ function inspectFrom(list: ContainerInfo[], id: string): unknown {
 }
 
 /**
- * A Docker client whose answers arrive when the test says so; the test answers with what a list
+ * An engine whose answers arrive when the test says so; the test answers with what a list
  * would show, and an inspect sees the same containers.
  */
 function fakeDocker() {
   const waiting: Array<(list: ContainerInfo[]) => void> = [];
   const docker = {
-    call: (_op: string, _ctx: string, fn: (d: unknown) => Promise<unknown>) =>
-      fn({
-        getContainer: (id: string) => ({
-          inspect: () => new Promise<ContainerInfo[]>((r) => waiting.push(r)).then((l) => inspectFrom(l, id)),
-        }),
-      }),
-  } as unknown as DockerClient;
+    inspectContainer: (id: string) =>
+      new Promise<ContainerInfo[]>((r) => waiting.push(r)).then((l) => inspectFrom(l, id)),
+  } as unknown as IndexSource;
   return { docker, waiting };
 }
 
@@ -121,39 +116,27 @@ describe('ContainerIndex.refresh', () => {
 function fakeEngine() {
   const waiting: Array<{ filters: unknown; answer: (list: ContainerInfo[]) => void }> = [];
   const streams: PassThrough[] = [];
-  const docker = {
-    call: (_op: string, _ctx: string, fn: (d: unknown) => Promise<unknown>) =>
-      new Promise<unknown>((resolve, reject) => {
-        // A resync lists, a refresh inspects; both are answered with what a list would show.
-        const api = {
-          listContainers: (opts: { filters: unknown }) => {
-            waiting.push({ filters: opts.filters, answer: resolve });
-            return new Promise(() => undefined);
-          },
-          getContainer: (id: string) => ({
-            inspect: () => {
-              const answer = (list: ContainerInfo[]): void => {
-                try {
-                  resolve(inspectFrom(list, id));
-                } catch (err) {
-                  reject(err);
-                }
-              };
-              waiting.push({ filters: { id: [id] }, answer });
-              return new Promise(() => undefined);
-            },
-          }),
+  // A resync lists, a refresh inspects; both are answered with what a list would show.
+  const docker: IndexSource = {
+    listContainers: (filters) =>
+      new Promise<ContainerInfo[]>((resolve) => waiting.push({ filters, answer: resolve })),
+    inspectContainer: (id) =>
+      new Promise((resolve, reject) => {
+        const answer = (list: ContainerInfo[]): void => {
+          try {
+            resolve(inspectFrom(list, id) as ContainerInspectInfo);
+          } catch (err) {
+            reject(err);
+          }
         };
-        void fn(api);
+        waiting.push({ filters: { id: [id] }, answer });
       }),
-    stream: {
-      getEvents: async () => {
-        const s = new PassThrough();
-        streams.push(s);
-        return s;
-      },
+    containerEvents: async () => {
+      const s = new PassThrough();
+      streams.push(s);
+      return s;
     },
-  } as unknown as DockerClient;
+  };
   const event = (id: string, action: string): void => {
     const ev = {
       Type: 'container',

@@ -72,7 +72,7 @@ describe('IndexedEngine', () => {
   it.each([
     ['succeeds', undefined, 'forget'],
     ['finds nothing (404)', dockerError(404, 'No such container'), 'forget'],
-    ['finds a removal under way (409)', dockerError(409, 'removal already in progress'), 'forget'],
+    ['finds a removal under way (409)', dockerError(409, 'removal already in progress'), 'refresh remove'],
     ['fails otherwise (500)', dockerError(500, 'device busy'), 'refresh remove'],
   ])('a remove that %s → %s', async (_what, err, expected) => {
     const { fake, engine, index } = setup();

@@ -37,14 +37,26 @@ describe('RemoveContainer', () => {
     expect(world.fake.containers.has(sandboxId)).toBe(true);
   });
 
-  it.each([
-    ['gone meanwhile (404)', dockerError(404, 'No such container')],
-    ['removal already in progress (409)', dockerError(409, 'removal of container x is already in progress')],
-  ])('Docker answering %s counts as removed, and the index forgets it', async (_what, err) => {
+  it('Docker answering gone meanwhile (404) counts as removed, and the index forgets it', async () => {
     const world = withImages(fakeDeps());
     const { id } = await runningContainer(world);
-    world.fake.fail('container.remove', err);
+    world.fake.fail('container.remove', dockerError(404, 'No such container'));
     await expect(remove(world, id)).resolves.toEqual({});
+    expect(world.index.get(id)).toBeUndefined();
+  });
+
+  it('a removal already in progress (409) answers OK, but the index keeps what Docker still has', async () => {
+    const world = withImages(fakeDeps());
+    const { id } = await runningContainer(world);
+    world.fake.fail(
+      'container.remove',
+      dockerError(409, `removal of container ${id} is already in progress`),
+    );
+    await expect(remove(world, id)).resolves.toEqual({});
+    // That other removal may fail: until Docker's destroy, the container stays visible.
+    expect(world.index.get(id)?.state).toBe('running');
+    await expect(remove(world, id)).resolves.toEqual({});
+    expect(world.fake.containers.has(id)).toBe(false);
     expect(world.index.get(id)).toBeUndefined();
   });
 
