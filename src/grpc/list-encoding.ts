@@ -1,6 +1,6 @@
 import * as protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
-import { criProtoRoot } from './proto';
+import { criRoot } from './proto';
 
 /**
  * The kubelet lists every container and sandbox every second or so, and encoding hundreds of
@@ -9,15 +9,6 @@ import { criProtoRoot } from './proto';
  * changes; its encoded bytes are kept beside it here and a list answer is their concatenation.
  * The bytes are exactly what the generic serializer writes (a test compares them).
  */
-let root: protobuf.Root | undefined;
-function criRoot(): protobuf.Root {
-  if (!root) {
-    root = criProtoRoot();
-    root.resolveAll();
-  }
-  return root;
-}
-
 const itemCaches = new Map<string, WeakMap<object, Uint8Array>>();
 
 /** An item's protobuf bytes, encoded once per item object and type. */
