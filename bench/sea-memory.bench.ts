@@ -214,6 +214,10 @@ async function steadyLoad(client: CriClient, pid: number, seconds: number): Prom
 }
 
 async function main(): Promise<void> {
+  if (!fs.existsSync(EXEC)) {
+    console.log(`sea-memory: no executable at ${EXEC} (bash scripts/package-sea.sh makes it); skipped`);
+    return;
+  }
   await removeByLabel(LABEL);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-sea-memory-'));
   const rows: Row[] = [];
