@@ -233,8 +233,13 @@ async function main(): Promise<void> {
       note,
     });
   };
-  row(`floor: node alone (${NODE})`, await floor(['-e', `${GC_ON_SIGNAL} setInterval(() => {}, 1e6)`]));
-  row('floor: node + the 5 libraries bundled (esbuild)', await floor([floorBundle(work)]));
+  try {
+    row(`floor: node alone (${NODE})`, await floor(['-e', `${GC_ON_SIGNAL} setInterval(() => {}, 1e6)`]));
+    row('floor: node + the 5 libraries bundled (esbuild)', await floor([floorBundle(work)]));
+  } catch (err) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
 
   const sock = path.join(work, 'cri.sock');
   const logRoot = path.join(work, 'logs');
