@@ -2,7 +2,7 @@ import fs from 'fs';
 import net from 'net';
 import path from 'path';
 import * as grpc from '@grpc/grpc-js';
-import { loadCri, MAX_MESSAGE_BYTES } from './grpc/proto';
+import { criServiceDefinition, MAX_MESSAGE_BYTES } from './grpc/proto';
 import { unimplementedStream, unimplementedUnary } from './grpc/handler';
 import { logger } from './logger';
 import { useCachedListEncoding } from './grpc/list-encoding';
@@ -105,9 +105,10 @@ export class CriServer {
 
   async start(): Promise<void> {
     if (this.target.kind === 'path') await claimSocket(this.target.path);
-    const cri = loadCri();
-    useCachedListEncoding(cri.runtime.v1.RuntimeService.service);
-    useCachedListEncoding(cri.runtime.v1.ImageService.service);
+    const runtimeService = criServiceDefinition('RuntimeService');
+    const imageService = criServiceDefinition('ImageService');
+    useCachedListEncoding(runtimeService);
+    useCachedListEncoding(imageService);
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -115,14 +116,8 @@ export class CriServer {
       // nobody can reach here: we serve none. Off, each call skips that bookkeeping.
       'grpc.enable_channelz': 0,
     });
-    server.addService(
-      cri.runtime.v1.RuntimeService.service,
-      completeHandlers(cri.runtime.v1.RuntimeService.service, this.runtimeImpls),
-    );
-    server.addService(
-      cri.runtime.v1.ImageService.service,
-      completeHandlers(cri.runtime.v1.ImageService.service, this.imageImpls),
-    );
+    server.addService(runtimeService, completeHandlers(runtimeService, this.runtimeImpls));
+    server.addService(imageService, completeHandlers(imageService, this.imageImpls));
     if (this.target.kind === 'path') {
       await bindPrivately(server, this.target.path);
       logger.info('serving CRI', { socket: this.target.path });

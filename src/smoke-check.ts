@@ -6,7 +6,7 @@
  */
 import fs from 'fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadCri } from './grpc/proto';
+import { loadCri } from './grpc/cri-package';
 import type { StatusResponse__Output } from './generated/runtime/v1/StatusResponse';
 import type { VersionResponse__Output } from './generated/runtime/v1/VersionResponse';
 import type { ImageFsInfoResponse__Output } from './generated/runtime/v1/ImageFsInfoResponse';

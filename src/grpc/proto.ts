@@ -1,9 +1,7 @@
 import fs from 'fs';
 import path from 'path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
-import type { ProtoGrpcType } from '../generated/api';
 import { embeddedText } from '../sea';
 
 /** Where the CRI proto sits, both from src/ (ts-jest) and from dist/src/ (built). */
@@ -24,16 +22,17 @@ export function protoPath(): string {
 }
 
 /**
- * Options shared by server and test clients. int64 fields travel as decimal strings because
+ * How messages become JS objects, for the server and for test clients (these are
+ * @grpc/proto-loader's options of the same names). int64 fields travel as decimal strings because
  * nanosecond timestamps do not fit in a JS number; field names stay snake_case as in the proto.
  */
-export const LOADER_OPTIONS: protoLoader.Options = {
+export const LOADER_OPTIONS = {
   keepCase: true,
   longs: String,
   enums: String,
   defaults: true,
   oneofs: true,
-};
+} as const;
 
 /** The CRI proto parsed by protobufjs, field names as written: embedded in the executable, else the file. */
 export function criProtoRoot(): protobuf.Root {
@@ -42,18 +41,68 @@ export function criProtoRoot(): protobuf.Root {
   return new protobuf.Root().loadSync(protoPath(), { keepCase: true });
 }
 
-let cached: ProtoGrpcType | undefined;
+let root: protobuf.Root | undefined;
 
-export function loadCri(): ProtoGrpcType {
-  if (!cached) {
-    // The packaged executable carries the proto inside; proto-loader reads only files, so the
-    // text is parsed by protobufjs and handed over as its JSON form.
-    const def = embeddedText('api.proto')
-      ? protoLoader.fromJSON(criProtoRoot().toJSON(), LOADER_OPTIONS)
-      : protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
-    cached = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
+/**
+ * The process's one parsed and resolved CRI root: the service definitions and the cached list and
+ * status encoders (list-encoding.ts) share it. Parsing the proto again for either costs about
+ * 1.5 MiB of heap kept for good, and proto-loader's package definition (a descriptor object per
+ * message) as much again; see criServiceDefinition.
+ */
+export function criRoot(): protobuf.Root {
+  if (!root) {
+    root = criProtoRoot();
+    root.resolveAll();
   }
-  return cached;
+  return root;
+}
+
+const toObjectOptions: protobuf.IConversionOptions = {
+  longs: LOADER_OPTIONS.longs,
+  enums: LOADER_OPTIONS.enums,
+  defaults: LOADER_OPTIONS.defaults,
+  oneofs: LOADER_OPTIONS.oneofs,
+};
+
+function serializer(type: protobuf.Type): (value: unknown) => Buffer {
+  return (value) => {
+    if (Array.isArray(value)) {
+      throw new Error(
+        `Failed to serialize message: expected object with ${type.name} structure, got array instead`,
+      );
+    }
+    return type.encode(type.fromObject(value as Record<string, unknown>)).finish() as Buffer;
+  };
+}
+
+function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
+  return (bytes) => type.toObject(type.decode(bytes), toObjectOptions);
+}
+
+/**
+ * A CRI service's gRPC definition, made from criRoot() as @grpc/proto-loader makes it (the same
+ * paths, stream flags and (de)serializers under LOADER_OPTIONS; a unit test compares the bytes and
+ * objects of every method both ways), without the package definition proto-loader builds beside
+ * it for reflection, which the server never serves.
+ */
+export function criServiceDefinition(service: 'RuntimeService' | 'ImageService'): grpc.ServiceDefinition {
+  const s = criRoot().lookupService(`runtime.v1.${service}`);
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const m of s.methodsArray) {
+    const req = m.resolvedRequestType as protobuf.Type;
+    const res = m.resolvedResponseType as protobuf.Type;
+    def[m.name] = {
+      path: `/runtime.v1.${service}/${m.name}`,
+      requestStream: Boolean(m.requestStream),
+      responseStream: Boolean(m.responseStream),
+      requestSerialize: serializer(req),
+      requestDeserialize: deserializer(req),
+      responseSerialize: serializer(res),
+      responseDeserialize: deserializer(res),
+      originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+    };
+  }
+  return def;
 }
 
 /** gRPC message limits both ways: the kubelet allows 16 MiB, and so do we. */

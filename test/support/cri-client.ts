@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadCri, MAX_MESSAGE_BYTES } from '../../src/grpc/proto';
+import { loadCri } from '../../src/grpc/cri-package';
+import { MAX_MESSAGE_BYTES } from '../../src/grpc/proto';
 
 type Callback<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
 type AnyMethod = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;

@@ -1,5 +1,10 @@
 import * as protoLoader from '@grpc/proto-loader';
-import { cachedListSerializer, cachedStatusSerializer, STATUS_FIELDS } from '../../src/grpc/list-encoding';
+import {
+  cachedListSerializer,
+  cachedStatusSerializer,
+  encodedItem,
+  STATUS_FIELDS,
+} from '../../src/grpc/list-encoding';
 import type { ContainerStatus } from '../../src/generated/runtime/v1/ContainerStatus';
 import type { PodSandboxStatus } from '../../src/generated/runtime/v1/PodSandboxStatus';
 import { LOADER_OPTIONS, protoPath } from '../../src/grpc/proto';
@@ -45,6 +50,15 @@ describe('cached list encoding', () => {
         .state,
     ).toBe('CONTAINER_EXITED');
     expect(serialize({ containers: [] }).length).toBe(0);
+  });
+
+  it('keeps each item in bytes of its own, not a slice of a shared buffer pool slab', () => {
+    // A kept slice would keep node's whole pool slab (64 KiB on Node 26) for a few hundred bytes.
+    const [item] = listContainers([entry(7)], null);
+    const bytes = encodedItem('runtime.v1.Container', item);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+    expect(encodedItem('runtime.v1.Container', item)).toBe(bytes);
   });
 });
 

@@ -1,0 +1,353 @@
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { CriClient } from '../test/support/cri-client';
+import {
+  cpuSecondsOf,
+  median,
+  NODE_ENV,
+  NODE_FLAGS,
+  printTable,
+  removeByLabel,
+  rssOf,
+  runPool,
+  sleep,
+  uid,
+  writeResults,
+  type Row,
+} from './support';
+
+/**
+ * The shipped single executable's memory at the points issue 26 names, each after a forced
+ * collection (the executable's SIGUSR2 report runs gc() under --expose-gc), with its private part
+ * (RssAnon) and its file-backed part (RssFile) beside RSS:
+ *   floor: node alone, and node running the five required libraries bundled with esbuild
+ *   idle (cold), after a warm-up (a few pods made, the kubelet's calls, pods removed), 110 pods ×
+ *   2 containers under the kubelet's steady calls, the highest RSS while the pods are removed (as the
+ *   kubelet removes: StopContainer, StopPodSandbox, RemoveContainer, RemovePodSandbox), after removal.
+ * SEA_EXEC: the executable (default dist/sea/docker-cri); SEA_NODE: the node it was built from
+ * (for the floors; default the node running this bench); SEA_PODS (110), SEA_SECONDS (60).
+ * SEA_HEAP_SNAPSHOT=<dir>: heap snapshots (SIGTTOU) at post-warm-up idle, at 110 pods, mid-removal,
+ * and after removal.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const EXEC = path.resolve(ROOT, process.env.SEA_EXEC ?? 'dist/sea/docker-cri');
+const NODE = process.env.SEA_NODE ?? process.execPath;
+const PODS = Number(process.env.SEA_PODS ?? 110);
+const SECONDS = Number(process.env.SEA_SECONDS ?? 60);
+const WARM_PODS = Number(process.env.SEA_WARM_PODS ?? 4);
+const SNAPSHOT_DIR = process.env.SEA_HEAP_SNAPSHOT ? path.resolve(process.env.SEA_HEAP_SNAPSHOT) : undefined;
+const LABEL = 'dcri-bench=sea-memory';
+const MiB = 2 ** 20;
+
+/** NODE_OPTIONS as the .deb's unit gives them, plus gc() for the readings. */
+function nodeOptions(): string {
+  const extra = ['--expose-gc', ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGTTOU'] : [])];
+  return [...NODE_FLAGS, ...extra, process.env.SEA_NODE_OPTIONS ?? ''].join(' ').trim();
+}
+
+interface Reading {
+  rss: number;
+  anon: number;
+  file: number;
+  /** From the executable's SIGUSR2 report (process.memoryUsage() after gc()), when it gave one. */
+  heap?: { heapTotal: number; heapUsed: number; external: number };
+}
+
+function readingOf(pid: number): Reading {
+  return { rss: rssOf(pid), anon: rssOf(pid, 'RssAnon'), file: rssOf(pid, 'RssFile') };
+}
+
+/** The last resources report the executable logged on stderr. */
+let lastReport: Reading['heap'];
+function watchReports(child: ChildProcess): void {
+  let buf = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) {
+      if (process.env.SEA_SHOW_LOG) process.stderr.write(`${l}\n`);
+      if (!l.includes('"message":"resources"')) continue;
+      lastReport = (JSON.parse(l) as { memory: Reading['heap'] }).memory;
+    }
+  });
+}
+
+/** Median of five readings over a second, after asking the process to collect garbage. */
+async function settled(child: ChildProcess, waitMs: number): Promise<Reading> {
+  await sleep(waitMs);
+  lastReport = undefined;
+  child.kill('SIGUSR2');
+  await sleep(1500);
+  const rs: Reading[] = [];
+  for (let i = 0; i < 5; i++) {
+    rs.push(readingOf(child.pid as number));
+    await sleep(200);
+  }
+  return {
+    rss: median(rs.map((r) => r.rss)),
+    anon: median(rs.map((r) => r.anon)),
+    file: median(rs.map((r) => r.file)),
+    heap: lastReport,
+  };
+}
+
+/** A floor process collects garbage on SIGUSR2, as the executable does before its report. */
+const GC_ON_SIGNAL = "process.on('SIGUSR2', () => globalThis.gc && globalThis.gc());";
+
+/** The five required libraries bundled as the executable bundles them, for the floor. */
+function floorBundle(dir: string): string {
+  const entry = path.join(dir, 'floor.js');
+  const libs = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'dockerode', 'winston'];
+  fs.writeFileSync(
+    entry,
+    libs.map((l) => `require(${JSON.stringify(l)});`).join('\n') +
+      `\n${GC_ON_SIGNAL}\nsetInterval(() => {}, 1e6);\n`,
+  );
+  const out = path.join(dir, 'floor.bundle.js');
+  execFileSync(
+    path.join(ROOT, 'node_modules/.bin/esbuild'),
+    [
+      entry,
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      '--log-level=error',
+      '--alias:ssh2=./shims/deb/ssh2-stub.js',
+      '--alias:bufferutil=./shims/deb/absent-module.js',
+      '--alias:utf-8-validate=./shims/deb/absent-module.js',
+      `--outfile=${out}`,
+    ],
+    { cwd: ROOT, env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } },
+  );
+  return out;
+}
+
+/**
+ * Drops a program's file from the page cache before it starts. A file just written (postject, cp,
+ * dpkg) sits in the cache in large folios, and a fault maps a whole folio: the same process then
+ * shows up to 15 MiB more RssFile than once those pages were read back from disk (measured on the
+ * libraries floor as a single executable: 60.5 vs 45.0 MiB). Every program is measured as read back.
+ */
+function evictFromPageCache(file: string): void {
+  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+async function floor(args: string[]): Promise<Reading> {
+  evictFromPageCache(NODE);
+  const child = spawn(NODE, args, {
+    env: { ...NODE_ENV, ...process.env, NODE_OPTIONS: nodeOptions() },
+    stdio: 'ignore',
+  });
+  try {
+    return await settled(child, 4000);
+  } finally {
+    child.kill();
+  }
+}
+
+interface Pod {
+  id: string;
+  containers: string[];
+}
+
+async function runPod(client: CriClient, logRoot: string): Promise<Pod> {
+  const id = uid();
+  const name = `seamem-${id.slice(0, 8)}`;
+  const config = {
+    metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
+    hostname: name,
+    log_directory: path.join(logRoot, id),
+    labels: { 'dcri-bench': 'sea-memory' },
+    linux: {},
+  };
+  fs.mkdirSync(config.log_directory, { recursive: true });
+  const { pod_sandbox_id } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config });
+  const containers: string[] = [];
+  for (const c of ['app', 'sidecar']) {
+    const { container_id } = await client.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id,
+      sandbox_config: config,
+      config: {
+        metadata: { name: c, attempt: 0 },
+        image: { image: 'busybox:latest' },
+        command: ['sleep', '3600'],
+        log_path: `${c}/0.log`,
+        labels: { 'dcri-bench': 'sea-memory' },
+      },
+    });
+    await client.rt('StartContainer', { container_id });
+    containers.push(container_id);
+  }
+  // The kubelet reads what it made right after.
+  await client.rt('PodSandboxStatus', { pod_sandbox_id });
+  for (const container_id of containers) await client.rt('ContainerStatus', { container_id });
+  return { id: pod_sandbox_id, containers };
+}
+
+/** As the kubelet removes a pod: its containers stopped, the sandbox stopped, then all removed. */
+async function removePod(client: CriClient, p: Pod): Promise<void> {
+  for (const c of p.containers) await client.rt('StopContainer', { container_id: c, timeout: 0 });
+  await client.rt('StopPodSandbox', { pod_sandbox_id: p.id });
+  for (const c of p.containers) await client.rt('RemoveContainer', { container_id: c });
+  await client.rt('RemovePodSandbox', { pod_sandbox_id: p.id });
+}
+
+/** The kubelet's steady calls (relist every second, Status every 5 s, stats every 10 s); CPU % of a core. */
+async function steadyLoad(client: CriClient, pid: number, seconds: number): Promise<number> {
+  const t0 = Date.now();
+  const c0 = cpuSecondsOf(pid);
+  for (let tick = 0; tick < seconds; tick++) {
+    await client.rt('ListPodSandbox', {});
+    await client.rt('ListContainers', {});
+    if (tick % 5 === 0) await client.rt('Status', {});
+    if (tick % 10 === 0) {
+      await client.rt('ListContainerStats', { filter: {} });
+      await client.rt('ListPodSandboxStats', { filter: {} });
+      await client.img('ImageFsInfo', {});
+    }
+    await sleep(Math.max(0, t0 + (tick + 1) * 1000 - Date.now()));
+  }
+  return ((cpuSecondsOf(pid) - c0) / ((Date.now() - t0) / 1000)) * 100;
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(EXEC)) {
+    console.log(`sea-memory: no executable at ${EXEC} (bash scripts/package-sea.sh makes it); skipped`);
+    return;
+  }
+  await removeByLabel(LABEL);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-sea-memory-'));
+  const rows: Row[] = [];
+  const row = (state: string, r: Reading, note = ''): void => {
+    rows.push({
+      state,
+      'RSS MiB': r.rss / MiB,
+      'RssAnon MiB': r.anon / MiB,
+      'RssFile MiB': r.file / MiB,
+      'V8 heap total MiB': r.heap ? r.heap.heapTotal / MiB : '',
+      'heap used MiB': r.heap ? r.heap.heapUsed / MiB : '',
+      'external MiB': r.heap ? r.heap.external / MiB : '',
+      note,
+    });
+  };
+  try {
+    row(`floor: node alone (${NODE})`, await floor(['-e', `${GC_ON_SIGNAL} setInterval(() => {}, 1e6)`]));
+    row('floor: node + the 5 libraries bundled (esbuild)', await floor([floorBundle(work)]));
+  } catch (err) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+
+  const sock = path.join(work, 'cri.sock');
+  const logRoot = path.join(work, 'logs');
+  if (SNAPSHOT_DIR) fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+  evictFromPageCache(EXEC);
+  const child = spawn(
+    EXEC,
+    ['--container-runtime-endpoint', `unix://${sock}`, '--root-directory', path.join(work, 'root')],
+    {
+      env: { ...NODE_ENV, ...process.env, NODE_OPTIONS: nodeOptions() },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: SNAPSHOT_DIR ?? work,
+    },
+  );
+  watchReports(child);
+  const pid = child.pid as number;
+  const snapshot = async (): Promise<void> => {
+    if (!SNAPSHOT_DIR) return;
+    child.kill('SIGTTOU');
+    await sleep(15_000);
+  };
+  let pods: Pod[] = [];
+  let client: CriClient | undefined;
+  try {
+    const until = Date.now() + 30_000;
+    while (!fs.existsSync(sock)) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error('docker-cri did not start');
+      await sleep(50);
+    }
+    client = new CriClient(sock);
+    await client.rt('Version', {});
+    row('idle, cold (10 s after start)', await settled(child, 10_000));
+
+    // Warm-up: every call the full run makes, on a few pods, then those removed.
+    const warm: Pod[] = [];
+    await runPool(WARM_PODS, 2, async () => {
+      warm.push(await runPod(client as CriClient, logRoot));
+    });
+    await steadyLoad(client, pid, 12);
+    await runPool(warm.length, 2, (i) => removePod(client as CriClient, warm[i]));
+    const idle = await settled(child, 5000);
+    row(`idle after warm-up (${WARM_PODS} pods made, loaded, removed)`, idle);
+    await snapshot();
+    if (PODS === 0) {
+      printTable(`shipped executable ${EXEC} (NODE_OPTIONS="${nodeOptions()}")`, rows);
+      console.log(
+        `idle - libraries floor: ${(idle.rss / MiB - (rows[1]['RSS MiB'] as number)).toFixed(2)} MiB`,
+      );
+      return;
+    }
+
+    await runPool(PODS, 4, async () => {
+      pods.push(await runPod(client as CriClient, logRoot));
+    });
+    await client.rt('ListContainerStats', { filter: {} });
+    await client.rt('ListPodSandboxStats', { filter: {} });
+    const cpu = await steadyLoad(client, pid, SECONDS);
+    const full = await settled(child, 1000);
+    row(`${PODS} pods × 2, steady kubelet calls`, full, `CPU ${cpu.toFixed(2)}% of a core over ${SECONDS} s`);
+    await snapshot();
+
+    // The highest RSS while the pods go, sampled every 100 ms.
+    let peak: Reading = readingOf(pid);
+    const sampler = setInterval(() => {
+      const r = readingOf(pid);
+      if (r.rss > peak.rss) peak = r;
+    }, 100);
+    const going = pods;
+    pods = [];
+    let removed = 0;
+    let snapTaken = false;
+    await runPool(going.length, 8, async (i) => {
+      await removePod(client as CriClient, going[i]);
+      if (++removed >= going.length / 2 && SNAPSHOT_DIR && !snapTaken) {
+        snapTaken = true;
+        child.kill('SIGTTOU');
+      }
+    });
+    clearInterval(sampler);
+    row(`highest while removing ${PODS} pods (no forced GC)`, peak);
+    const after = await settled(child, 10_000);
+    row('after every pod was removed', after);
+    await snapshot();
+
+    printTable(`shipped executable ${EXEC} (NODE_OPTIONS="${nodeOptions()}")`, rows);
+    const d = (a: Reading, b: Reading): string => `${((a.rss - b.rss) / MiB).toFixed(2)} MiB`;
+    const floorLibs = rows[1]['RSS MiB'] as number;
+    console.log(
+      `idle - libraries floor: ${(idle.rss / MiB - floorLibs).toFixed(2)} MiB (target ≤ 4); ` +
+        `110 pods - idle: ${d(full, idle)} (≤ 5); after removal - idle: ${d(after, idle)} (≤ 2); ` +
+        `peak while removing - 110 pods: ${d(peak, full)} (≤ 0); steady CPU ${cpu.toFixed(2)}% (≤ 2)`,
+    );
+    console.log(
+      `wrote ${writeResults(process.env.SEA_RESULT ?? 'sea-memory', { exec: EXEC, node: NODE, nodeOptions: nodeOptions(), pods: PODS, seconds: SECONDS, rows })}`,
+    );
+  } finally {
+    if (client && pods.length > 0) {
+      await runPool(pods.length, 8, (i) => removePod(client as CriClient, pods[i]).catch(() => undefined));
+    }
+    client?.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    await removeByLabel(LABEL);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
