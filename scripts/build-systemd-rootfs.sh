@@ -12,7 +12,8 @@ set -euo pipefail
 STATE=${DOCKER_CRI_STATE:-/tmp/docker-cri-dev}
 DIR=$STATE/systemd-rootfs
 SUITE=bookworm
-PACKAGES=systemd,systemd-sysv,dbus
+# libatomic1: what apt would bring in for the .deb's Depends (the test installs it with dpkg, offline).
+PACKAGES=systemd,systemd-sysv,dbus,libatomic1
 MASKED=(
   systemd-sysctl.service systemd-modules-load.service systemd-binfmt.service
   proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount systemd-random-seed.service

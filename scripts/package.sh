@@ -53,13 +53,16 @@ install -m 644 shims/kubelet/* "$doc/kubelet/"
 
 mkdir -p "$root/DEBIAN"
 installed_kb=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+# The Node.js inside the executable links these shared libraries (Node 26's official build needs
+# libatomic, which a minimal Debian lacks: found by the systemd test); then an engine.
+DEPENDS='libatomic1, libc6 (>= 2.28), libgcc-s1, libstdc++6, docker.io | docker-ce | docker-engine'
 cat >"$root/DEBIAN/control" <<CONTROL
 Package: docker-cri
 Version: $version
 Architecture: $arch
 Maintainer: docker-cri maintainers <docker-cri@localhost>
 Installed-Size: $installed_kb
-Depends: docker.io | docker-ce | docker-engine
+Depends: $DEPENDS
 Section: admin
 Priority: optional
 Description: Kubernetes CRI v1 runtime on the Docker Engine

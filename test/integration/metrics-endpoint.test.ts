@@ -6,6 +6,7 @@ import { httpGet as get } from '../support/http-get';
 import { metrics, metricsRegistry } from '../../src/metrics';
 import { remoteCommand } from '../support/spdy-client';
 import { eventually, StreamingFixtures } from './streaming-fixtures';
+import { isContainerLabels, isSandboxLabels } from '../../src/translate/labels';
 
 /** The endpoint's registry: served by the shim of this file, so it exists. */
 function registry(): NonNullable<ReturnType<typeof metricsRegistry>> {
@@ -85,18 +86,35 @@ describe('/metrics', () => {
   });
 
   it('counts sandboxes and containers by state from the index', async () => {
-    const before = await scrape();
     const pod = await pods.sandbox('metrics');
     const running = await pods.container(pod, 'run', ['sleep', '3600']);
     const created = await pods.container(pod, 'wait', ['true'], { start: false });
     await Promise.all([pod.id, running, created].map((id) => shim.app.deps.index.refresh(id)));
-    const after = await scrape();
-    const diff = (name: string, state: string) =>
-      value(after.get(name), { state }) - value(before.get(name), { state });
+    const index = shim.app.deps.index;
+    expect(index.get(pod.id)?.state).toBe('running');
+    expect(index.get(running)?.state).toBe('running');
+    expect(index.get(created)?.state).toBe('created');
+    // The gauges count what the index holds at the scrape. Other test files' containers on this
+    // engine may change state meanwhile (a difference of two scrapes would count them), so each
+    // scrape is compared with the index as it stands right after it, until one matches.
+    let after = new Map<string, Family>();
+    await eventually(async () => {
+      const fams = await scrape();
+      const list = index.list();
+      const ready = list.filter((c) => isSandboxLabels(c.labels) && c.state === 'running').length;
+      const byState = (states: string[]) =>
+        list.filter((c) => isContainerLabels(c.labels) && states.includes(c.state)).length;
+      const matches =
+        value(fams.get('docker_cri_sandboxes'), { state: 'ready' }) === ready &&
+        value(fams.get('docker_cri_containers'), { state: 'running' }) ===
+          byState(['running', 'paused', 'restarting']) &&
+        value(fams.get('docker_cri_containers'), { state: 'created' }) === byState(['created']);
+      if (matches) after = fams;
+      return matches;
+    });
     expect(after.get('docker_cri_sandboxes')?.type).toBe('GAUGE');
-    expect(diff('docker_cri_sandboxes', 'ready')).toBeGreaterThanOrEqual(1);
-    // Other test files may run pods at the same time: at least ours, never negative states.
-    expect(diff('docker_cri_containers', 'running')).toBeGreaterThanOrEqual(1);
+    expect(value(after.get('docker_cri_sandboxes'), { state: 'ready' })).toBeGreaterThanOrEqual(1);
+    expect(value(after.get('docker_cri_containers'), { state: 'running' })).toBeGreaterThanOrEqual(1);
     expect(value(after.get('docker_cri_containers'), { state: 'created' })).toBeGreaterThanOrEqual(1);
     expect(value(after.get('docker_cri_containers'), { state: 'unknown' })).toBeGreaterThanOrEqual(0);
     // Docker calls were timed by operation.

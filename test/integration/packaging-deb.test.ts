@@ -97,7 +97,25 @@ describe('the .deb', () => {
       ]),
     );
     const { stdout: control } = await run('dpkg-deb', ['-f', deb, 'Depends']);
-    expect(control.trim()).toBe('docker.io | docker-ce | docker-engine');
+    const depends = control.trim().split(/,\s*/);
+    expect(depends).toContain('docker.io | docker-ce | docker-engine');
+    // Every shared library the executable loads comes from a package the .deb depends on: a node
+    // with only what Depends brings must be able to start it (Node 26 links libatomic, which a
+    // minimal Debian lacks).
+    const { stdout: libs } = await run('ldd', ['dist/sea/docker-cri']);
+    const paths = [...libs.matchAll(/=> (\/\S+)/g)].map((m) => m[1]);
+    expect(paths.length).toBeGreaterThan(0);
+    const named = new Set(depends.map((d) => d.split(/[\s(]/)[0]));
+    // dpkg knows a file by the path its package installed it at: the one ldd names, or, for
+    // a symlink to a versioned file or across the merged /usr, the file itself.
+    const ownerOf = (p: string): Promise<string> =>
+      run('dpkg', ['-S', p])
+        .catch(() => run('dpkg', ['-S', fs.realpathSync(p)]))
+        .then((r) => r.stdout);
+    for (const p of paths) {
+      const pkg = (await ownerOf(p)).split(':')[0].trim();
+      expect({ lib: p, pkg, inDepends: named.has(pkg) }).toEqual({ lib: p, pkg, inDepends: true });
+    }
     const { stdout: conffiles } = await run('dpkg-deb', ['--info', deb, 'conffiles']);
     expect(conffiles.trim()).toBe('/etc/docker-cri/config.yaml');
   });
