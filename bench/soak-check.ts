@@ -112,8 +112,8 @@ export interface DockerTruth {
 export interface CriView {
   /** id → state from ListContainers (containers) or ListPodSandbox (sandboxes). */
   listed: Map<string, string>;
-  /** id → ContainerStatus (containers only); undefined status: the call failed (`error`). */
-  statuses: Map<
+  /** id → ContainerStatus (containers only; `error`: the call failed); absent: lists only. */
+  statuses?: Map<
     string,
     { state?: string; exit_code?: number; started_at?: string; finished_at?: string; error?: string }
   >;
@@ -128,7 +128,8 @@ export interface Mismatch {
 
 /**
  * Every difference between Docker and docker-cri: a container one lists and the other does not, a
- * state, exit code or start/finish time that differs. Empty when they agree.
+ * state, exit code or start/finish time that differs. Empty when they agree. Without statuses, the
+ * lists alone (what docker-cri's index says, untouched by the reads a ContainerStatus makes).
  */
 export function compareWithDocker(truth: DockerTruth[], view: CriView): Mismatch[] {
   const out: Mismatch[] = [];
@@ -146,6 +147,7 @@ export function compareWithDocker(truth: DockerTruth[], view: CriView): Mismatch
     const want = criState(t.status);
     if (listed === undefined) out.push({ id: t.id, what: 'ListContainers', docker: t.status, cri: 'absent' });
     else if (listed !== want) out.push({ id: t.id, what: 'ListContainers state', docker: want, cri: listed });
+    if (!view.statuses) continue;
     const st = view.statuses.get(t.id);
     if (!st || st.error !== undefined) {
       out.push({ id: t.id, what: 'ContainerStatus', docker: t.status, cri: st?.error ?? 'not asked' });

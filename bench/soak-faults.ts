@@ -88,6 +88,13 @@ interface Pod {
   containers: Array<{ id: string; kind: Kind; logFile: string }>;
 }
 
+interface Convergence {
+  /** Seconds from the faults' end until docker-cri agreed with Docker; null: not within the limit. */
+  afterSeconds: number | null;
+  first: Mismatch[];
+  last: Mismatch[];
+}
+
 interface LogProblem {
   container: string;
   kind: Kind;
@@ -140,6 +147,24 @@ async function main(): Promise<void> {
   const live = new Map<string, Kind>(); // container id → kind, while its pod exists
   const undoDrops: Array<() => void> = [];
   const started = Date.now();
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      proxy.clearFaults();
+      proxy.refuse(false);
+      for (const undo of undoDrops) undo();
+      await shim?.stop();
+      await proxy.close();
+      await removeByLabel(LABEL);
+      fs.rmSync(proxyDir, { recursive: true, force: true });
+    })());
+  // Stopped early (Ctrl-C, timeout): the shim, the proxy and every soak container go all the same.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
 
   try {
     shim = await startBinaryShim(
@@ -326,8 +351,19 @@ async function main(): Promise<void> {
         return { id: r.pod_sandbox_id, uid: id, config, containers: [] };
       } catch (err) {
         // The kubelet's next sync lists the pod's sandboxes and takes a ready one as its own.
-        const ready = (await podSandboxes(id.slice(0, 8))).find((p) => p.state === 'SANDBOX_READY');
-        if (!ready) throw err;
+        const listed = await podSandboxes(id.slice(0, 8));
+        const ready = listed.find((p) => p.state === 'SANDBOX_READY');
+        if (!ready) {
+          findings.add(
+            `RunPodSandbox failed 3 times (last: ${errMsg(err)
+              .replace(/"[^"]*"/g, '"…"')
+              .slice(
+                0,
+                90,
+              )}) and ListPodSandbox shows ${listed.length ? listed.map((p) => p.state).join(', ') : 'no sandbox'} for the pod: the kubelet cannot go on`,
+          );
+          throw err;
+        }
         findings.add(
           `RunPodSandbox failed (${errMsg(err).slice(0, 60)}…) while its sandbox runs: adopted from ListPodSandbox`,
         );
@@ -617,7 +653,7 @@ async function main(): Promise<void> {
     const settledAt = Date.now();
 
     // Reconciliation: poll until docker-cri agrees with Docker, or the limit.
-    const compare = async (): Promise<Mismatch[]> => {
+    const compare = async (withStatuses: boolean): Promise<Mismatch[]> => {
       const list = await d.listContainers({ all: true, filters: { label: [LABEL] } });
       const truth: DockerTruth[] = [];
       for (const c of list) {
@@ -645,7 +681,8 @@ async function main(): Promise<void> {
         tries: 1,
       });
       for (const s of sl.items) listed.set(s.id, s.state);
-      const statuses: Parameters<typeof compareWithDocker>[1]['statuses'] = new Map();
+      if (!withStatuses) return compareWithDocker(truth, { listed });
+      const statuses: NonNullable<Parameters<typeof compareWithDocker>[1]['statuses']> = new Map();
       for (const t of truth) {
         if (t.sandbox) continue;
         try {
@@ -659,20 +696,27 @@ async function main(): Promise<void> {
       }
       return compareWithDocker(truth, { listed, statuses });
     };
-    let mismatches: Mismatch[] = [];
-    let convergedAfterS: number | undefined;
-    let firstMismatches: Mismatch[] | undefined;
-    while (Date.now() - settledAt < CONVERGE_S * 1000) {
-      mismatches = await compare().catch((err: unknown) => [
-        { id: '-', what: 'compare failed', docker: '', cri: errMsg(err) },
-      ]);
-      if (firstMismatches === undefined) firstMismatches = mismatches;
-      if (mismatches.length === 0) {
-        convergedAfterS = (Date.now() - settledAt) / 1000;
-        break;
+    /**
+     * First the lists alone, as the index has them (a ContainerStatus reads Docker and feeds the
+     * index, which would hide an index that does not heal by itself); then lists and statuses.
+     */
+    const converge = async (withStatuses: boolean, limitS: number): Promise<Convergence> => {
+      const from = Date.now();
+      let first: Mismatch[] | undefined;
+      let last: Mismatch[] = [];
+      while (Date.now() - from < limitS * 1000) {
+        last = await compare(withStatuses).catch((err: unknown) => [
+          { id: '-', what: 'compare failed', docker: '', cri: errMsg(err) },
+        ]);
+        first ??= last;
+        if (last.length === 0) return { afterSeconds: (Date.now() - settledAt) / 1000, first, last };
+        await sleep(2000);
       }
-      await sleep(2000);
-    }
+      return { afterSeconds: null, first: first ?? [], last };
+    };
+    const lists = await converge(false, CONVERGE_S);
+    const full = await converge(true, 60);
+    const mismatches = [...lists.last, ...full.last];
 
     // Every log file of a container still there, caught up with Docker's log.
     const logsAtEnd: Array<{ container: string; expected: number; log: NumberedLog }> = [];
@@ -707,6 +751,16 @@ async function main(): Promise<void> {
       await removePod(pod).catch((err: unknown) =>
         problems.push(`teardown ${pod.id.slice(0, 12)}: ${errMsg(err)}`),
       );
+    }
+    // And the pods of abandoned lifecycles and removes that left a sandbox: whatever docker-cri
+    // lists goes through the CRI.
+    const rest = await cri<{ items: Array<{ id: string }> }>('ListPodSandbox', {
+      filter: { label_selector: { [LABEL_KEY]: 'yes' } },
+    });
+    for (const p of rest.items) {
+      await cri('StopPodSandbox', { pod_sandbox_id: p.id }, { timeoutMs: 60_000 })
+        .then(() => cri('RemovePodSandbox', { pod_sandbox_id: p.id }, { timeoutMs: 60_000 }))
+        .catch((err: unknown) => problems.push(`teardown ${p.id.slice(0, 12)}: ${errMsg(err)}`));
     }
     // The kubelet's container GC: every container docker-cri still lists (a pod's remove that
     // left one behind) is removed by id.
@@ -772,7 +826,8 @@ async function main(): Promise<void> {
       );
     const logFailures = logProblems.filter((p) => !p.when.includes('complete 10 s later'));
     const pass =
-      convergedAfterS !== undefined &&
+      lists.afterSeconds !== null &&
+      full.afterSeconds !== null &&
       logFailures.length === 0 &&
       logsAtEnd.length === 0 &&
       leaks.length === 0 &&
@@ -805,11 +860,18 @@ async function main(): Promise<void> {
           value: `${logsChecked} / ${logFailures.length + logsAtEnd.length} / ${logProblems.length - logFailures.length}`,
         },
         {
-          what: `lists = Docker after faults off (limit ${CONVERGE_S} s)`,
+          what: `lists (index alone) = Docker after faults off (limit ${CONVERGE_S} s)`,
           value:
-            convergedAfterS === undefined
-              ? `NO: ${mismatches.length} mismatches`
-              : `${convergedAfterS.toFixed(1)} s`,
+            lists.afterSeconds === null
+              ? `NO: ${lists.last.length} mismatches`
+              : `${lists.afterSeconds.toFixed(1)} s`,
+        },
+        {
+          what: 'lists and ContainerStatus = Docker (60 s more)',
+          value:
+            full.afterSeconds === null
+              ? `NO: ${full.last.length} mismatches`
+              : `${full.afterSeconds.toFixed(1)} s`,
         },
         { what: 'containers left after RemovePodSandbox OK', value: leaks.length },
         { what: 'containers left after teardown', value: strays.length },
@@ -857,13 +919,10 @@ async function main(): Promise<void> {
           over5s: slowExits,
         },
         logs: { checked: logsChecked, problems: logProblems, atEnd: logsAtEnd },
-        reconciliation: {
-          convergedAfterSeconds: convergedAfterS ?? null,
-          mismatchesAtFirstLook: firstMismatches ?? [],
-          mismatchesAtEnd: convergedAfterS === undefined ? mismatches : [],
-        },
+        reconciliation: { listsOnly: lists, listsAndStatuses: full },
         leaks,
         strays: strayViews,
+        podsRemovedAtTeardown: rest.items.length,
         orphansRemovedAtTeardown: orphans.containers.length,
         resources: { start: startReport, end: endReport, endReports: endReports.length, handleGrowth },
         shimWarnings: shimLog.counts,
@@ -877,13 +936,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${file}`);
     if (!pass) process.exitCode = 1;
   } finally {
-    proxy.clearFaults();
-    proxy.refuse(false);
-    for (const undo of undoDrops) undo();
-    await shim?.stop();
-    await proxy.close();
-    await removeByLabel(LABEL);
-    fs.rmSync(proxyDir, { recursive: true, force: true });
+    await cleanup();
   }
 }
 

@@ -82,7 +82,7 @@ describe('chaos soak checks', () => {
     const view = agreeing();
     view.listed.set('c1', 'CONTAINER_RUNNING');
     view.listed.set('gone', 'CONTAINER_EXITED');
-    view.statuses.set('c1', {
+    view.statuses!.set('c1', {
       state: 'CONTAINER_RUNNING',
       exit_code: 0,
       started_at: '1796544000123456789',
@@ -98,7 +98,7 @@ describe('chaos soak checks', () => {
       's1 ListPodSandbox state',
     ]);
     view.listed.delete('c1');
-    view.statuses.set('c1', { error: 'code 14' });
+    view.statuses!.set('c1', { error: 'code 14' });
     expect(compareWithDocker([truth({})], view).map((m) => m.what)).toEqual(
       expect.arrayContaining(['ListContainers', 'ContainerStatus']),
     );
