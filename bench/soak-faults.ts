@@ -360,7 +360,7 @@ async function main(): Promise<void> {
               .slice(
                 0,
                 90,
-              )}) and ListPodSandbox shows ${listed.length ? listed.map((p) => p.state).join(', ') : 'no sandbox'} for the pod: the kubelet cannot go on`,
+              )}) and ListPodSandbox shows ${listed.length ? listed.map((p) => p.state).join(', ') : 'no sandbox'} for the pod`,
           );
           throw err;
         }
