@@ -113,6 +113,18 @@ function grew(start: Report, end: Report): boolean {
   );
 }
 
+/** SOAK_KEEP_LOGS=<dir>: a copy of every log file that failed its check, for a post-mortem. */
+function keepLog(file: string, id: string): void {
+  const dir = process.env.SOAK_KEEP_LOGS;
+  if (!dir) return;
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.copyFileSync(file, path.join(dir, `${id.slice(0, 12)}.log`));
+  } catch {
+    // no file to keep: the check says so already
+  }
+}
+
 const errMsg = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const grpcCode = (err: unknown): string => {
   const code = (err as { code?: number }).code;
@@ -141,6 +153,7 @@ async function main(): Promise<void> {
   const leaks: Array<{ pod: string; containers: string[] }> = [];
   const exitLagMs: number[] = [];
   const slowExits: string[] = [];
+  const mine = new Set<string>(); // every sandbox and container id the soak made
   let logsChecked = 0;
   let lifecycles = 0;
   let abandoned = 0;
@@ -289,6 +302,7 @@ async function main(): Promise<void> {
         expected,
         log: first,
       });
+      if (!late) keepLog(c.logFile, c.id);
       if (!late)
         logProblems.push({
           container: c.id,
@@ -348,6 +362,7 @@ async function main(): Promise<void> {
       fs.mkdirSync(config.log_directory, { recursive: true }); // the kubelet makes it
       try {
         const r = await cri<{ pod_sandbox_id: string }>('RunPodSandbox', { config }, { tries: 3 });
+        mine.add(r.pod_sandbox_id);
         return { id: r.pod_sandbox_id, uid: id, config, containers: [] };
       } catch (err) {
         // The kubelet's next sync lists the pod's sandboxes and takes a ready one as its own.
@@ -392,6 +407,7 @@ async function main(): Promise<void> {
       const c = { id: r.container_id, kind, logFile: path.join(pod.config.log_directory, logPath) };
       pod.containers.push(c);
       live.set(c.id, kind);
+      mine.add(c.id);
       if (start) {
         try {
           await cri('StartContainer', { container_id: c.id }, { tries: 3 });
@@ -469,8 +485,11 @@ async function main(): Promise<void> {
     let streaming = true;
     const openEvents = (): void => {
       stream = client.openStream('GetContainerEvents', {});
-      stream.on('data', (ev: { container_event_type?: string }) =>
-        events.add(ev.container_event_type ?? 'unknown'),
+      // The engine is shared: other work's Kubernetes containers are in the stream too.
+      stream.on('data', (ev: { container_event_type?: string; container_id?: string }) =>
+        events.add(
+          `${mine.has(ev.container_id ?? '') ? 'soak' : 'other'} ${ev.container_event_type ?? 'unknown'}`,
+        ),
       );
       stream.on('error', (err: unknown) => {
         events.add(`stream error code ${grpcCode(err)}`);
@@ -741,6 +760,7 @@ async function main(): Promise<void> {
         !(c.kind === 'slow' && log.last >= expected - 5 && log.duplicates === 0 && log.missing === 0)
       ) {
         logsAtEnd.push({ container: c.id, expected, log });
+        keepLog(c.logFile, c.id);
       }
     }
 
