@@ -33,8 +33,9 @@ import {
  * remove, 429 to a pull, or refuses every connection for a moment. Then, with the faults off:
  * docker-cri's lists and statuses must equal Docker's (asked directly) for every container within
  * SOAK_CONVERGE_SECONDS, every CRI log file must hold every number its container wrote once and in
- * order, no container may outlive its RemovePodSandbox, and the process must hold no more file
- * descriptors, timers or listeners than it did at the start.
+ * order, every container Docker keeps (a remove answered 409) must be in the lists and go at the
+ * kubelet's GC, and the process must hold no more file descriptors, timers or listeners than it
+ * did at the start.
  */
 const MINUTES = Number(process.env.SOAK_FAULT_MINUTES ?? 30);
 const WORKERS = Number(process.env.SOAK_FAULT_PODS ?? 4);
@@ -850,7 +851,6 @@ async function main(): Promise<void> {
       full.afterSeconds !== null &&
       logFailures.length === 0 &&
       logsAtEnd.length === 0 &&
-      leaks.length === 0 &&
       strays.length === 0 &&
       !heldOver &&
       !shimLog.counts.MaxListenersExceededWarning;
@@ -893,8 +893,10 @@ async function main(): Promise<void> {
               ? `NO: ${full.last.length} mismatches`
               : `${full.afterSeconds.toFixed(1)} s`,
         },
-        { what: 'containers left after RemovePodSandbox OK', value: leaks.length },
-        { what: 'containers left after teardown', value: strays.length },
+        // An injected 409 never reaches Docker, so the container stays; what counts is that the
+        // lists show it (the reconciliation above) and the kubelet's GC can remove it (below).
+        { what: 'containers left after RemovePodSandbox OK (409 injected)', value: leaks.length },
+        { what: 'containers left after teardown and GC (invisible)', value: strays.length },
         { what: 'fds start → end', value: `${startReport.fds} → ${endReport.fds}` },
         { what: 'timers start → end', value: `${timers(startReport)} → ${timers(endReport)}` },
         {
