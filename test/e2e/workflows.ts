@@ -234,8 +234,18 @@ export const WORKFLOWS: Workflow[] = [
         '3',
         'lastState.terminated.exitCode',
       );
-      const prev = await ctx.k.must(['logs', '-n', ctx.ns, 'crasher', '--previous']);
-      contains(prev, /^attempt-\d+\n$/, 'kubectl logs --previous');
+      // The kubelet keeps one dead container: while the next attempt dies, the status may still
+      // name the one it just removed. A user retries; so does this.
+      const prev = await waitFor(
+        'kubectl logs --previous',
+        async () => {
+          const r = await ctx.k.run(['logs', '-n', ctx.ns, 'crasher', '--previous']);
+          if (r.code !== 0) throw new Error(r.stderr.trim());
+          return r.stdout;
+        },
+        30_000,
+      );
+      contains(prev, /^attempt-\S+\n$/, 'kubectl logs --previous');
     },
   },
   {
@@ -785,7 +795,11 @@ export const WORKFLOWS: Workflow[] = [
       const cap = (s: string, f: string) =>
         BigInt('0x' + (new RegExp(`${f}:\\s+([0-9a-f]+)`).exec(s)?.[1] ?? '0'));
       const user = await status('user');
-      eq(cap(user, 'CapBnd'), 1n << 10n, 'CapBnd with drop ALL, add NET_BIND_SERVICE');
+      eq(
+        cap(user, 'CapBnd').toString(16),
+        (1n << 10n).toString(16),
+        'CapBnd with drop ALL, add NET_BIND_SERVICE',
+      );
       contains(user, /NoNewPrivs:\s+1/, 'NoNewPrivs with allowPrivilegeEscalation false');
       const NET_ADMIN = 1n << 12n;
       check((cap(await status('admin'), 'CapEff') & NET_ADMIN) !== 0n, 'NET_ADMIN added but not in CapEff');
@@ -1054,18 +1068,27 @@ export const WORKFLOWS: Workflow[] = [
       await rollout();
       await ctx.k.must(['set', 'env', '-n', ctx.ns, 'deploy/dep', 'VERSION=2']);
       await rollout();
-      const pods = await ctx.k.must(['get', 'pods', '-n', ctx.ns, '-l', 'app=dep', '-o', 'name']);
-      for (const p of lines(pods)) {
-        await waitFor(
-          `${p} VERSION=2`,
-          async () =>
-            (await ctx.k.run(['exec', '-n', ctx.ns, p, '--', 'sh', '-c', 'echo $VERSION'])).stdout.trim() ===
-            '2'
-              ? true
-              : undefined,
-          60_000,
-        );
-      }
+      // The old pods may still be terminating: look at those that are not.
+      await waitFor(
+        'both pods of the new template running VERSION=2',
+        async () => {
+          const list = await ctx.k.json<{
+            items: { metadata: { name: string; deletionTimestamp?: string } }[];
+          }>(['get', 'pods', '-n', ctx.ns, '-l', 'app=dep']);
+          const live = list.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+          if (live.length !== 2) return undefined;
+          for (const p of live) {
+            if (
+              (
+                await ctx.k.run(['exec', '-n', ctx.ns, p, '--', 'sh', '-c', 'echo $VERSION'])
+              ).stdout.trim() !== '2'
+            )
+              return undefined;
+          }
+          return true;
+        },
+        90_000,
+      );
       await ctx.k.must(['scale', '-n', ctx.ns, 'deploy/dep', `--replicas=${scale}`]);
       await rollout();
       eq(
