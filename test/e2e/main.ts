@@ -4,12 +4,17 @@
  * runs with kubectl, then everything torn down. Prints `e2e: N passed, M failed`.
  *
  * Flags: --two-nodes (a second node in a network namespace of its own), --only=REGEX (workflows
- * whose name matches), --keep-logs (copy the run's logs beside its directory).
+ * whose name matches), --keep-logs (copy the run's logs beside its directory), --then=COMMAND (a
+ * shell command run on the cluster after the workflows, KUBECONFIG set, e.g. a node conformance
+ * suite; it counts as one more workflow, passing when it exits 0), --images=DIR (image tarballs
+ * `docker load`ed into each node's engine before the workflows, for such a suite).
  */
+import { spawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { Cluster, cleanHost, readSavedState } from './cluster';
 import { CheckFailed } from './check';
+import { must } from './proc';
 import { TWO_NODE_WORKFLOWS } from './two-nodes';
 import { WORKFLOWS, type Ctx, type Workflow } from './workflows';
 
@@ -19,15 +24,22 @@ interface Args {
   nodes: number;
   only: RegExp | undefined;
   keepLogs: boolean;
+  then: string | undefined;
+  images: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { nodes: 1, only: undefined, keepLogs: false };
+  const a: Args = { nodes: 1, only: undefined, keepLogs: false, then: undefined, images: undefined };
   for (const arg of argv) {
     if (arg === '--two-nodes') a.nodes = 2;
     else if (arg.startsWith('--only=')) a.only = new RegExp(arg.slice('--only='.length), 'i');
     else if (arg === '--keep-logs') a.keepLogs = true;
-    else throw new Error(`unknown argument ${arg} (known: --two-nodes, --only=REGEX, --keep-logs)`);
+    else if (arg.startsWith('--then=')) a.then = arg.slice('--then='.length);
+    else if (arg.startsWith('--images=')) a.images = arg.slice('--images='.length);
+    else
+      throw new Error(
+        `unknown argument ${arg} (known: --two-nodes, --only=REGEX, --keep-logs, --then=CMD, --images=DIR)`,
+      );
   }
   return a;
 }
@@ -102,6 +114,31 @@ async function main(): Promise<number> {
       const all: Workflow[] = [...WORKFLOWS, ...TWO_NODE_WORKFLOWS].filter(
         (w) => (w.nodes ?? 1) <= args.nodes && (!args.only || args.only.test(w.name)),
       );
+      if (args.images) {
+        for (const n of cluster.nodes) {
+          for (const f of fs.readdirSync(args.images).filter((x) => x.endsWith('.tar'))) {
+            await must('/usr/bin/docker', ['-H', n.dockerHost, 'load', '-i', path.join(args.images, f)], {
+              timeoutMs: 300_000,
+            });
+          }
+        }
+      }
+      const then = args.then;
+      if (then) {
+        all.push({
+          name: `--then: ${then}`,
+          async run() {
+            const code = await new Promise<number>((resolve) => {
+              const child = spawn('sh', ['-c', then], {
+                stdio: 'inherit',
+                env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
+              });
+              child.on('exit', (c) => resolve(c ?? 1));
+            });
+            if (code !== 0) throw new CheckFailed(`exited ${code}`);
+          },
+        });
+      }
       for (const w of all) {
         const t0 = Date.now();
         try {

@@ -49,6 +49,8 @@ export const TWO_NODE_WORKFLOWS: Workflow[] = [
                   maxSkew: 1,
                   topologyKey: 'kubernetes.io/hostname',
                   whenUnsatisfiable: 'DoNotSchedule',
+                  // A drained (cordoned, so tainted) node then no longer counts as a domain.
+                  nodeTaintsPolicy: 'Honor',
                   labelSelector: { matchLabels: { app: 'spread' } },
                 },
               ],
