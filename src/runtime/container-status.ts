@@ -1,18 +1,14 @@
-import fs from 'fs';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import type { ContainerStatusRequest__Output } from '../generated/runtime/v1/ContainerStatusRequest';
 import type { ContainerStatusResponse } from '../generated/runtime/v1/ContainerStatusResponse';
 import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
-import { logger } from '../logger';
 import { DRAIN_WAIT_MS } from '../logs/log-manager';
 import {
-  TERMINATION_MESSAGE_LIMIT,
   containerVerboseInfo,
   criState,
   parseProcStatusIds,
-  terminationMessageHostPath,
   toContainerStatus,
   type ProcessIds,
   type StatusExtras,
@@ -20,26 +16,6 @@ import {
 import { findContainer, indexedContainer } from '../lookup/find-container';
 import { readPseudoFile } from '../stats/cgroups';
 import { LABEL_LOG_PATH } from '../translate/labels';
-
-/** The first 4 KiB of the termination message file, when the container exited and wrote one. */
-async function terminationMessage(inspect: ContainerInspectInfo): Promise<string | undefined> {
-  const file = terminationMessageHostPath(inspect);
-  if (!file) return undefined;
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(file, 'r');
-    const buf = Buffer.alloc(TERMINATION_MESSAGE_LIMIT);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      logger.warn('cannot read termination message', { id: inspect.Id, file, error: (err as Error).message });
-    }
-    return undefined;
-  } finally {
-    await handle?.close();
-  }
-}
 
 /** The main process's ids as the kernel sees them (readable when we share the host's /proc). */
 function processIds(pid: number | undefined): ProcessIds | undefined {
@@ -54,8 +30,8 @@ function processIds(pid: number | undefined): ProcessIds | undefined {
 }
 
 /**
- * The CRI status of one container (id or unambiguous prefix): one inspect, plus the termination
- * message file and the process's ids. NOT_FOUND when there is no such container.
+ * The CRI status of one container (id or unambiguous prefix): one inspect, plus the process's
+ * ids. NOT_FOUND when there is no such container.
  */
 export async function containerStatusOf(deps: Deps, id: string): Promise<ContainerStatus> {
   return (await statusWithInspect(deps, id)).status;
@@ -78,7 +54,6 @@ async function statusWithInspect(
       exited: true,
       logPath: inspect.Config?.Labels?.[LABEL_LOG_PATH],
     });
-    extras.terminationMessage = await terminationMessage(inspect);
   }
   if (inspect.State?.Running) extras.user = processIds(inspect.State.Pid);
   return { status: toContainerStatus(inspect, extras), inspect };

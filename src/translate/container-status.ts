@@ -6,7 +6,7 @@ import type { ContainerInspectInfo } from 'dockerode';
 import type { ContainerStatus } from '../generated/runtime/v1/ContainerStatus';
 import type { ContainerState__Output } from '../generated/runtime/v1/ContainerState';
 import type { Mount } from '../generated/runtime/v1/Mount';
-import { ANNOTATION_PREFIX, LABEL_LOG_PATH, LABEL_SANDBOX_ID, decodeLabels } from './labels';
+import { LABEL_LOG_PATH, LABEL_SANDBOX_ID, decodeLabels } from './labels';
 import { rfc3339ToNanos } from './time';
 import {
   LABEL_IMAGE,
@@ -18,10 +18,6 @@ import {
 import { fromDockerResources } from './container-resources';
 import { fromDockerStopSignal } from './stop-signal';
 import { fromInspectMounts } from './container-mounts';
-import { ANNOTATION_TERMINATION_MESSAGE_PATH } from './container-config';
-
-/** The most of a termination message file the kubelet takes (its own limit). */
-export const TERMINATION_MESSAGE_LIMIT = 4096;
 
 /** Docker's state word → CRI state. */
 export function criState(dockerState: string | undefined): ContainerState__Output {
@@ -51,16 +47,6 @@ export function cannotRun(state: ContainerInspectInfo['State']): boolean {
   return !!state?.Error && !state.Running && rfc3339ToNanos(state.StartedAt) === '0';
 }
 
-/**
- * The host path of the termination message file: the mount whose container path is the one the
- * kubelet named in its annotation. Undefined when there is none.
- */
-export function terminationMessageHostPath(inspect: ContainerInspectInfo): string | undefined {
-  const target = inspect.Config?.Labels?.[ANNOTATION_PREFIX + ANNOTATION_TERMINATION_MESSAGE_PATH];
-  if (!target) return undefined;
-  return (inspect.Mounts ?? []).find((m) => m.Destination === target)?.Source;
-}
-
 export interface ProcessIds {
   uid: number;
   gid: number;
@@ -68,8 +54,6 @@ export interface ProcessIds {
 }
 
 export interface StatusExtras {
-  /** Content of the termination message file, when the container exited and wrote one. */
-  terminationMessage?: string;
   /** The ids the main process runs with, when they could be read. */
   user?: ProcessIds;
 }
@@ -95,7 +79,8 @@ export function toContainerStatus(inspect: ContainerInspectInfo, extras: StatusE
     else reason = 'Error';
     message = st.Error ?? '';
   }
-  if (state === 'CONTAINER_EXITED' && extras.terminationMessage) message = extras.terminationMessage;
+  // Never the termination message file: the kubelet reads it itself (the mount is in `mounts`) and
+  // appends it to this message after ": ", so a runtime that copied it in showed it twice.
 
   const mounts: Mount[] = fromInspectMounts(inspect.Mounts, inspect.HostConfig?.Mounts);
   const status: ContainerStatus = {

@@ -1,10 +1,5 @@
 import type { ContainerInspectInfo } from 'dockerode';
-import {
-  criState,
-  parseProcStatusIds,
-  terminationMessageHostPath,
-  toContainerStatus,
-} from '../../src/translate/container-status';
+import { criState, parseProcStatusIds, toContainerStatus } from '../../src/translate/container-status';
 import { listContainers } from '../../src/translate/container-list';
 import type { IndexedContainer } from '../../src/docker/container-index';
 import { decoded } from './container-fixtures';
@@ -85,10 +80,14 @@ describe('inspect → ContainerStatus', () => {
     });
   });
 
-  it('gives Error, OOMKilled and the termination message', () => {
+  it("gives Error and OOMKilled; the message is Docker's error, never the termination message file", () => {
     expect(toContainerStatus(inspect({ ExitCode: 3 })).reason).toBe('Error');
-    const oom = toContainerStatus(inspect({ ExitCode: 137, OOMKilled: true }), { terminationMessage: 'bye' });
-    expect([oom.reason, oom.exit_code, oom.message]).toEqual(['OOMKilled', 137, 'bye']);
+    const oom = toContainerStatus(inspect({ ExitCode: 137, OOMKilled: true }));
+    expect([oom.reason, oom.exit_code, oom.message]).toEqual(['OOMKilled', 137, '']);
+    // The kubelet reads the file through the mount and appends it to this message itself.
+    expect(oom.mounts).toContainEqual(
+      expect.objectContaining({ container_path: '/dev/termination-log', host_path: '/h/term' }),
+    );
   });
 
   it('reports a container whose start failed as exited with ContainerCannotRun', () => {
@@ -126,11 +125,6 @@ describe('inspect → ContainerStatus', () => {
   it('falls back to the dockershim name for metadata', () => {
     const s = toContainerStatus(inspect({}, { Name: '/k8s_web_pod_ns_uid_7_abcd1234' }));
     expect(s.metadata).toEqual({ name: 'web', attempt: 7 });
-  });
-
-  it('finds the termination message mount', () => {
-    expect(terminationMessageHostPath(inspect({}))).toBe('/h/term');
-    expect(terminationMessageHostPath(inspect({}, { Mounts: [] }))).toBeUndefined();
   });
 
   it('maps Docker states', () => {
