@@ -28,7 +28,11 @@ describe('StopContainer with a grace period longer than the socket idle timeout'
 
   it('answers OK after the grace period, with the container EXITED', async () => {
     // Ignores SIGTERM: only the SIGKILL at the end of the grace period stops it.
-    const id = await cri.run(pod, "trap '' TERM; while true; do sleep 1; done");
+    const id = await cri.run(pod, "trap '' TERM; touch /tmp/trapped; while true; do sleep 1; done");
+    // A SIGTERM that came before the shell ran `trap` would end it at once (143), whatever the stop.
+    while (!(await cri.sh(id, 'test -f /tmp/trapped && echo yes || true')).includes('yes')) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const graceSeconds = CALL_TIMEOUT_S + Math.ceil(IDLE_BACKSTOP_MS / 1000) + 3;
     await shim.client.rt('StopContainer', { container_id: id, timeout: graceSeconds }, 120_000);
     const { status } = await cri.status(id);
