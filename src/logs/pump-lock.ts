@@ -80,21 +80,24 @@ export class PumpLocks {
 
   /**
    * Puts back the locks this process holds that are gone from the directory. Returns the ids whose
-   * lock another process holds now: their pumps must stop, or every line is written twice.
+   * lock another process holds now (it took the lock while it was gone, or took it over as stale):
+   * their pumps must stop, or every line is written twice.
    */
   async reassert(): Promise<string[]> {
-    if (!this.usable || this.held.size === 0) return [];
-    const names = new Set(await fsp.readdir(this.dir).catch(() => [] as string[]));
+    if (!this.usable) return [];
     const lost: string[] = [];
     for (const id of [...this.held]) {
-      if (names.has(`${id}.lock`) || !this.held.has(id)) continue;
-      await fsp.mkdir(this.dir, { recursive: true }).catch(() => undefined);
-      if (await this.create(id).catch(() => false)) {
-        logger.warn('log pump lock was removed under its holder; put it back', { id, dir: this.dir });
-        continue;
+      let content = await fsp.readFile(this.file(id), 'utf8').catch(() => undefined);
+      if (content === undefined && this.held.has(id)) {
+        await fsp.mkdir(this.dir, { recursive: true }).catch(() => undefined);
+        if (await this.create(id).catch(() => false)) {
+          logger.warn('log pump lock was removed under its holder; put it back', { id, dir: this.dir });
+          continue;
+        }
+        content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
       }
-      const content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
-      if (content === this.mine()) continue;
+      // Released meanwhile (the pump ended), or still ours.
+      if (!this.held.has(id) || content === this.mine()) continue;
       this.held.delete(id);
       lost.push(id);
     }

@@ -223,3 +223,27 @@ describe('LogManager and another docker-cri process on the same engine', () => {
     }
   });
 });
+
+describe('PumpLocks.reassert', () => {
+  it('puts back a removed lock, and reports one another process holds now', async () => {
+    const { PumpLocks } = await import('../../src/logs/pump-lock');
+    const locks = path.join(dir, 'locks');
+    const a = new PumpLocks(locks);
+    const other = new PumpLocks(locks);
+    expect(await a.acquire('c1')).toEqual({ ok: true });
+    expect(await a.acquire('c2')).toEqual({ ok: true });
+    const mine = fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8');
+    // The other process sees c1 held by a live process.
+    expect((await other.acquire('c1')).ok).toBe(false);
+    fs.rmSync(locks, { recursive: true, force: true });
+    // It finds the lock gone before the holder looked: it leaves it to the holder for one more look.
+    expect((await other.acquire('c1')).ok).toBe(false);
+    expect(fs.existsSync(path.join(locks, 'c1.lock'))).toBe(false);
+    // Never seen held, c2 is taken at once: its holder loses it.
+    expect(await other.acquire('c2')).toEqual({ ok: true });
+    expect(await a.reassert()).toEqual(['c2']);
+    expect(fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8')).toBe(mine);
+    expect((await other.acquire('c1')).ok).toBe(false);
+    expect(await a.reassert()).toEqual([]);
+  });
+});
