@@ -182,8 +182,7 @@ describe('LogManager and another docker-cri process on the same engine', () => {
   }
 
   const lines = (logPath: string): string[] =>
-    fs
-      .readFileSync(logPath, 'utf8')
+    (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '')
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split(' ').slice(3).join(' '));
@@ -220,6 +219,30 @@ describe('LogManager and another docker-cri process on the same engine', () => {
       expect(a.pumpCount() + b.pumpCount()).toBe(1);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+  it('stops its pump when another process took the lock while it was gone', async () => {
+    const { PumpLocks } = await import('../../src/logs/pump-lock');
+    const logPath = path.join(dir, 'pod', 'c', '0.log');
+    const jsonFile = path.join(dir, 'docker', 'c1-json.log');
+    fs.mkdirSync(path.dirname(jsonFile));
+    fs.writeFileSync(jsonFile, [1, 2, 3].map(jsonLine).join(''));
+    const a = process_('a', logPath, jsonFile);
+    try {
+      a.start();
+      await until(() => lines(logPath).length >= 3);
+      expect(a.pumpCount()).toBe(1);
+      // Another process that never saw the lock held takes it at once.
+      fs.rmSync(path.join(dir, 'locks'), { recursive: true, force: true });
+      expect(await new PumpLocks(path.join(dir, 'locks')).acquire('c1')).toEqual({ ok: true });
+      await until(() => a.pumpCount() === 0);
+      expect(a.pumpCount()).toBe(0);
+      fs.appendFileSync(jsonFile, jsonLine(4));
+      await new Promise((r) => setTimeout(r, 300));
+      // The other process writes from here on (resuming from the file); this one does not.
+      expect(lines(logPath)).toEqual(['1', '2', '3']);
+    } finally {
+      await a.stop();
     }
   });
 });
