@@ -27,7 +27,12 @@ describe('the log pump lock', () => {
       docker,
       made,
       'i=1; while [ $i -le 300 ]; do echo $i; i=$((i+1)); usleep 50000; done',
+      { start: false },
     );
+    // As StartContainer does: the lock is this shim's before the container runs (the engine is
+    // shared; any other docker-cri on it would otherwise race for it when it starts).
+    await shims[0].app.deps.logs.prepare(c.id, c.logPath);
+    await docker.getContainer(c.id).start();
     await waitFor('the first shim writing', () => records(c.logPath).length >= 20);
     // The second one sees the container running and finds its lock held.
     shims.push(await startShim());
