@@ -43,6 +43,11 @@ export interface LogManagerOptions {
   lockDirectory?: string;
   /** Delay before trying again a container whose pump failed or is another process's. */
   retryMs?: number;
+  /**
+   * How often the locks of running pumps are looked at (and put back if removed: see pump-lock.ts).
+   * Shorter than retryMs, so that a holder puts a removed lock back before another process's retry.
+   */
+  lockCheckMs?: number;
 }
 
 const isDir = (p: string): Promise<boolean> =>
@@ -80,6 +85,8 @@ export class LogManager {
   private readonly locks: PumpLocks;
   private readonly posDir: string;
   private stopped = false;
+  private lockTimer: NodeJS.Timeout | undefined;
+  private checkingLocks = false;
   private readonly onChange = (c: IndexChange): void => this.changed(c);
   private readonly onResync = (): void => this.scan();
 
@@ -97,6 +104,12 @@ export class LogManager {
     this.index.on('change', this.onChange);
     this.index.on('resync', this.onResync);
     this.scan();
+    const retryMs = this.opts.retryMs ?? 5000;
+    this.lockTimer = setInterval(
+      () => void this.checkLocks(),
+      this.opts.lockCheckMs ?? Math.max(10, Math.min(2000, retryMs / 2)),
+    );
+    this.lockTimer.unref();
   }
 
   /** Stops every pump after it has written all it read (graceful shutdown loses no line). */
@@ -104,6 +117,7 @@ export class LogManager {
     this.stopped = true;
     this.index.off('change', this.onChange);
     this.index.off('resync', this.onResync);
+    clearInterval(this.lockTimer);
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();
     await Promise.allSettled([...this.pending.values()]);
@@ -188,6 +202,28 @@ export class LogManager {
       );
     }
     await pump.reopen();
+  }
+
+  /**
+   * Puts back pump locks removed under us; a pump whose lock another process took meanwhile stops
+   * (that process resumes from the file), and is looked at again later.
+   */
+  private async checkLocks(): Promise<void> {
+    if (this.checkingLocks) return;
+    this.checkingLocks = true;
+    const lost = await this.locks
+      .reassert()
+      .catch((err: unknown) => {
+        logger.warn('cannot check log pump locks', { error: (err as Error).message });
+        return [];
+      })
+      .finally(() => (this.checkingLocks = false));
+    for (const id of lost) {
+      const pump = this.pumps.get(id);
+      if (!pump || this.stopped) continue;
+      logger.warn('log pump lock taken by another docker-cri process; stopping this pump', { id });
+      void pump.stop().then(() => this.retryLater(id));
+    }
   }
 
   private posFile(id: string): string {

@@ -3,6 +3,13 @@
  * instance by mistake, or test shims side by side) would otherwise both append every line. A lock is a
  * file named after the container holding "<pid> <token>"; a lock whose process is gone (kill -9) is
  * taken over, and the new owner resumes from the file, so nothing is lost or doubled.
+ *
+ * A lock is only as good as its file, and files under /run go away under a live holder (`dpkg
+ * --purge docker-cri` removes /run/docker-cri; so does anyone cleaning up by hand). A holder that did
+ * not notice would go on appending while the next process to look took the lock too: every line
+ * twice. So the holder puts its locks back (reassert(), run periodically by the log manager), and a
+ * process that saw a lock held by a live process and then finds it missing leaves it for one more
+ * look, by which time the holder has put it back.
  */
 import crypto from 'crypto';
 import fsp from 'fs/promises';
@@ -17,6 +24,10 @@ export type LockResult = { ok: true } | { ok: false; holder: number };
 export class PumpLocks {
   private readonly token = crypto.randomBytes(8).toString('hex');
   private usable = true;
+  /** Ids whose lock this process holds. */
+  private readonly held = new Set<string>();
+  /** Per id, the live process last seen holding its lock (see the top). */
+  private readonly lastHolder = new Map<string, number>();
 
   constructor(private readonly dir = DEFAULT_LOCK_DIR) {}
 
@@ -41,17 +52,21 @@ export class PumpLocks {
       });
       return { ok: true };
     }
+    const seen = this.lastHolder.get(id);
+    this.lastHolder.delete(id);
+    if (seen !== undefined && alive(seen) && !(await exists(this.file(id)))) {
+      // Removed under its live holder (see the top), which puts it back at its next look.
+      return { ok: false, holder: seen };
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await fsp.writeFile(this.file(id), this.mine(), { flag: 'wx' });
-        return { ok: true };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+      if (await this.create(id)) return this.took(id);
       const content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
-      if (content === this.mine()) return { ok: true };
+      if (content === this.mine()) return this.took(id);
       const pid = Number(content.split(' ')[0]);
-      if (content && Number.isInteger(pid) && pid > 0 && alive(pid)) return { ok: false, holder: pid };
+      if (content && Number.isInteger(pid) && pid > 0 && alive(pid)) {
+        this.lastHolder.set(id, pid);
+        return { ok: false, holder: pid };
+      }
       if (!content && attempt === 0) {
         // Possibly being written by its creator right now: look again before calling it stale.
         await new Promise((r) => setTimeout(r, 50));
@@ -63,12 +78,68 @@ export class PumpLocks {
     return { ok: false, holder: 0 };
   }
 
+  /**
+   * Puts back the locks this process holds that are gone from the directory. Returns the ids whose
+   * lock another process holds now (it took the lock while it was gone, or took it over as stale):
+   * their pumps must stop, or every line is written twice.
+   */
+  async reassert(): Promise<string[]> {
+    if (!this.usable) return [];
+    const lost: string[] = [];
+    for (const id of [...this.held]) {
+      let content = await fsp.readFile(this.file(id), 'utf8').catch(() => undefined);
+      if (content === undefined && this.held.has(id)) {
+        await fsp.mkdir(this.dir, { recursive: true }).catch(() => undefined);
+        if (await this.create(id).catch(() => false)) {
+          logger.warn('log pump lock was removed under its holder; put it back', { id, dir: this.dir });
+          continue;
+        }
+        content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
+      }
+      // Released meanwhile (the pump ended), or still ours.
+      if (!this.held.has(id) || content === this.mine()) continue;
+      this.held.delete(id);
+      lost.push(id);
+    }
+    return lost;
+  }
+
+  private took(id: string): LockResult {
+    this.held.add(id);
+    return { ok: true };
+  }
+
+  /**
+   * Creates the lock file with its content in one step (a link to a file written beside it): no
+   * one ever reads it empty. False when it exists.
+   */
+  private async create(id: string): Promise<boolean> {
+    const tmp = `${this.file(id)}.${process.pid}.${this.token}.tmp`;
+    await fsp.writeFile(tmp, this.mine());
+    try {
+      await fsp.link(tmp, this.file(id));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return false;
+    } finally {
+      await fsp.unlink(tmp).catch(() => undefined);
+    }
+  }
+
   async release(id: string): Promise<void> {
+    this.held.delete(id);
     if (!this.usable) return;
     const content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
     if (content === this.mine()) await fsp.unlink(this.file(id)).catch(() => undefined);
   }
 }
+
+const exists = (file: string): Promise<boolean> =>
+  fsp.access(file).then(
+    () => true,
+    () => false,
+  );
 
 function alive(pid: number): boolean {
   try {

@@ -137,3 +137,136 @@ describe('LogManager', () => {
     await w.manager.stop();
   });
 });
+
+describe('LogManager and another docker-cri process on the same engine', () => {
+  /** Docker's json-file line for one stdout message, stamped `n` ms after TS. */
+  const jsonLine = (n: number): string =>
+    JSON.stringify({
+      log: `${n}\n`,
+      stream: 'stdout',
+      time: new Date(Date.parse(TS) + n).toISOString().replace('Z', '000000Z'),
+    }) + '\n';
+
+  /** A running container logging to a json-file, seen by a manager with its own root directory. */
+  function process_(name: string, logPath: string, jsonFile: string): LogManager {
+    const entry = {
+      id: 'c1',
+      name: 'k8s_c',
+      labels: { [LABEL_TYPE]: TYPE_CONTAINER, [LABEL_LOG_PATH]: logPath },
+      state: 'running',
+      created: 0,
+      image: 'busybox',
+      imageId: 'sha256:0',
+    } as IndexedContainer;
+    const index = Object.assign(new EventEmitter(), {
+      list: () => [entry],
+      get: (id: string) => (id === 'c1' ? entry : undefined),
+      refresh: async () => entry,
+    });
+    const engine = {
+      inspectContainer: async () => ({
+        State: { Running: true, Restarting: false },
+        Config: { Tty: false },
+        LogPath: jsonFile,
+        HostConfig: { LogConfig: { Type: 'json-file', Config: {} } },
+      }),
+      containerLogs: async () => {
+        throw new Error('not used: the json-file is read directly');
+      },
+    } as unknown as LogEngine;
+    return new LogManager(engine, index as unknown as ContainerIndex, {
+      rootDirectory: path.join(dir, name),
+      lockDirectory: path.join(dir, 'locks'),
+      retryMs: 100,
+    });
+  }
+
+  const lines = (logPath: string): string[] =>
+    (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ').slice(3).join(' '));
+
+  async function until(what: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it('writes each line once after its pump lock is removed under it (dpkg --purge takes /run/docker-cri)', async () => {
+    const logPath = path.join(dir, 'pod', 'c', '0.log');
+    const jsonFile = path.join(dir, 'docker', 'c1-json.log');
+    fs.mkdirSync(path.dirname(jsonFile));
+    fs.writeFileSync(jsonFile, [1, 2, 3].map(jsonLine).join(''));
+    const a = process_('a', logPath, jsonFile);
+    const b = process_('b', logPath, jsonFile);
+    try {
+      await a.prepare('c1', logPath);
+      a.start();
+      await until(() => lines(logPath).length >= 3);
+      // The second process sees the container too; the lock keeps it from writing.
+      b.start();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(b.pumpCount()).toBe(0);
+      fs.rmSync(path.join(dir, 'locks'), { recursive: true, force: true });
+      // Several of b's retries and a's lock checks.
+      await new Promise((r) => setTimeout(r, 600));
+      for (let n = 4; n <= 20; n++) {
+        fs.appendFileSync(jsonFile, jsonLine(n));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until(() => lines(logPath).length >= 20);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lines(logPath)).toEqual(Array.from({ length: 20 }, (_, i) => String(i + 1)));
+      expect(a.pumpCount() + b.pumpCount()).toBe(1);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+  it('stops its pump when another process took the lock while it was gone', async () => {
+    const { PumpLocks } = await import('../../src/logs/pump-lock');
+    const logPath = path.join(dir, 'pod', 'c', '0.log');
+    const jsonFile = path.join(dir, 'docker', 'c1-json.log');
+    fs.mkdirSync(path.dirname(jsonFile));
+    fs.writeFileSync(jsonFile, [1, 2, 3].map(jsonLine).join(''));
+    const a = process_('a', logPath, jsonFile);
+    try {
+      a.start();
+      await until(() => lines(logPath).length >= 3);
+      expect(a.pumpCount()).toBe(1);
+      // Another process that never saw the lock held takes it at once.
+      fs.rmSync(path.join(dir, 'locks'), { recursive: true, force: true });
+      expect(await new PumpLocks(path.join(dir, 'locks')).acquire('c1')).toEqual({ ok: true });
+      await until(() => a.pumpCount() === 0);
+      expect(a.pumpCount()).toBe(0);
+      fs.appendFileSync(jsonFile, jsonLine(4));
+      await new Promise((r) => setTimeout(r, 300));
+      // The other process writes from here on (resuming from the file); this one does not.
+      expect(lines(logPath)).toEqual(['1', '2', '3']);
+    } finally {
+      await a.stop();
+    }
+  });
+});
+
+describe('PumpLocks.reassert', () => {
+  it('puts back a removed lock, and reports one another process holds now', async () => {
+    const { PumpLocks } = await import('../../src/logs/pump-lock');
+    const locks = path.join(dir, 'locks');
+    const a = new PumpLocks(locks);
+    const other = new PumpLocks(locks);
+    expect(await a.acquire('c1')).toEqual({ ok: true });
+    expect(await a.acquire('c2')).toEqual({ ok: true });
+    const mine = fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8');
+    // The other process sees c1 held by a live process.
+    expect((await other.acquire('c1')).ok).toBe(false);
+    fs.rmSync(locks, { recursive: true, force: true });
+    // It finds the lock gone before the holder looked: it leaves it to the holder for one more look.
+    expect((await other.acquire('c1')).ok).toBe(false);
+    expect(fs.existsSync(path.join(locks, 'c1.lock'))).toBe(false);
+    // Never seen held, c2 is taken at once: its holder loses it.
+    expect(await other.acquire('c2')).toEqual({ ok: true });
+    expect(await a.reassert()).toEqual(['c2']);
+    expect(fs.readFileSync(path.join(locks, 'c1.lock'), 'utf8')).toBe(mine);
+    expect((await other.acquire('c1')).ok).toBe(false);
+    expect(await a.reassert()).toEqual([]);
+  });
+});
