@@ -4,23 +4,16 @@ import type { Readable } from 'stream';
 import type { Engine } from './engine';
 import { logger } from '../logger';
 import { LABEL_SANDBOX_ID, LABEL_TYPE } from '../translate/labels';
+import type { ListedContainer } from '../translate/listed-container';
 import { CriError } from '../grpc/status-error';
 import { status } from '@grpc/grpc-js';
 import { isNotFound } from './errors';
 
-/** What the index keeps of each Kubernetes container (sandboxes and workload containers alike). */
-export interface IndexedContainer {
-  id: string;
-  /** Docker name without the leading slash. */
-  name: string;
-  labels: Record<string, string>;
-  /** Docker state: created, running, paused, restarting, removing, exited, dead. */
-  state: string;
-  /** Creation time, seconds since the epoch (Docker's list gives no finer). */
-  created: number;
-  image: string;
-  imageId: string;
-}
+/**
+ * What the index keeps of each Kubernetes container (sandboxes and workload containers alike): the
+ * entry translation reads, declared with the pure translation code so that it needs no engine module.
+ */
+export type IndexedContainer = ListedContainer;
 
 export type IndexChange = { id: string; before?: IndexedContainer; after?: IndexedContainer; action: string };
 

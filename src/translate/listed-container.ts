@@ -1,6 +1,6 @@
 /**
- * What translation reads of a container index entry (docker/container-index.ts's IndexedContainer
- * has these fields and more): declared here so translation depends on no engine module.
+ * A container index entry (docker/container-index.ts keeps one per Kubernetes container under the
+ * name IndexedContainer): declared here so translation depends on no engine module.
  */
 export interface ListedContainer {
   id: string;
@@ -9,7 +9,7 @@ export interface ListedContainer {
   labels: Record<string, string>;
   /** Docker state: created, running, paused, restarting, removing, exited, dead. */
   state: string;
-  /** Creation time, seconds since the epoch. */
+  /** Creation time, seconds since the epoch (Docker's list gives no finer). */
   created: number;
   image: string;
   imageId: string;
