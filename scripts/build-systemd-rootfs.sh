@@ -27,18 +27,8 @@ MASKED=(
   dpkg-db-backup.timer systemd-tmpfiles-clean.timer
 )
 
-# The first Debian archive URI this machine's apt already uses (deb822 or one-line format).
-archive=$(
-  {
-    grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
-  } | grep -v -- '-security' | head -1
-) || true
-if [ -z "$archive" ]; then
-  echo "build-systemd-rootfs: no Debian archive in /etc/apt/sources.list.d/*.sources or sources.list" >&2
-  exit 1
-fi
+# The first Debian archive URI this machine's apt already uses.
+archive=$(bash "$(dirname "$0")/debian-archive.sh" build-systemd-rootfs)
 
 # The recipe: suite, packages, masked units, archive and the build steps' revision (raise it when
 # the mmdebstrap line below changes). Any change is a new tarball; comments here are not.

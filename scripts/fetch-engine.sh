@@ -16,18 +16,8 @@ if [ -x "$BIN/dockerd" ] && "$BIN/dockerd" --version >/dev/null 2>&1; then
   exit 0
 fi
 
-# The first Debian archive URI this machine's apt already uses (deb822 or one-line format).
-archive=$(
-  {
-    grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/^deb (\[[^]]*\] )?([^ ]+).*/\2/'
-  } | grep -v -- '-security' | head -1
-) || true
-if [ -z "$archive" ]; then
-  echo "fetch-engine: no Debian archive in /etc/apt/sources.list.d/*.sources or sources.list" >&2
-  exit 1
-fi
+# The first Debian archive URI this machine's apt already uses.
+archive=$(bash "$(dirname "$0")/debian-archive.sh" fetch-engine)
 
 APT=$DIR/apt
 rm -rf "$APT"
