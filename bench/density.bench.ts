@@ -2,6 +2,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import {
+  runBenchPod,
+  type BenchPod,
   anonOf,
   cpuSecondsOf,
   docker,
@@ -16,7 +18,6 @@ import {
   sleep,
   startBinaryShim,
   timeMs,
-  uid,
   writeResults,
   type BenchShim,
   type Row,
@@ -50,10 +51,7 @@ const SNAPSHOT_DIR = process.env.DENSITY_HEAP_SNAPSHOT;
 const LABEL = 'dcri-bench=density';
 const MiB = 2 ** 20;
 
-interface Pod {
-  id: string;
-  containers: string[];
-}
+type Pod = BenchPod;
 
 /** Everything the bench reads of the resources report the shim logs on SIGUSR2. */
 interface Resources {
@@ -102,36 +100,9 @@ async function settledRss(shim: BenchShim, ms = 3000): Promise<number> {
   return median(samples);
 }
 
-async function runPod(shim: BenchShim, logRoot: string): Promise<Pod> {
-  const id = uid();
-  const name = `density-${id.slice(0, 8)}`;
-  const config = {
-    metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
-    hostname: name,
-    log_directory: path.join(logRoot, id),
-    labels: { 'dcri-bench': 'density' },
-    linux: {},
-  };
-  fs.mkdirSync(config.log_directory, { recursive: true });
-  const { pod_sandbox_id } = await shim.client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config });
-  const containers: string[] = [];
-  for (const c of ['app', 'sidecar']) {
-    const { container_id } = await shim.client.rt<{ container_id: string }>('CreateContainer', {
-      pod_sandbox_id,
-      sandbox_config: config,
-      config: {
-        metadata: { name: c, attempt: 0 },
-        image: { image: 'busybox:latest' },
-        command: ['sleep', '3600'],
-        // DENSITY_NO_LOGS=1: no log path, so no log pump: isolates what the pumps cost.
-        log_path: process.env.DENSITY_NO_LOGS ? '' : `${c}/0.log`,
-        labels: { 'dcri-bench': 'density' },
-      },
-    });
-    await shim.client.rt('StartContainer', { container_id });
-    containers.push(container_id);
-  }
-  return { id: pod_sandbox_id, containers };
+function runPod(shim: BenchShim, logRoot: string): Promise<Pod> {
+  // DENSITY_NO_LOGS=1: no log path, so no log pump: isolates what the pumps cost.
+  return runBenchPod(shim.client, logRoot, 'density', { logs: !process.env.DENSITY_NO_LOGS });
 }
 
 /** A CPU meter over a window: % of one core used by the pid between start and stop. */

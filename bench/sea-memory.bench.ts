@@ -4,6 +4,8 @@ import os from 'os';
 import path from 'path';
 import { CriClient } from '../test/support/cri-client';
 import {
+  runBenchPod,
+  type BenchPod,
   cpuSecondsOf,
   median,
   NODE_ENV,
@@ -13,7 +15,6 @@ import {
   rssOf,
   runPool,
   sleep,
-  uid,
   writeResults,
   type Row,
 } from './support';
@@ -148,39 +149,10 @@ async function floor(args: string[]): Promise<Reading> {
   }
 }
 
-interface Pod {
-  id: string;
-  containers: string[];
-}
+type Pod = BenchPod;
 
 async function runPod(client: CriClient, logRoot: string): Promise<Pod> {
-  const id = uid();
-  const name = `seamem-${id.slice(0, 8)}`;
-  const config = {
-    metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
-    hostname: name,
-    log_directory: path.join(logRoot, id),
-    labels: { 'dcri-bench': 'sea-memory' },
-    linux: {},
-  };
-  fs.mkdirSync(config.log_directory, { recursive: true });
-  const { pod_sandbox_id } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config });
-  const containers: string[] = [];
-  for (const c of ['app', 'sidecar']) {
-    const { container_id } = await client.rt<{ container_id: string }>('CreateContainer', {
-      pod_sandbox_id,
-      sandbox_config: config,
-      config: {
-        metadata: { name: c, attempt: 0 },
-        image: { image: 'busybox:latest' },
-        command: ['sleep', '3600'],
-        log_path: `${c}/0.log`,
-        labels: { 'dcri-bench': 'sea-memory' },
-      },
-    });
-    await client.rt('StartContainer', { container_id });
-    containers.push(container_id);
-  }
+  const { id: pod_sandbox_id, containers } = await runBenchPod(client, logRoot, 'sea-memory');
   // The kubelet reads what it made right after.
   await client.rt('PodSandboxStatus', { pod_sandbox_id });
   for (const container_id of containers) await client.rt('ContainerStatus', { container_id });

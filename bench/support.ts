@@ -333,3 +333,49 @@ export async function memoryFloors(): Promise<Array<{ what: string; rss: number;
   fs.rmSync(bundleDir, { recursive: true, force: true });
   return out;
 }
+
+/** A pod of the node-density benches: a sandbox and two running busybox containers. */
+export interface BenchPod {
+  id: string;
+  containers: string[];
+}
+
+/**
+ * Makes a pod as the kubelet does (sandbox, then `app` and `sidecar` created and started), labelled
+ * `dcri-bench=<bench>`; `logs: false` gives the containers no log path, so no log pump.
+ */
+export async function runBenchPod(
+  client: CriClient,
+  logRoot: string,
+  bench: string,
+  opts: { logs?: boolean } = {},
+): Promise<BenchPod> {
+  const id = uid();
+  const name = `${bench}-${id.slice(0, 8)}`;
+  const config = {
+    metadata: { name, namespace: 'dcri-bench', uid: id, attempt: 0 },
+    hostname: name,
+    log_directory: path.join(logRoot, id),
+    labels: { 'dcri-bench': bench },
+    linux: {},
+  };
+  fs.mkdirSync(config.log_directory, { recursive: true });
+  const { pod_sandbox_id } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', { config });
+  const containers: string[] = [];
+  for (const c of ['app', 'sidecar']) {
+    const { container_id } = await client.rt<{ container_id: string }>('CreateContainer', {
+      pod_sandbox_id,
+      sandbox_config: config,
+      config: {
+        metadata: { name: c, attempt: 0 },
+        image: { image: 'busybox:latest' },
+        command: ['sleep', '3600'],
+        log_path: opts.logs === false ? '' : `${c}/0.log`,
+        labels: { 'dcri-bench': bench },
+      },
+    });
+    await client.rt('StartContainer', { container_id });
+    containers.push(container_id);
+  }
+  return { id: pod_sandbox_id, containers };
+}
