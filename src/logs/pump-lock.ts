@@ -28,6 +28,8 @@ export class PumpLocks {
   private readonly held = new Set<string>();
   /** Per id, the live process last seen holding its lock (see the top). */
   private readonly lastHolder = new Map<string, number>();
+  /** The directory as the last full look found it (see reassert). */
+  private lastLook?: DirectoryLook;
 
   constructor(private readonly dir = DEFAULT_LOCK_DIR) {}
 
@@ -84,7 +86,14 @@ export class PumpLocks {
    * their pumps must stop, or every line is written twice.
    */
   async reassert(): Promise<string[]> {
-    if (!this.usable) return [];
+    if (!this.usable || this.held.size === 0) return [];
+    // A lock can only be lost by a name in the directory going away or coming back (locks are made
+    // by link and never written in place), and either changes the directory's mtime. At 220 pumps,
+    // reading every lock every 2 s was most of a resting node's CPU; one stat of the directory is
+    // enough while it holds still.
+    const now = Date.now();
+    const look = await lookAt(this.dir, now);
+    if (look && this.lastLook && unchanged(this.lastLook, look) && now - this.lastLook.at < FULL_LOOK_MS) return [];
     const lost: string[] = [];
     for (const id of [...this.held]) {
       let content = await fsp.readFile(this.file(id), 'utf8').catch(() => undefined);
@@ -101,6 +110,8 @@ export class PumpLocks {
       this.held.delete(id);
       lost.push(id);
     }
+    // Taken before the reads above: whatever changed while they ran shows at the next look.
+    this.lastLook = look && look.mtimeMs < look.at - CLOCK_TICK_MS ? look : undefined;
     return lost;
   }
 
@@ -134,6 +145,35 @@ export class PumpLocks {
     if (content === this.mine()) await fsp.unlink(this.file(id)).catch(() => undefined);
   }
 }
+
+interface DirectoryLook {
+  dev: bigint;
+  ino: bigint;
+  mtimeNs: bigint;
+  mtimeMs: number;
+  /** When the stat was taken (Date.now()). */
+  at: number;
+}
+
+/**
+ * File times come from the kernel's coarse clock, one tick behind at most. A directory changed
+ * within that of a look may change again with the same mtime, so such a look is not trusted.
+ */
+const CLOCK_TICK_MS = 1000;
+/** Every lock is read at least this often anyway: a backstop for a clock stepped backwards. */
+const FULL_LOOK_MS = 60_000;
+
+async function lookAt(dir: string, at: number): Promise<DirectoryLook | undefined> {
+  try {
+    const st = await fsp.stat(dir, { bigint: true });
+    return { dev: st.dev, ino: st.ino, mtimeNs: st.mtimeNs, mtimeMs: Number(st.mtimeMs), at };
+  } catch {
+    return undefined;
+  }
+}
+
+const unchanged = (a: DirectoryLook, b: DirectoryLook): boolean =>
+  a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs;
 
 const exists = (file: string): Promise<boolean> =>
   fsp.access(file).then(

@@ -270,3 +270,32 @@ describe('PumpLocks.reassert', () => {
     expect(await a.reassert()).toEqual([]);
   });
 });
+
+describe('PumpLocks.reassert at rest', () => {
+  it('reads no lock while the directory holds still, and sees a lock taken after a quiet look', async () => {
+    const { PumpLocks } = await import('../../src/logs/pump-lock');
+    const locks = path.join(dir, 'locks');
+    const a = new PumpLocks(locks);
+    expect(await a.acquire('c1')).toEqual({ ok: true });
+    expect(await a.acquire('c2')).toEqual({ ok: true });
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(locks, old, old);
+    expect(await a.reassert()).toEqual([]);
+
+    // Changed in place (docker-cri never does) with the directory's time put back: a look that
+    // trusts the directory does not read the file.
+    const file = path.join(locks, 'c1.lock');
+    const mine = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, '1 someone-else');
+    fs.utimesSync(locks, old, old);
+    expect(await a.reassert()).toEqual([]);
+    fs.writeFileSync(file, mine);
+    fs.utimesSync(locks, old, old);
+
+    // The way a lock is really lost: removed, then made by another process. The directory changed.
+    fs.rmSync(path.join(locks, 'c2.lock'));
+    expect(await new PumpLocks(locks).acquire('c2')).toEqual({ ok: true });
+    expect(await a.reassert()).toEqual(['c2']);
+    expect(fs.readFileSync(file, 'utf8')).toBe(mine);
+  });
+});
