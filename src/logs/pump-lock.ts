@@ -93,7 +93,8 @@ export class PumpLocks {
     // enough while it holds still.
     const now = Date.now();
     const look = await lookAt(this.dir, now);
-    if (look && this.lastLook && unchanged(this.lastLook, look) && now - this.lastLook.at < FULL_LOOK_MS) return [];
+    if (look && this.lastLook && unchanged(this.lastLook, look) && now - this.lastLook.at < FULL_LOOK_MS)
+      return [];
     const lost: string[] = [];
     for (const id of [...this.held]) {
       let content = await fsp.readFile(this.file(id), 'utf8').catch(() => undefined);
