@@ -43,6 +43,21 @@ export class PumpLocks {
 
   async acquire(id: string): Promise<LockResult> {
     if (!this.usable) return { ok: true };
+    const seen = this.lastHolder.get(id);
+    this.lastHolder.delete(id);
+    // Most looks find the lock held by the live process that held it last time (a second docker-cri
+    // retries every pump of the engine every few seconds): one read answers them.
+    const current = await fsp.readFile(this.file(id), 'utf8').catch(() => undefined);
+    if (current === this.mine()) return this.took(id);
+    const holder = current ? livePid(current) : undefined;
+    if (holder !== undefined) {
+      this.lastHolder.set(id, holder);
+      return { ok: false, holder };
+    }
+    if (current === undefined && seen !== undefined && alive(seen)) {
+      // Removed under its live holder (see the top), which puts it back at its next look.
+      return { ok: false, holder: seen };
+    }
     try {
       await fsp.mkdir(this.dir, { recursive: true });
     } catch (err) {
@@ -54,18 +69,12 @@ export class PumpLocks {
       });
       return { ok: true };
     }
-    const seen = this.lastHolder.get(id);
-    this.lastHolder.delete(id);
-    if (seen !== undefined && alive(seen) && !(await exists(this.file(id)))) {
-      // Removed under its live holder (see the top), which puts it back at its next look.
-      return { ok: false, holder: seen };
-    }
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await this.create(id)) return this.took(id);
       const content = await fsp.readFile(this.file(id), 'utf8').catch(() => '');
       if (content === this.mine()) return this.took(id);
-      const pid = Number(content.split(' ')[0]);
-      if (content && Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      const pid = content ? livePid(content) : undefined;
+      if (pid !== undefined) {
         this.lastHolder.set(id, pid);
         return { ok: false, holder: pid };
       }
@@ -176,11 +185,11 @@ async function lookAt(dir: string, at: number): Promise<DirectoryLook | undefine
 const unchanged = (a: DirectoryLook, b: DirectoryLook): boolean =>
   a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs;
 
-const exists = (file: string): Promise<boolean> =>
-  fsp.access(file).then(
-    () => true,
-    () => false,
-  );
+/** The process a lock's content names, if it is a live one. */
+function livePid(content: string): number | undefined {
+  const pid = Number(content.split(' ')[0]);
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
 
 function alive(pid: number): boolean {
   try {
