@@ -212,7 +212,7 @@ export class LogPump {
       if (this.stops !== stops) next.containerStopped();
       const end = await pumpBatches(next, this.encoder, sink, () => this.metrics.observe());
       if (end === 'complete' || end === 'gone' || end === 'stopped') return end;
-      if (end === 'broken') await sleep(this.retryMs, signal);
+      if (end === 'broken' || end === 'unsure') await sleep(this.retryMs, signal);
     }
     return 'stopped';
   }

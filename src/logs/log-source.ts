@@ -22,9 +22,11 @@ export interface LogBatch {
 /**
  * Why a source has no more batches: `complete` (the container stopped and all its output was
  * read), `gone` (removed), `stopped` (stop() or the abort signal), `restarted` (it stopped and runs
- * again: open a new source at once), `broken` (the stream or file failed: try again later).
+ * again: open a new source at once), `broken` (the stream or file failed: try again later),
+ * `unsure` (the output was read, but the engine could not say whether the container stopped: try
+ * again later, the same way — the engine failed, not the source).
  */
-export type SourceEnd = 'complete' | 'gone' | 'stopped' | 'restarted' | 'broken';
+export type SourceEnd = 'complete' | 'gone' | 'stopped' | 'restarted' | 'broken' | 'unsure';
 
 export interface LogSource extends AsyncIterable<LogBatch> {
   readonly via: 'json-file' | 'api';
@@ -72,7 +74,7 @@ export async function viewContainer(engine: LogEngine, id: string): Promise<Cont
 export async function endOf(engine: LogEngine, id: string): Promise<SourceEnd> {
   const view = await viewContainer(engine, id).catch(() => undefined);
   if (view === 'gone') return 'gone';
-  if (!view) return 'broken';
+  if (!view) return 'unsure';
   return view.running ? 'restarted' : 'complete';
 }
 

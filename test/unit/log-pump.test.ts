@@ -273,3 +273,37 @@ describe('SourceSelector', () => {
     expect(await gone.next(undefined, undefined)).toBe('gone');
   });
 });
+
+describe('JsonFileLogSource when the engine fails at the end', () => {
+  it('ends unsure (not broken) when the inspect after the file is read fails, and the file stays the source', async () => {
+    const { JsonFileLogSource } = await import('../../src/logs/json-file-log-source');
+    const jsonFile = path.join(dir, 'c1-json.log');
+    fs.writeFileSync(jsonFile, `${JSON.stringify({ log: 'one\n', stream: 'stdout', time: TS })}\n`);
+    const engine = {
+      inspectContainer: async () => {
+        throw Object.assign(new Error('fault: injected inspect failure'), { statusCode: 500 });
+      },
+    } as unknown as LogEngine;
+    const source = await JsonFileLogSource.open(ctxOf(engine), jsonFile, undefined, false);
+    const encoder = new CriEncoder();
+    let out = '';
+    for await (const b of source) out += encoder.encode(b)?.toString() ?? '';
+    expect(out).toBe(`${TS} stdout F one\n`);
+    // The engine failed, not the file: the pump tries again later, from the file.
+    expect(source.end).toBe('unsure');
+
+    const opened: string[] = [];
+    const selector = new SourceSelector(ctxOf(fakeDocker({ running: false, jsonFile })), 'auto', {
+      file: async () => {
+        opened.push('file');
+        return new FakeSource([], 'complete');
+      },
+      api: () => {
+        opened.push('api');
+        return new FakeSource([], 'complete');
+      },
+    });
+    await selector.next(undefined, source);
+    expect(opened).toEqual(['file']);
+  });
+});
