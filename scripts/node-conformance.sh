@@ -2,7 +2,7 @@
 # The [NodeConformance] specs of a Kubernetes e2e.test against the cluster of `npm run e2e`, as its
 # --then command (KUBECONFIG is set by the runner):
 #
-#   K8S_BIN=... npm run e2e -- --only=NONE --images=DIR --then='E2E_TEST=... GINKGO=... scripts/node-conformance.sh'
+#   K8S_BIN=... npm run e2e -- --only='^$' --images=DIR --then='E2E_TEST=... GINKGO=... scripts/node-conformance.sh'
 #
 # E2E_TEST  e2e.test built from the tree of the cluster's binaries (`go test -c ./test/e2e`)
 # GINKGO    the ginkgo CLI that tree vendors (`go build ./vendor/github.com/onsi/ginkgo/v2/ginkgo`),
