@@ -6,7 +6,7 @@
  * `F` ends a line; `P` is a piece of a longer line whose later pieces follow. Docker's own timestamps
  * are kept: they are the resume key after a restart (see cri-time.ts).
  */
-import { DOCKER_PARTIAL_BYTES, STDERR, type StreamId } from './docker-stream';
+import { STDERR, type StreamId } from './docker-stream';
 import { parseInstant, type ResumePoint } from './cri-time';
 import { RecentRecords } from './recent-records';
 
@@ -53,15 +53,11 @@ export class CriEncoder {
   private out: Buffer = EMPTY;
   private outStart = 0;
   private outLen = 0;
-  private lastTs = Buffer.alloc(MAX_TS);
-  private lastTsLen = 0;
   private recent = new RecentRecords();
   private skipUnits = 0;
   /** Seconds of the last timestamp's `YYYY-MM-DDTHH:MM:SS` prefix, parsed once per second of output. */
   private secPrefix = Buffer.alloc(19);
   private secValue = NaN;
-  /** Per stream: did its last record leave a line open (P)? */
-  private open: [boolean, boolean, boolean] = [false, false, false];
   /** Records written, for tests and metrics. */
   records = 0;
   /** Message bytes encoded per stream (index 1 stdout, 2 stderr), for metrics. */
@@ -168,9 +164,6 @@ export class CriEncoder {
   ): void {
     const tsLen = tsEnd - tsStart;
     let units = cEnd - cStart + (eol ? 1 : 0);
-    // Docker cuts a partial message only when its buffer is full; a shorter one without a newline
-    // is the output's last bytes (the container exited mid-line): that ends the line.
-    const final = eol || cEnd - cStart < DOCKER_PARTIAL_BYTES;
     if (this.skipUnits > 0) {
       // The first messages Docker sends again are the ones already written (see the top).
       if (units <= this.skipUnits) {
@@ -183,14 +176,15 @@ export class CriEncoder {
       this.skipUnits = 0;
     }
     if (this.instant(tsBuf, tsStart, tsEnd)) this.recent.add(this.tSec, this.tNsec, units);
-    copyShort(tsBuf, tsStart, tsEnd, this.lastTs, 0);
-    this.lastTsLen = tsLen;
     const streamKey = stream === STDERR ? 2 : 1;
     this.streamBytes[streamKey] += cEnd - cStart;
     do {
       const take = Math.min(MAX_RECORD_BYTES, cEnd - cStart);
       const last = cStart + take >= cEnd;
-      const partial = !(last && final);
+      // Only a newline ends a line. Output that stops mid-line (`echo -n DONE; exit 1`) stays a P
+      // record, as containerd writes it: the kubelet reads an F as its content plus a newline, and
+      // the conformance spec on FallbackToLogsOnError wants "DONE", not "DONE\n".
+      const partial = !(last && eol);
       this.ensure(tsLen + HEAD_LEN + take + 1);
       const o = this.out;
       let p = this.outLen;
@@ -201,29 +195,8 @@ export class CriEncoder {
       o[p++] = NL;
       this.outLen = p;
       this.records++;
-      this.open[streamKey] = partial;
       cStart += take;
     } while (cStart < cEnd);
-  }
-
-  /**
-   * The output is over: a stream whose last record was a P gets an empty F, so that readers see the
-   * line end (containerd does the same when a stream ends mid-line).
-   */
-  finish(): void {
-    for (const s of [1, 2] as const) {
-      if (!this.open[s]) continue;
-      const t = parseInstant(this.lastTs.toString('latin1', 0, this.lastTsLen));
-      if (t) this.recent.add(t.sec, t.nsec, 1);
-      this.ensure(this.lastTsLen + HEAD_LEN + 1);
-      let p = this.outLen;
-      p += this.lastTs.copy(this.out, p, 0, this.lastTsLen);
-      p += HEADS[`${s}F`].copy(this.out, p);
-      this.out[p++] = NL;
-      this.outLen = p;
-      this.records++;
-      this.open[s] = false;
-    }
   }
 
   /**

@@ -60,12 +60,6 @@ export async function pumpBatches(
       if (sink.adopting) await sink.settle();
     }
   }
-  if (source.end === 'complete' || source.end === 'gone') {
-    // A stream whose last record was a piece (P) gets its line ended (F).
-    encoder.finish();
-    const rest = encoder.take();
-    if (rest) sink.write(rest);
-  }
   return source.end;
 }
 

@@ -296,6 +296,12 @@ export class Cluster {
     const env = {
       ...process.env,
       PATH: [dockerdDir, path.join(dockerdDir, '..', 'bin'), process.env.PATH].join(':'),
+      // Every image is made offline; a pull of anything else (a conformance spec's image we did
+      // not make) fails at once on a closed loopback port instead of resolving and reaching out
+      // to a registry off the machine.
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: 'localhost,127.0.0.1',
     };
     const engineArgs = [
       `--data-root=${path.join(engineDir, 'data')}`,

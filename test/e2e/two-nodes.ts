@@ -2,6 +2,13 @@ import { check, eq, lines } from './check';
 import { waitFor } from './proc';
 import { IMAGE, type Ctx, type Workflow } from './workflows';
 
+/**
+ * A bounded GET from inside a pod. Not `wget -T`: Debian's busybox-static (the image's busybox) is
+ * built without FEATURE_WGET_TIMEOUT, and its option parser then stores -T's value through a null
+ * pointer, so `wget -T 10 …` dies with SIGSEGV (exit 139) before it opens a socket.
+ */
+const WGET_BOUNDED = ['timeout', '10', 'wget', '-qO-'];
+
 const HTTPD = ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'];
 
 /** Pod name → node name of the Deployment's pods. */
@@ -95,16 +102,13 @@ export const TWO_NODE_WORKFLOWS: Workflow[] = [
           ctx.ns,
           from,
           '--',
-          'wget',
-          '-qO-',
-          '-T',
-          '10',
+          ...WGET_BOUNDED,
           `http://${await podIp(ctx, to)}:8080/`,
         ]);
         eq(
           r.stdout.trim(),
           to,
-          `wget from ${from} (${place.get(from)}) to ${to} (${place.get(to)}): ${r.stderr.trim()}`,
+          `wget from ${from} (${place.get(from)}) to ${to} (${place.get(to)}), exit ${r.code}: ${r.stderr.trim()}`,
         );
       }
     },

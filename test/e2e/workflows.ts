@@ -841,6 +841,12 @@ export const WORKFLOWS: Workflow[] = [
               command: ['sh', '-c', 'echo bye-from-logs; exit 1'],
               terminationMessagePolicy: 'FallbackToLogsOnError',
             },
+            {
+              // Output that ends mid-line is the message as written, no newline added (conformance).
+              name: 'mid-line',
+              command: ['sh', '-c', 'printf bye-mid-line; exit 1'],
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+            },
           ],
           { restartPolicy: 'Never' },
         ),
@@ -855,6 +861,16 @@ export const WORKFLOWS: Workflow[] = [
         (await ctx.k.waitJsonpath(ctx.ns, 'termmsg', msg('logs'), (v) => v !== '')).trim(),
         'bye-from-logs',
         'termination message from the logs',
+      );
+      await ctx.k.waitJsonpath(ctx.ns, 'termmsg', msg('mid-line'), (v) => v !== '');
+      // jsonpath output is trimmed; the JSON shows a newline the runtime might have added.
+      const status = JSON.parse(await ctx.k.must(['get', 'pod', '-n', ctx.ns, 'termmsg', '-o', 'json'])) as {
+        status: { containerStatuses: { name: string; state: { terminated?: { message?: string } } }[] };
+      };
+      eq(
+        status.status.containerStatuses.find((c) => c.name === 'mid-line')?.state.terminated?.message,
+        'bye-mid-line',
+        'termination message from logs that end mid-line, exactly',
       );
     },
   },

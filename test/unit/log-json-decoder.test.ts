@@ -156,7 +156,6 @@ function criFromApi(msgs: Msg[]): Buffer {
   const parser = new DockerLogParser(false, (s, b, st, e) => enc.message(s, b, st, e));
   parser.push(apiStream(msgs));
   parser.finish();
-  enc.finish();
   return Buffer.from(enc.take() ?? Buffer.alloc(0));
 }
 
@@ -170,7 +169,6 @@ function criFromJsonFile(msgs: Msg[], step: number): Buffer {
     const b = enc.take();
     if (b) out.push(Buffer.from(b));
   }
-  enc.finish();
   out.push(Buffer.from(enc.take() ?? Buffer.alloc(0)));
   return Buffer.concat(out);
 }
