@@ -53,7 +53,9 @@ interface Reading {
   anon: number;
   file: number;
   /** From the executable's SIGUSR2 report (process.memoryUsage() after gc()), when it gave one. */
-  heap?: { heapTotal: number; heapUsed: number; external: number };
+  heap?: { heapTotal: number; heapUsed: number; external: number; arrayBuffers?: number };
+  /** And the resident bytes of each V8 heap space (old, code, trusted: bytecode, large objects ...). */
+  spaces?: Record<string, number>;
 }
 
 function readingOf(pid: number): Reading {
@@ -62,6 +64,7 @@ function readingOf(pid: number): Reading {
 
 /** The last resources report the executable logged on stderr. */
 let lastReport: Reading['heap'];
+let lastSpaces: Reading['spaces'];
 function watchReports(child: ChildProcess): void {
   let buf = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -71,7 +74,9 @@ function watchReports(child: ChildProcess): void {
     for (const l of lines) {
       if (process.env.SEA_SHOW_LOG) process.stderr.write(`${l}\n`);
       if (!l.includes('"message":"resources"')) continue;
-      lastReport = (JSON.parse(l) as { memory: Reading['heap'] }).memory;
+      const report = JSON.parse(l) as { memory: Reading['heap']; heapSpaces?: Reading['spaces'] };
+      lastReport = report.memory;
+      lastSpaces = report.heapSpaces;
     }
   });
 }
@@ -80,6 +85,7 @@ function watchReports(child: ChildProcess): void {
 async function settled(child: ChildProcess, waitMs: number): Promise<Reading> {
   await sleep(waitMs);
   lastReport = undefined;
+  lastSpaces = undefined;
   child.kill('SIGUSR2');
   await sleep(1500);
   const rs: Reading[] = [];
@@ -92,6 +98,7 @@ async function settled(child: ChildProcess, waitMs: number): Promise<Reading> {
     anon: median(rs.map((r) => r.anon)),
     file: median(rs.map((r) => r.file)),
     heap: lastReport,
+    spaces: lastSpaces,
   };
 }
 
@@ -202,6 +209,11 @@ async function main(): Promise<void> {
       'V8 heap total MiB': r.heap ? r.heap.heapTotal / MiB : '',
       'heap used MiB': r.heap ? r.heap.heapUsed / MiB : '',
       'external MiB': r.heap ? r.heap.external / MiB : '',
+      'old/code/trusted/large MiB': r.spaces
+        ? ['old_space', 'code_space', 'trusted_space', 'large_object_space']
+            .map((k) => ((r.spaces?.[k] ?? 0) / MiB).toFixed(1))
+            .join('/')
+        : '',
       note,
     });
   };

@@ -2,6 +2,7 @@
 // First: it decides what later imports load.
 import './lean-require';
 import fs from 'fs';
+import v8 from 'v8';
 import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';
 import { logger, setLogLevel } from './logger';
@@ -81,6 +82,13 @@ function reportResources(): void {
   logger.info('resources', {
     gcRan: Boolean(gc),
     memory: process.memoryUsage(),
+    // Where the V8 heap is (old objects, bytecode in trusted space, compiled code), resident bytes.
+    heapSpaces: Object.fromEntries(
+      v8
+        .getHeapSpaceStatistics()
+        .filter((s) => s.physical_space_size > 0)
+        .map((s) => [s.space_name, s.physical_space_size]),
+    ),
     fds,
     activeResources: resources,
   });

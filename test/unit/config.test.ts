@@ -120,6 +120,9 @@ describe("cri-dockerd's command line", () => {
     ['500ms', 0.5],
     ['1.5m', 90],
     ['45', 45],
+    ['1500000µs', 1.5],
+    ['2500000μs', 2.5],
+    ['7us', 0.000007],
   ])('reads the duration %s as %d s', (text, seconds) => {
     expect(run([`--image-pull-progress-deadline=${text}`]).config.imagePullProgressDeadlineSeconds).toBe(
       seconds,
