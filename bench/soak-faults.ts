@@ -43,6 +43,8 @@ const KEEPERS = 2;
 const CONVERGE_S = Number(process.env.SOAK_CONVERGE_SECONDS ?? 180);
 /** docker-cri's --docker-call-timeout: short, so that a held request runs past it now and then. */
 const CALL_TIMEOUT = process.env.SOAK_CALL_TIMEOUT ?? '10s';
+/** docker-cri's --log-level; `debug` (with SOAK_LOG=<file>) traces every pump's sources and ends. */
+const SHIM_LOG_LEVEL = process.env.SOAK_LOG_LEVEL ?? 'info';
 const LABEL_KEY = 'dcri-soak-faults';
 const LABEL = `${LABEL_KEY}=yes`;
 const IMAGE = 'busybox:latest';
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
       ['--docker-endpoint', proxy.endpoint, '--docker-call-timeout', CALL_TIMEOUT],
       {
         nodeArgs: ['--expose-gc'],
-        logLevel: 'info',
+        logLevel: SHIM_LOG_LEVEL,
         pipeStderr: true,
       },
     );
