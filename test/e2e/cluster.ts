@@ -423,7 +423,17 @@ export class Cluster {
       ...process.env,
       PATH: [dockerdDir, path.join(dockerdDir, '..', 'bin'), process.env.PATH].join(':'),
     };
+    // cri-dockerd gives every pause container oom_score_adj -998, which a host without
+    // CAP_SYS_RESOURCE (this VM's sandbox) refuses: runc fails "can't get final child's PID from
+    // pipe". docker-cri clamps such values to 0 itself; for cri-dockerd the engine's runc is
+    // wrapped to do the same, so that the comparison is of the runtimes and not of this host.
+    const clamp =
+      this.opts.runtime === 'cri-dockerd' && !negativeOomAllowed()
+        ? writeOomClampRunc(engineDir, env.PATH)
+        : undefined;
+    if (clamp) log(`${name}: negative oom_score_adj refused here: engine runs runc through ${clamp}`);
     const engineArgs = [
+      ...(clamp ? [`--add-runtime=oomclamp=${clamp}`, '--default-runtime=oomclamp'] : []),
       `--data-root=${path.join(engineDir, 'data')}`,
       `--exec-root=${path.join(engineDir, 'exec')}`,
       `--host=${dockerHost}`,
@@ -597,6 +607,9 @@ export class Cluster {
         `  sandbox = "${pause}"`,
         "[plugins.'io.containerd.cri.v1.runtime']",
         '  netns_mounts_under_state_dir = true',
+        // The pause container's -998 is refused on a host without CAP_SYS_RESOURCE: no value below
+        // containerd's own (what docker-cri does itself, and cri-dockerd's engine gets a wrapper for).
+        '  restrict_oom_score_adj = true',
         "[plugins.'io.containerd.cri.v1.runtime'.cni]",
         `  bin_dirs = ["${path.join(cd, 'usr/lib/cni')}"]`,
         `  conf_dir = "${cni}"`,
@@ -753,6 +766,47 @@ export async function cleanHost(
   unmountUnder(dir);
   if (!keepDir) fs.rmSync(dir, { recursive: true, force: true });
   return problems;
+}
+
+/** Whether this process may lower its oom_score_adj below 0 (it is put back at once). */
+function negativeOomAllowed(): boolean {
+  const file = '/proc/self/oom_score_adj';
+  const original = readIfExists(file).trim();
+  if (!original) return true;
+  try {
+    fs.writeFileSync(file, '-998');
+  } catch {
+    return false;
+  }
+  fs.writeFileSync(file, original);
+  return true;
+}
+
+/** A runc wrapper that raises a negative oomScoreAdj in the bundle's config.json to 0. */
+function writeOomClampRunc(dir: string, pathEnv: string | undefined): string {
+  const runc = (pathEnv ?? '')
+    .split(':')
+    .map((d) => path.join(d, 'runc'))
+    .find((f) => fs.existsSync(f));
+  if (!runc) throw new Error("runc is not on the engine's PATH");
+  const file = path.join(dir, 'runc-oom-clamp');
+  fs.writeFileSync(
+    file,
+    [
+      '#!/bin/sh',
+      'prev=',
+      'for a in "$@"; do',
+      '  if [ "$prev" = --bundle ] || [ "$prev" = -b ]; then',
+      '    sed -i -E \'s/"oomScoreAdj":-[0-9]+/"oomScoreAdj":0/\' "$a/config.json"',
+      '  fi',
+      '  prev=$a',
+      'done',
+      `exec ${runc} "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return file;
 }
 
 /** containerd's shims outlive it by design: any left with an address in the run's directory go. */
