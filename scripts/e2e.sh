@@ -7,7 +7,9 @@
 #
 # K8S_BIN: a directory with kubelet, kube-apiserver, kube-controller-manager and kube-scheduler
 # (and kubectl, etcd, else found on PATH). See the README's "End-to-end" section for how to get them.
-# Extra arguments go to the runner: --two-nodes, --only=REGEX, --keep-logs.
+# Extra arguments go to the runner: --two-nodes, --only=REGEX, --keep-logs, --runtime=cri-dockerd
+# (binary in DCRI_E2E_CRI_DOCKERD) or --runtime=containerd (unpacked in DCRI_E2E_CONTAINERD_DIR, with
+# --images=DIR), --kubelet-feature-gates=K=V,..., --density, --json=FILE (see test/e2e/main.ts).
 # Needs root (bridges, cgroups, a kubelet). Uses 10.77.0.0/16 and 10.78.0.0/24, loopback ports
 # 23791, 23801, 16257, 16259, port 16443 on 10.77.1.1 and 10250 on each node's address.
 set -euo pipefail

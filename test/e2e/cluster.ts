@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import {
@@ -28,7 +29,24 @@ export interface ClusterOptions {
   dockerd: string;
   nodes: number;
   log: (msg: string) => void;
+  /** The CRI runtime under the kubelet (docker-cri unless asked). */
+  runtime?: Runtime;
+  /** The cri-dockerd binary (runtime cri-dockerd). */
+  criDockerd?: string;
+  /** An unpacked containerd with usr/bin/containerd, usr/sbin/runc and usr/lib/cni (runtime containerd). */
+  containerdDir?: string;
+  /** Image tarballs `docker load`ed / `ctr images import`ed into each node before the workflows. */
+  images?: string;
+  /** Kubelet feature gates set in its config (none by default: the kubelet's own defaults). */
+  featureGates?: Record<string, boolean>;
 }
+
+/**
+ * docker-cri (this tree), cri-dockerd (the Go runtime, on the same kind of private engine) or
+ * containerd's own CRI plugin (runtime and engine in one process, a bridge CNI config).
+ */
+export type Runtime = 'docker-cri' | 'cri-dockerd' | 'containerd';
+export const RUNTIMES: readonly Runtime[] = ['docker-cri', 'cri-dockerd', 'containerd'];
 
 /**
  * Addresses, all private to the run: node i's pod bridge is 10.77.i.0/24 with the node IP at .1
@@ -53,7 +71,9 @@ export interface NodeHandle {
   dir: string;
   dockerHost: string;
   criSocket: string;
+  /** dockerd, or containerd for the containerd runtime (then also `dcri`). */
   engine: Daemon;
+  /** The CRI runtime: docker-cri, cri-dockerd or containerd. */
   dcri: Daemon;
   kubelet: Daemon;
   podLogsDir: string;
@@ -247,7 +267,7 @@ export class Cluster {
 
   /** Node i: its own engine, docker-cri and kubelet; nodes after the first in a netns of their own. */
   async addNode(i: number): Promise<NodeHandle> {
-    const { dir, log, repo } = this.opts;
+    const { dir, log } = this.opts;
     const pki = this.pki!;
     const name = `dcri-e2e-${i}`;
     const ndir = path.join(dir, `node${i}`);
@@ -287,100 +307,21 @@ export class Cluster {
     if (i === 1) await allowForward(bridge, bridge);
     makeCgroupRoot(name);
 
-    log(`${name}: engine`);
-    const engineDir = path.join(ndir, 'engine');
-    fs.mkdirSync(engineDir, { recursive: true });
-    const sock = path.join(engineDir, 'docker.sock');
-    const dockerHost = `unix://${sock}`;
-    const dockerdDir = path.dirname(this.opts.dockerd);
-    const env = {
-      ...process.env,
-      PATH: [dockerdDir, path.join(dockerdDir, '..', 'bin'), process.env.PATH].join(':'),
-      // Every image is made offline; a pull of anything else (a conformance spec's image we did
-      // not make) fails at once on a closed loopback port instead of resolving and reaching out
-      // to a registry off the machine.
-      HTTP_PROXY: 'http://127.0.0.1:9',
-      HTTPS_PROXY: 'http://127.0.0.1:9',
-      NO_PROXY: 'localhost,127.0.0.1',
-    };
-    const engineArgs = [
-      `--data-root=${path.join(engineDir, 'data')}`,
-      `--exec-root=${path.join(engineDir, 'exec')}`,
-      `--host=${dockerHost}`,
-      `--pidfile=${path.join(engineDir, 'docker.pid')}`,
-      `--bridge=${bridge}`,
-      '--iptables=false',
-      '--ip6tables=false',
-      '--ip-masq=false',
-    ];
-    const engineLog = path.join(dir, 'logs', `dockerd-${i}.log`);
-    fs.mkdirSync(path.dirname(engineLog), { recursive: true });
-    const engine = netns
-      ? new Daemon(
-          `dockerd-${i}`,
-          engineLog,
-          'nsenter',
-          [`--net=/run/netns/${netns}`, '--', this.opts.dockerd, ...engineArgs],
-          { env },
-        )
-      : new Daemon(`dockerd-${i}`, engineLog, this.opts.dockerd, engineArgs, { env });
-    this.pending.push(engine);
-    engine.onStart = () => this.saveState();
-    engine.start();
-    await waitFor(`dockerd of ${name}`, async () => {
-      if (!engine.running) throw new GaveUp(`dockerd exited:\n${engine.tail()}`);
-      return (await run('curl', ['-sf', '--max-time', '3', '--unix-socket', sock, 'http://docker/_ping']))
-        .code === 0
-        ? true
-        : undefined;
-    });
-    log(`${name}: images (scripts/build-images.sh)`);
-    await must('bash', [path.join(repo, 'scripts/build-images.sh')], {
-      env: { ...process.env, DOCKER_HOST: dockerHost },
-      timeoutMs: 300_000,
-    });
-
-    log(`${name}: docker-cri`);
-    const criSocket = path.join(ndir, 'docker-cri.sock');
-    const nodeOptions = fs.readFileSync(path.join(repo, 'shims/node-options'), 'utf8').trim().split(/\s+/);
-    const nodeEnv = Object.fromEntries(
-      fs
-        .readFileSync(path.join(repo, 'shims/node-env'), 'utf8')
-        .trim()
-        .split(/\s+/)
-        .map((kv) => kv.split('=') as [string, string]),
-    );
-    const dcriArgs = [
-      ...nodeOptions,
-      path.join(repo, 'dist/src/main.js'),
-      `--container-runtime-endpoint=unix://${criSocket}`,
-      `--docker-endpoint=${dockerHost}`,
-      `--root-directory=${path.join(ndir, 'docker-cri')}`,
-      '--streaming-bind-addr=127.0.0.1:0',
-      `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`,
-    ];
-    const dcriLog = path.join(dir, 'logs', `docker-cri-${i}.log`);
-    const dcri = netns
-      ? new Daemon(
-          `docker-cri-${i}`,
-          dcriLog,
-          'nsenter',
-          [`--net=/run/netns/${netns}`, '--', process.execPath, ...dcriArgs],
-          {
-            env: { ...process.env, ...nodeEnv },
-          },
-        )
-      : new Daemon(`docker-cri-${i}`, dcriLog, process.execPath, dcriArgs, {
-          env: { ...process.env, ...nodeEnv },
-        });
-    this.pending.push(dcri);
-    dcri.onStart = () => this.saveState();
-    dcri.start();
-    await waitFor(`docker-cri of ${name}`, async () => {
-      if (!dcri.running) throw new GaveUp(`docker-cri exited:\n${dcri.tail()}`);
-      return fs.existsSync(criSocket) ? true : undefined;
-    });
-
+    const runtime = this.opts.runtime ?? 'docker-cri';
+    let engine: Daemon;
+    let dcri: Daemon;
+    let dockerHost = '';
+    let criSocket: string;
+    if (runtime === 'containerd') {
+      ({ daemon: engine, socket: criSocket } = await this.startContainerd(i, ndir, netns));
+      dcri = engine;
+    } else {
+      ({ engine, dockerHost } = await this.startEngine(i, ndir, bridge, netns));
+      ({ dcri, criSocket } =
+        runtime === 'cri-dockerd'
+          ? await this.startCriDockerd(i, ndir, dockerHost, netns)
+          : await this.startDockerCri(i, ndir, dockerHost, netns));
+    }
     log(`${name}: kubelet`);
     const kubeletDir = path.join(ndir, 'kubelet');
     fs.mkdirSync(kubeletDir, { recursive: true });
@@ -395,7 +336,14 @@ export class Cluster {
     const config = path.join(ndir, 'kubelet-config.yaml');
     fs.writeFileSync(
       config,
-      kubeletConfig({ ip: nodeIp(i), criSocket, ca: pki.ca, podLogsDir, cgroupRoot: `/${name}` }),
+      kubeletConfig({
+        ip: nodeIp(i),
+        criSocket,
+        ca: pki.ca,
+        podLogsDir,
+        cgroupRoot: `/${name}`,
+        featureGates: this.opts.featureGates ?? {},
+      }),
     );
     const kubeletArgs = [
       `--config=${config}`,
@@ -435,6 +383,293 @@ export class Cluster {
     kubelet.start();
     await this.waitNodeReady(handle);
     return handle;
+  }
+
+  /** A spawned daemon of node i, in its network namespace if it has one; stopped with the node. */
+  private nodeDaemon(
+    name: string,
+    cmd: string,
+    args: string[],
+    netns: string | undefined,
+    opts: { env?: NodeJS.ProcessEnv } = {},
+  ): Daemon {
+    const logFile = path.join(this.opts.dir, 'logs', `${name}.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const d = netns
+      ? new Daemon(name, logFile, 'nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args], opts)
+      : new Daemon(name, logFile, cmd, args, opts);
+    this.pending.push(d);
+    d.onStart = () => this.saveState();
+    d.start();
+    return d;
+  }
+
+  /** Node i's private Docker engine (its own data root, socket and bridge) with busybox and pause in it. */
+  private async startEngine(
+    i: number,
+    ndir: string,
+    bridge: string,
+    netns: string | undefined,
+  ): Promise<{ engine: Daemon; dockerHost: string }> {
+    const { log, repo } = this.opts;
+    const name = `dcri-e2e-${i}`;
+    log(`${name}: engine`);
+    const engineDir = path.join(ndir, 'engine');
+    fs.mkdirSync(engineDir, { recursive: true });
+    const sock = path.join(engineDir, 'docker.sock');
+    const dockerHost = `unix://${sock}`;
+    const dockerdDir = path.dirname(this.opts.dockerd);
+    const env = {
+      ...process.env,
+      PATH: [dockerdDir, path.join(dockerdDir, '..', 'bin'), process.env.PATH].join(':'),
+      // Every image is made offline; a pull of anything else (a conformance spec's image we did
+      // not make) fails at once on a closed loopback port instead of resolving and reaching out
+      // to a registry off the machine.
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: 'localhost,127.0.0.1',
+    };
+    // cri-dockerd gives every pause container oom_score_adj -998, which a host without
+    // CAP_SYS_RESOURCE (this VM's sandbox) refuses: runc fails "can't get final child's PID from
+    // pipe". docker-cri clamps such values to 0 itself; for cri-dockerd the engine's runc is
+    // wrapped to do the same, so that the comparison is of the runtimes and not of this host.
+    const clamp =
+      this.opts.runtime === 'cri-dockerd' && !negativeOomAllowed()
+        ? writeOomClampRunc(engineDir, env.PATH)
+        : undefined;
+    if (clamp) log(`${name}: negative oom_score_adj refused here: engine runs runc through ${clamp}`);
+    const engineArgs = [
+      ...(clamp ? [`--add-runtime=oomclamp=${clamp}`, '--default-runtime=oomclamp'] : []),
+      `--data-root=${path.join(engineDir, 'data')}`,
+      `--exec-root=${path.join(engineDir, 'exec')}`,
+      `--host=${dockerHost}`,
+      `--pidfile=${path.join(engineDir, 'docker.pid')}`,
+      `--bridge=${bridge}`,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-masq=false',
+    ];
+    const engine = this.nodeDaemon(`dockerd-${i}`, this.opts.dockerd, engineArgs, netns, { env });
+    await waitFor(`dockerd of ${name}`, async () => {
+      if (!engine.running) throw new GaveUp(`dockerd exited:\n${engine.tail()}`);
+      return (await run('curl', ['-sf', '--max-time', '3', '--unix-socket', sock, 'http://docker/_ping']))
+        .code === 0
+        ? true
+        : undefined;
+    });
+    log(`${name}: images (scripts/build-images.sh)`);
+    await must('bash', [path.join(repo, 'scripts/build-images.sh')], {
+      env: { ...process.env, DOCKER_HOST: dockerHost },
+      timeoutMs: 300_000,
+    });
+
+    return { engine, dockerHost };
+  }
+
+  private async startDockerCri(
+    i: number,
+    ndir: string,
+    dockerHost: string,
+    netns: string | undefined,
+  ): Promise<{ dcri: Daemon; criSocket: string }> {
+    const { log, repo } = this.opts;
+    const name = `dcri-e2e-${i}`;
+    log(`${name}: docker-cri`);
+    const criSocket = path.join(ndir, 'docker-cri.sock');
+    const nodeOptions = fs.readFileSync(path.join(repo, 'shims/node-options'), 'utf8').trim().split(/\s+/);
+    const nodeEnv = Object.fromEntries(
+      fs
+        .readFileSync(path.join(repo, 'shims/node-env'), 'utf8')
+        .trim()
+        .split(/\s+/)
+        .map((kv) => kv.split('=') as [string, string]),
+    );
+    const dcriArgs = [
+      ...nodeOptions,
+      path.join(repo, 'dist/src/main.js'),
+      `--container-runtime-endpoint=unix://${criSocket}`,
+      `--docker-endpoint=${dockerHost}`,
+      `--root-directory=${path.join(ndir, 'docker-cri')}`,
+      '--streaming-bind-addr=127.0.0.1:0',
+      `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`,
+    ];
+    const dcri = this.nodeDaemon(`docker-cri-${i}`, process.execPath, dcriArgs, netns, {
+      env: { ...process.env, ...nodeEnv },
+    });
+    await waitFor(`docker-cri of ${name}`, async () => {
+      if (!dcri.running) throw new GaveUp(`docker-cri exited:\n${dcri.tail()}`);
+      return fs.existsSync(criSocket) ? true : undefined;
+    });
+
+    return { dcri, criSocket };
+  }
+
+  /**
+   * cri-dockerd on the node's engine. Its no-op network plugin leaves pods on the engine's bridge,
+   * as docker-cri's docker plugin does; the pause image is the one scripts/build-images.sh made.
+   */
+  private async startCriDockerd(
+    i: number,
+    ndir: string,
+    dockerHost: string,
+    netns: string | undefined,
+  ): Promise<{ dcri: Daemon; criSocket: string }> {
+    const { log } = this.opts;
+    const bin = this.opts.criDockerd;
+    if (!bin) throw new Error('runtime cri-dockerd needs its binary (DCRI_E2E_CRI_DOCKERD)');
+    log(`dcri-e2e-${i}: cri-dockerd`);
+    const criSocket = path.join(ndir, 'cri-dockerd.sock');
+    const dcri = this.nodeDaemon(
+      `cri-dockerd-${i}`,
+      bin,
+      [
+        `--container-runtime-endpoint=unix://${criSocket}`,
+        `--docker-endpoint=${dockerHost}`,
+        `--cri-dockerd-root-directory=${path.join(ndir, 'cri-dockerd')}`,
+        `--cni-cache-dir=${path.join(ndir, 'cni-cache')}`,
+        '--network-plugin=',
+        '--pod-infra-container-image=registry.k8s.io/pause:3.10',
+        '--streaming-bind-addr=127.0.0.1:0',
+        `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`,
+      ],
+      netns,
+    );
+    await waitFor(`cri-dockerd of dcri-e2e-${i}`, async () => {
+      if (!dcri.running) throw new GaveUp(`cri-dockerd exited:\n${dcri.tail()}`);
+      return fs.existsSync(criSocket) ? true : undefined;
+    });
+    return { dcri, criSocket };
+  }
+
+  /**
+   * containerd with its CRI plugin: root, state, sockets, CNI config and IPAM store all in the
+   * run's directory (pod network namespaces too), NRI off (it would make /var/run/nri), runc and
+   * the CNI plugins from `containerdDir`; images imported from `images`, busybox also as
+   * busybox:latest for the workflows' pods.
+   */
+  private async startContainerd(
+    i: number,
+    ndir: string,
+    netns: string | undefined,
+  ): Promise<{ daemon: Daemon; socket: string }> {
+    const { log } = this.opts;
+    const cd = this.opts.containerdDir;
+    if (!cd) throw new Error('runtime containerd needs an unpacked containerd (DCRI_E2E_CONTAINERD_DIR)');
+    const images = this.opts.images;
+    if (!images) throw new Error('runtime containerd needs --images=DIR with busybox and pause tarballs');
+    log(`dcri-e2e-${i}: containerd`);
+    const cdir = path.join(ndir, 'containerd');
+    const cni = path.join(cdir, 'cni');
+    fs.mkdirSync(cni, { recursive: true });
+    const socket = path.join(cdir, 'containerd.sock');
+    fs.writeFileSync(
+      path.join(cni, '10-bridge.conflist'),
+      JSON.stringify(
+        {
+          cniVersion: '1.0.0',
+          name: 'dcri-e2e',
+          plugins: [
+            {
+              type: 'bridge',
+              bridge: `dcrie2e${i}`,
+              isGateway: true,
+              ipMasq: false,
+              hairpinMode: true,
+              ipam: {
+                type: 'host-local',
+                dataDir: path.join(cdir, 'ipam'),
+                ranges: [
+                  [{ subnet: `${SUBNET}.${i}.0/24`, gateway: nodeIp(i), rangeStart: `${SUBNET}.${i}.10` }],
+                ],
+                routes: [{ dst: '0.0.0.0/0' }],
+              },
+            },
+            { type: 'loopback' },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
+    const pause = tarballTags(images).find((t) => /\/pause:/.test(t)) ?? 'registry.k8s.io/pause:3.10';
+    const config = path.join(cdir, 'config.toml');
+    fs.writeFileSync(
+      config,
+      [
+        'version = 3',
+        `root = "${path.join(cdir, 'root')}"`,
+        `state = "${path.join(cdir, 'state')}"`,
+        "disabled_plugins = ['io.containerd.nri.v1.nri']",
+        '[grpc]',
+        `  address = "${socket}"`,
+        '[ttrpc]',
+        `  address = "${socket}.ttrpc"`,
+        "[plugins.'io.containerd.internal.v1.opt']",
+        `  path = "${path.join(cdir, 'opt')}"`,
+        "[plugins.'io.containerd.grpc.v1.cri']",
+        "  stream_server_address = '127.0.0.1'",
+        "  stream_server_port = '0'",
+        "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
+        `  sandbox = "${pause}"`,
+        "[plugins.'io.containerd.cri.v1.runtime']",
+        '  netns_mounts_under_state_dir = true',
+        // The pause container's -998 is refused on a host without CAP_SYS_RESOURCE: no value below
+        // containerd's own (what docker-cri does itself, and cri-dockerd's engine gets a wrapper for).
+        '  restrict_oom_score_adj = true',
+        "[plugins.'io.containerd.cri.v1.runtime'.cni]",
+        `  bin_dirs = ["${path.join(cd, 'usr/lib/cni')}"]`,
+        `  conf_dir = "${cni}"`,
+        "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]",
+        "  runtime_type = 'io.containerd.runc.v2'",
+        "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
+        `  BinaryName = "${path.join(cd, 'usr/sbin/runc')}"`,
+        '  SystemdCgroup = false',
+        '',
+      ].join('\n'),
+    );
+    const env = { ...process.env, PATH: [path.join(cd, 'usr/bin'), process.env.PATH].join(':') };
+    const daemon = this.nodeDaemon(
+      `containerd-${i}`,
+      path.join(cd, 'usr/bin/containerd'),
+      [`--config=${config}`, `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`],
+      netns,
+      { env },
+    );
+    await waitFor(`containerd of dcri-e2e-${i}`, async () => {
+      if (!daemon.running) throw new GaveUp(`containerd exited:\n${daemon.tail()}`);
+      return (await this.ctr(socket, ['version'])).code === 0 ? true : undefined;
+    });
+    for (const f of tarballs(images)) await mustOk(this.ctr(socket, ['images', 'import', f], 300_000), f);
+    const busybox = tarballTags(images).find((t) => /\/busybox:/.test(t));
+    if (busybox)
+      await mustOk(
+        this.ctr(socket, ['images', 'tag', '--force', busybox, 'docker.io/library/busybox:latest']),
+        'tag',
+      );
+    return { daemon, socket };
+  }
+
+  /**
+   * What containerd still runs once the kubelet is gone: every task killed and removed, so that
+   * its shims (which outlive containerd by design) exit with them.
+   */
+  private async removeContainerdTasks(n: NodeHandle): Promise<void> {
+    if (!n.engine.running) return;
+    const tasks = (await this.ctr(n.criSocket, ['tasks', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+    for (const t of tasks) await this.ctr(n.criSocket, ['tasks', 'kill', '-s', 'SIGKILL', t]);
+    for (const t of tasks) await this.ctr(n.criSocket, ['tasks', 'rm', '-f', t]);
+    const ctrs = (await this.ctr(n.criSocket, ['containers', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
+    if (ctrs.length) await this.ctr(n.criSocket, ['containers', 'rm', ...ctrs]);
+  }
+
+  private ctr(socket: string, args: string[], timeoutMs = 60_000): ReturnType<typeof run> {
+    return run(
+      path.join(this.opts.containerdDir ?? '', 'usr/bin/ctr'),
+      ['-a', socket, '-n', 'k8s.io', ...args],
+      {
+        timeoutMs,
+      },
+    );
   }
 
   async waitNodeReady(node: NodeHandle, timeoutMs = 180_000): Promise<void> {
@@ -477,8 +712,10 @@ export class Cluster {
     for (const n of this.nodes) {
       log(`teardown: ${n.name}`);
       await n.kubelet.stop();
+      if (n.dcri === n.engine) await this.removeContainerdTasks(n);
       await n.dcri.stop();
-      if (n.engine.running) {
+      if (n.dcri === n.engine) killShimsOf(this.opts.dir);
+      if (n.engine.running && n.dockerHost) {
         const ids = await run('/usr/bin/docker', ['-H', n.dockerHost, 'ps', '-aq']);
         const list = ids.stdout.split('\n').filter(Boolean);
         if (list.length)
@@ -537,6 +774,90 @@ export async function cleanHost(
   return problems;
 }
 
+/** Whether this process may lower its oom_score_adj below 0 (it is put back at once). */
+function negativeOomAllowed(): boolean {
+  const file = '/proc/self/oom_score_adj';
+  const original = readIfExists(file).trim();
+  if (!original) return true;
+  try {
+    fs.writeFileSync(file, '-998');
+  } catch {
+    return false;
+  }
+  fs.writeFileSync(file, original);
+  return true;
+}
+
+/** A runc wrapper that raises a negative oomScoreAdj in the bundle's config.json to 0. */
+function writeOomClampRunc(dir: string, pathEnv: string | undefined): string {
+  const runc = (pathEnv ?? '')
+    .split(':')
+    .map((d) => path.join(d, 'runc'))
+    .find((f) => fs.existsSync(f));
+  if (!runc) throw new Error("runc is not on the engine's PATH");
+  const file = path.join(dir, 'runc-oom-clamp');
+  fs.writeFileSync(
+    file,
+    [
+      '#!/bin/sh',
+      'prev=',
+      'for a in "$@"; do',
+      '  if [ "$prev" = --bundle ] || [ "$prev" = -b ]; then',
+      '    sed -i -E \'s/"oomScoreAdj":-[0-9]+/"oomScoreAdj":0/\' "$a/config.json"',
+      '  fi',
+      '  prev=$a',
+      'done',
+      `exec ${runc} "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return file;
+}
+
+/** containerd's shims outlive it by design: any left with an address in the run's directory go. */
+function killShimsOf(dir: string): void {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const cmd = readIfExists(`/proc/${pid}/cmdline`);
+    if (cmd.includes('containerd-shim') && cmd.includes(`${dir}/`)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+}
+
+/** The image tarballs of a directory (as `docker save` writes them). */
+export function tarballs(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.tar'))
+    .map((f) => path.join(dir, f));
+}
+
+/** The repository tags the tarballs of a directory carry (their manifest.json). */
+export function tarballTags(dir: string): string[] {
+  return tarballs(dir).flatMap((f) => {
+    try {
+      const manifest = JSON.parse(
+        execFileSync('tar', ['-xOf', f, 'manifest.json'], { encoding: 'utf8' }),
+      ) as {
+        RepoTags?: string[];
+      }[];
+      return manifest.flatMap((m) => m.RepoTags ?? []);
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function mustOk(r: ReturnType<typeof run>, what: string): Promise<void> {
+  const res = await r;
+  if (res.code !== 0) throw new Error(`ctr ${what} exited ${res.code}: ${res.stderr.trim()}`);
+}
+
 export function readSavedState(dir: string): SavedState | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as SavedState;
@@ -551,6 +872,7 @@ function kubeletConfig(o: {
   ca: string;
   podLogsDir: string;
   cgroupRoot: string;
+  featureGates: Record<string, boolean>;
 }): string {
   // Only what this host or the run's isolation needs; feature gates stay at the kubelet's defaults.
   return [
@@ -581,6 +903,10 @@ function kubeletConfig(o: {
     'evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}',
     'failSwapOn: false',
     'serializeImagePulls: false',
+    // Only where asked (--kubelet-feature-gates): cri-dockerd's streaming needs one off since 1.36.
+    ...(Object.keys(o.featureGates).length
+      ? ['featureGates:', ...Object.entries(o.featureGates).map(([k, v]) => `  ${k}: ${v}`)]
+      : []),
     '',
   ].join('\n');
 }

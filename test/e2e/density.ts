@@ -1,0 +1,306 @@
+import { execFileSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { readIfExists } from './check';
+import type { Cluster, NodeHandle, Runtime } from './cluster';
+import { sleep, waitFor } from './proc';
+
+/**
+ * `npm run e2e -- --density`: the kubelet's own load on a full node. DENSITY_PODS (default the
+ * kubelet's maxPods, 110) pods × 2 busybox `sleep` containers on the first node; once all are
+ * Running, DCRI_E2E_DENSITY_SETTLE seconds (default 60) for the start-up work to end, then
+ * DCRI_E2E_DENSITY_SECONDS (default 180) of the kubelet's polling alone, sampled every 10 s:
+ * CPU (utime+stime of the process and its reaped children, /proc/<pid>/stat) of the runtime, the
+ * kubelet and the engine (dockerd, its containerd and the shims; for containerd the runtime is the
+ * engine), RSS and RssAnon (/proc/<pid>/status), and the CRI calls the kubelet made per method
+ * (its kubelet_runtime_operations_total, read through the apiserver before and after the window).
+ * Then every pod is deleted and, once the kubelet has removed their containers, memory is read
+ * again. Writes bench/results/kubelet-density-<runtime>.json and prints a table.
+ */
+
+const BUCKET_S = 10;
+const MiB = 2 ** 20;
+
+interface Proc {
+  name: string;
+  pids: () => number[];
+}
+
+interface Mem {
+  rss: number;
+  anon: number;
+}
+
+interface ProcResult {
+  cpuMeanPct: number;
+  cpuP95Pct: number;
+  cpuBucketsPct: number[];
+  /** Processes summed in this row during the window (shims: one per container or pod). */
+  processes: number;
+  idle: Mem | undefined;
+  full: Mem;
+  afterRemoval: Mem | undefined;
+}
+
+const clkTck = (): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+};
+
+/** utime+stime+cutime+cstime in clock ticks; 0 for a process gone. */
+function ticks(pid: number): number {
+  const stat = readIfExists(`/proc/${pid}/stat`);
+  // comm may hold spaces: the fields after it start past the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): utime is field 14.
+  return f.length > 14 ? Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) : 0;
+}
+
+function mem(pids: number[]): Mem {
+  let rss = 0;
+  let anon = 0;
+  for (const pid of pids) {
+    const s = readIfExists(`/proc/${pid}/status`);
+    rss += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) * 1024;
+    anon += Number(/RssAnon:\s+(\d+)/.exec(s)?.[1] ?? 0) * 1024;
+  }
+  return { rss, anon };
+}
+
+function allPids(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
+}
+
+const ppidOf = (pid: number): number => {
+  const stat = readIfExists(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+};
+
+/** The processes each row of the table sums, found afresh at every sample. */
+function processes(runtime: Runtime, node: NodeHandle, dir: string): Proc[] {
+  const one = (pid: number | undefined) => () => (pid ? [pid] : []);
+  const rows: Proc[] = [
+    {
+      name: runtime === 'containerd' ? 'containerd (runtime and engine)' : runtime,
+      pids: one(node.dcri.pid),
+    },
+    { name: 'kubelet', pids: one(node.kubelet.pid) },
+  ];
+  if (runtime !== 'containerd') {
+    rows.push({ name: 'dockerd', pids: one(node.engine.pid) });
+    rows.push({
+      name: "dockerd's containerd",
+      pids: () =>
+        allPids().filter(
+          (p) => ppidOf(p) === node.engine.pid && readIfExists(`/proc/${p}/comm`).trim() === 'containerd',
+        ),
+    });
+  }
+  rows.push({
+    name: 'shims',
+    pids: () =>
+      allPids().filter((p) => {
+        const cmd = readIfExists(`/proc/${p}/cmdline`);
+        return cmd.includes('containerd-shim') && cmd.includes(`${dir}/`);
+      }),
+  });
+  return rows;
+}
+
+const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+function p95(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)]!;
+}
+
+/** kubelet_runtime_operations_total by operation_type, from the kubelet's /metrics through the apiserver. */
+async function criCalls(cluster: Cluster, node: NodeHandle): Promise<Record<string, number>> {
+  const text = await cluster.kubectl.must(['get', '--raw', `/api/v1/nodes/${node.name}/proxy/metrics`]);
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^kubelet_runtime_operations_total\{operation_type="([^"]+)"\} (\S+)$/gm))
+    out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+function podList(ns: string, pods: number, image: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: Array.from({ length: pods }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `density-${String(i).padStart(3, '0')}`, namespace: ns, labels: { app: 'density' } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: ['a', 'b'].map((name) => ({
+          name,
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', '1000000'],
+        })),
+      },
+    })),
+  };
+}
+
+async function runningCount(cluster: Cluster, ns: string): Promise<number> {
+  const r = await cluster.kubectl.run([
+    'get',
+    'pods',
+    '-n',
+    ns,
+    '-l',
+    'app=density',
+    '-o',
+    'jsonpath={range .items[*]}{.status.phase}/{.status.containerStatuses[*].ready}{"\\n"}{end}',
+  ]);
+  return r.stdout.split('\n').filter((l) => l === 'Running/true true').length;
+}
+
+export interface DensityResult {
+  runtime: Runtime;
+  file: string;
+  table: string;
+}
+
+export async function runDensity(
+  cluster: Cluster,
+  ns: string,
+  runtime: Runtime,
+  opts: { dir: string; repo: string; featureGates: Record<string, boolean>; log: (m: string) => void },
+): Promise<DensityResult> {
+  const { log } = opts;
+  const pods = Number(process.env.DENSITY_PODS ?? 110);
+  const settleS = Number(process.env.DCRI_E2E_DENSITY_SETTLE ?? 60);
+  const windowS = Number(process.env.DCRI_E2E_DENSITY_SECONDS ?? 180);
+  const image = process.env.DCRI_E2E_DENSITY_IMAGE ?? 'busybox:latest';
+  const node = cluster.nodes[0]!;
+  const rows = processes(runtime, node, opts.dir);
+  const tck = clkTck();
+  const memOf = () => Object.fromEntries(rows.map((r) => [r.name, mem(r.pids())]));
+
+  log(`density: idle node, 30 s`);
+  await sleep(30_000);
+  const idle = memOf();
+
+  log(`density: ${pods} pods × 2 containers (${image})`);
+  const t0 = Date.now();
+  await cluster.kubectl.apply(podList(ns, pods, image));
+  await waitFor(
+    `${pods} density pods Running`,
+    async () => ((await runningCount(cluster, ns)) >= pods ? true : undefined),
+    1_200_000,
+  );
+  const startS = (Date.now() - t0) / 1000;
+  log(`density: all Running after ${startS.toFixed(0)} s; settling ${settleS} s`);
+  await sleep(settleS * 1000);
+
+  log(`density: sampling ${windowS} s in ${BUCKET_S} s buckets`);
+  const callsBefore = await criCalls(cluster, node);
+  const sums = rows.map((r) => r.pids().reduce((a, p) => a + ticks(p), 0));
+  const buckets: number[][] = rows.map(() => []);
+  const mems: Mem[][] = rows.map(() => []);
+  const counts: number[] = rows.map(() => 0);
+  const wStart = Date.now();
+  let last = wStart;
+  while (Date.now() - wStart < windowS * 1000 - 500) {
+    await sleep(BUCKET_S * 1000 - ((Date.now() - wStart) % (BUCKET_S * 1000)));
+    const now = Date.now();
+    rows.forEach((r, i) => {
+      const pids = r.pids();
+      const t = pids.reduce((a, p) => a + ticks(p), 0);
+      buckets[i]!.push(((t - sums[i]!) / tck / ((now - last) / 1000)) * 100);
+      sums[i] = t;
+      mems[i]!.push(mem(pids));
+      counts[i] = pids.length;
+    });
+    last = now;
+  }
+  const windowReal = (Date.now() - wStart) / 1000;
+  const callsAfter = await criCalls(cluster, node);
+  const stillRunning = await runningCount(cluster, ns);
+
+  log('density: deleting the pods');
+  await cluster.kubectl.run(
+    ['delete', 'pods', '-n', ns, '-l', 'app=density', '--wait=true', '--timeout=600s'],
+    {
+      timeoutMs: 660_000,
+    },
+  );
+  // The kubelet removes the containers of deleted pods on its next garbage collection (each minute).
+  await sleep(90_000);
+  const after = memOf();
+
+  const calls: Record<string, number> = {};
+  for (const [k, v] of Object.entries(callsAfter)) {
+    const d = v - (callsBefore[k] ?? 0);
+    if (d > 0) calls[k] = Number((d / windowReal).toFixed(3));
+  }
+  const callsPerSecond = Number(
+    Object.values(calls)
+      .reduce((a, b) => a + b, 0)
+      .toFixed(2),
+  );
+  const result: Record<string, ProcResult> = {};
+  rows.forEach((r, i) => {
+    const m = mems[i]!;
+    result[r.name] = {
+      cpuMeanPct: Number(mean(buckets[i]!).toFixed(2)),
+      cpuP95Pct: Number(p95(buckets[i]!).toFixed(2)),
+      cpuBucketsPct: buckets[i]!.map((b) => Number(b.toFixed(2))),
+      processes: counts[i]!,
+      idle: idle[r.name],
+      full: { rss: Math.round(mean(m.map((x) => x.rss))), anon: Math.round(mean(m.map((x) => x.anon))) },
+      afterRemoval: after[r.name],
+    };
+  });
+
+  const json = {
+    bench: 'kubelet-density',
+    runtime,
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.release()}`,
+    kubeletFeatureGates: opts.featureGates,
+    pods,
+    containersPerPod: 2,
+    image,
+    secondsToAllRunning: Number(startS.toFixed(1)),
+    settleSeconds: settleS,
+    windowSeconds: Number(windowReal.toFixed(1)),
+    bucketSeconds: BUCKET_S,
+    podsRunningAfterWindow: stillRunning,
+    criCallsPerSecond: callsPerSecond,
+    criCallsPerSecondByMethod: calls,
+    processes: result,
+    notes:
+      'CPU in % of one core (utime+stime+cutime+cstime); memory in bytes, idle = node Ready with no pods, ' +
+      'full = mean over the window, afterRemoval = 90 s after the pods were deleted',
+  };
+  const file = path.join(opts.repo, 'bench', 'results', `kubelet-density-${runtime}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+
+  const mib = (m: Mem | undefined) => (m ? `${(m.rss / MiB).toFixed(1)}/${(m.anon / MiB).toFixed(1)}` : '-');
+  const table = [
+    `density under a real kubelet, ${runtime}: ${pods} pods × 2 containers, all Running after ${startS.toFixed(0)} s;` +
+      ` ${windowReal.toFixed(0)} s window; kubelet CRI calls ${callsPerSecond}/s`,
+    `  ${'process'.padEnd(32)} ${'CPU mean'.padStart(9)} ${'p95'.padStart(7)}   RSS/RssAnon MiB: idle, full, after removal`,
+    ...rows.map((r) => {
+      const x = result[r.name]!;
+      return `  ${`${r.name} (${x.processes})`.padEnd(32)} ${`${x.cpuMeanPct.toFixed(2)}%`.padStart(9)} ${`${x.cpuP95Pct.toFixed(2)}%`.padStart(7)}   ${mib(x.idle)}, ${mib(x.full)}, ${mib(x.afterRemoval)}`;
+    }),
+    `  CRI calls/s by method: ${Object.entries(calls)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  ].join('\n');
+  return { runtime, file, table };
+}
