@@ -212,14 +212,22 @@ export class DockerEngine implements Engine {
     return exec.id;
   }
 
-  startExec(execId: string, opts: { stdin: boolean; tty: boolean }, o?: CallOptions): Promise<Duplex> {
+  startExec(
+    execId: string,
+    opts: { stdin: boolean; tty: boolean; consoleSize?: TerminalSize },
+    o?: CallOptions,
+  ): Promise<Duplex> {
     return this.client.call(
       'exec.start',
       o?.context ?? `exec "${execId}"`,
       () =>
-        this.client.stream
-          .getExec(execId)
-          .start({ hijack: true, stdin: opts.stdin, Tty: opts.tty, Detach: false }),
+        this.client.stream.getExec(execId).start({
+          hijack: true,
+          stdin: opts.stdin,
+          Tty: opts.tty,
+          Detach: false,
+          ...(opts.consoleSize ? { ConsoleSize: [opts.consoleSize.h, opts.consoleSize.w] } : {}),
+        }),
       o?.timeoutMs,
     );
   }

@@ -111,7 +111,11 @@ export class IndexedEngine implements Engine {
   createExec(containerId: string, spec: ExecSpec, o?: CallOptions) {
     return this.engine.createExec(containerId, spec, o);
   }
-  startExec(execId: string, opts: { stdin: boolean; tty: boolean }, o?: CallOptions) {
+  startExec(
+    execId: string,
+    opts: { stdin: boolean; tty: boolean; consoleSize?: TerminalSize },
+    o?: CallOptions,
+  ) {
     return this.engine.startExec(execId, opts, o);
   }
   inspectExec(execId: string, o?: CallOptions) {

@@ -130,7 +130,12 @@ export interface Engine {
   /** Creates an exec in a running container; answers its id. */
   createExec(containerId: string, spec: ExecSpec, o?: CallOptions): Promise<string>;
   /** Starts it hijacked: the connection lasts as long as the command (multiplexed unless TTY). */
-  startExec(execId: string, opts: { stdin: boolean; tty: boolean }, o?: CallOptions): Promise<Duplex>;
+  /** `consoleSize`: the terminal's size from the start (Docker API ≥ 1.42; older engines ignore it). */
+  startExec(
+    execId: string,
+    opts: { stdin: boolean; tty: boolean; consoleSize?: TerminalSize },
+    o?: CallOptions,
+  ): Promise<Duplex>;
   inspectExec(execId: string, o?: CallOptions): Promise<ExecInspectInfo>;
   resizeExec(execId: string, size: TerminalSize, o?: CallOptions): Promise<void>;
 

@@ -1,4 +1,4 @@
-import type { Engine } from '../docker/engine';
+import type { Engine, TerminalSize } from '../docker/engine';
 import { logger } from '../logger';
 import { killExec } from '../process/exec-kill';
 import { wireDockerStream } from './docker-io';
@@ -7,6 +7,12 @@ import type { SessionIO } from './session-io';
 
 const EXIT_POLL_MS = 50;
 const EXIT_POLL_TRIES = 100;
+/**
+ * How long a terminal exec waits for the client's first size before it starts. kubectl sends it as
+ * soon as the streams are up, usually before the exec is created; a client that never sends one
+ * costs this once.
+ */
+export const FIRST_SIZE_WAIT_MS = 250;
 
 /**
  * Runs one exec session: Docker exec create + hijacked start, streams wired to the client, resizes
@@ -27,17 +33,44 @@ export async function runExec(engine: Engine, target: ExecTarget, io: SessionIO)
       },
       { context: ctx },
     );
-    // The hijacked connection lives as long as the command: the stream client has no call timeout.
-    const sock = await engine.startExec(execId, { stdin: !!io.stdin, tty: target.tty }, { context: ctx });
+    // A terminal gets its size before the command starts (Docker's ConsoleSize): resized after, a
+    // command that reads it at once (`stty size`, a shell's prompt) sees 0x0.
+    let phase: 'waiting' | 'starting' | 'running' = 'waiting';
+    let late: TerminalSize | undefined;
+    let resolveFirst: ((size: TerminalSize) => void) | undefined;
+    const first = new Promise<TerminalSize>((r) => (resolveFirst = r));
+    const resize = (size: TerminalSize): void => {
+      engine
+        .resizeExec(execId, size, { context: ctx })
+        .catch((err: Error) =>
+          logger.debug('exec resize failed', { id: target.containerId, error: err.message }),
+        );
+    };
     if (target.tty) {
-      io.onResize((size) => {
-        engine
-          .resizeExec(execId, { h: size.height, w: size.width }, { context: ctx })
-          .catch((err: Error) =>
-            logger.debug('exec resize failed', { id: target.containerId, error: err.message }),
-          );
+      io.onResize((s) => {
+        const size = { h: s.height, w: s.width };
+        if (phase === 'waiting') resolveFirst?.(size);
+        else if (phase === 'starting') late = size;
+        else resize(size);
       });
     }
+    let timer: NodeJS.Timeout | undefined;
+    const consoleSize = target.tty
+      ? await Promise.race([
+          first,
+          new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), FIRST_SIZE_WAIT_MS))),
+        ])
+      : undefined;
+    clearTimeout(timer);
+    phase = 'starting';
+    // The hijacked connection lives as long as the command: the stream client has no call timeout.
+    const sock = await engine.startExec(
+      execId,
+      { stdin: !!io.stdin, tty: target.tty, ...(consoleSize ? { consoleSize } : {}) },
+      { context: ctx },
+    );
+    phase = 'running';
+    if (late) resize(late);
     const how = await wireDockerStream(sock, target.tty, io);
     if (how === 'aborted') {
       // Nobody is left to read the output or end stdin: left alone, the command would run forever.

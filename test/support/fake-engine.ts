@@ -372,7 +372,15 @@ export class FakeEngine implements Engine {
     return id;
   }
 
-  async startExec(execId: string, opts: { stdin: boolean; tty: boolean }, o?: CallOptions): Promise<Duplex> {
+  /** The options of every exec start, in order (for tests). */
+  readonly execStarts: Array<{ stdin: boolean; tty: boolean; consoleSize?: TerminalSize }> = [];
+
+  async startExec(
+    execId: string,
+    opts: { stdin: boolean; tty: boolean; consoleSize?: TerminalSize },
+    o?: CallOptions,
+  ): Promise<Duplex> {
+    this.execStarts.push(opts);
     const context = o?.context ?? `exec "${execId}"`;
     await this.enter('exec.start', execId, context);
     const e = this.execs.get(execId);

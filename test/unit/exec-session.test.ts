@@ -1,0 +1,42 @@
+import { PassThrough } from 'stream';
+import { runExec } from '../../src/streaming/exec-session';
+import type { SessionIO } from '../../src/streaming/session-io';
+import type { TerminalSize } from '../../src/streaming/protocol';
+import { FakeEngine } from '../support/fake-engine';
+
+/** A client as the streaming server hands it to a session: stdout only, sizes sent when told. */
+function client(sizeAfterMs: number | undefined): SessionIO {
+  return {
+    stdout: new PassThrough().resume(),
+    onResize(listener: (size: TerminalSize) => void) {
+      if (sizeAfterMs !== undefined) setTimeout(() => listener({ width: 91, height: 37 }), sizeAfterMs);
+    },
+    finish: async () => undefined,
+    signal: new AbortController().signal,
+  };
+}
+
+describe('runExec with a terminal', () => {
+  const cases: Array<[string, number | undefined, boolean, { h: number; w: number } | undefined]> = [
+    ['the size sent at once is the console size at start', 0, true, { h: 37, w: 91 }],
+    ['a size sent a little later is still waited for', 50, true, { h: 37, w: 91 }],
+    ['no size sent: the exec starts after the wait, without one', undefined, true, undefined],
+    ['no terminal: no wait, no size', 0, false, undefined],
+  ];
+  it.each(cases)('%s', async (_name, sizeAfterMs, tty, want) => {
+    const engine = new FakeEngine();
+    const id = engine.addContainer({ Image: 'busybox', Labels: {} }, 'running');
+    const target = {
+      kind: 'exec' as const,
+      containerId: id,
+      cmd: ['stty', 'size'],
+      tty,
+      stdin: false,
+      stdout: true,
+      stderr: false,
+    };
+    await runExec(engine, target, client(sizeAfterMs));
+    expect(engine.execStarts).toHaveLength(1);
+    expect(engine.execStarts[0].consoleSize).toEqual(want);
+  });
+});
