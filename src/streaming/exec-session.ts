@@ -70,7 +70,9 @@ export async function runExec(engine: Engine, target: ExecTarget, io: SessionIO)
       { context: ctx },
     );
     phase = 'running';
-    if (late) resize(late);
+    // Engines before API 1.42 ignore ConsoleSize: the size is set again now, as before.
+    const size = late ?? consoleSize;
+    if (size) resize(size);
     const how = await wireDockerStream(sock, target.tty, io);
     if (how === 'aborted') {
       // Nobody is left to read the output or end stdin: left alone, the command would run forever.
