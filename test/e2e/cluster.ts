@@ -16,7 +16,7 @@ import {
 import { readIfExists } from './check';
 import { Kubectl } from './kubectl';
 import { makeCa, makeCert, makeServiceAccountKey, writeKubeconfig, type Pki } from './pki';
-import { Daemon, GaveUp, must, run, waitFor } from './proc';
+import { awaitDaemon, Daemon, must, run, waitFor } from './proc';
 
 export interface ClusterOptions {
   /** kubelet, kube-apiserver, kube-controller-manager, kube-scheduler; kubectl and etcd here or on PATH. */
@@ -450,13 +450,13 @@ export class Cluster {
       '--ip-masq=false',
     ];
     const engine = this.nodeDaemon(`dockerd-${i}`, this.opts.dockerd, engineArgs, netns, { env });
-    await waitFor(`dockerd of ${name}`, async () => {
-      if (!engine.running) throw new GaveUp(`dockerd exited:\n${engine.tail()}`);
-      return (await run('curl', ['-sf', '--max-time', '3', '--unix-socket', sock, 'http://docker/_ping']))
-        .code === 0
-        ? true
-        : undefined;
-    });
+    await awaitDaemon(
+      `dockerd of ${name}`,
+      engine,
+      async () =>
+        (await run('curl', ['-sf', '--max-time', '3', '--unix-socket', sock, 'http://docker/_ping'])).code ===
+        0,
+    );
     log(`${name}: images (scripts/build-images.sh)`);
     await must('bash', [path.join(repo, 'scripts/build-images.sh')], {
       env: { ...process.env, DOCKER_HOST: dockerHost },
@@ -496,10 +496,7 @@ export class Cluster {
     const dcri = this.nodeDaemon(`docker-cri-${i}`, process.execPath, dcriArgs, netns, {
       env: { ...process.env, ...nodeEnv },
     });
-    await waitFor(`docker-cri of ${name}`, async () => {
-      if (!dcri.running) throw new GaveUp(`docker-cri exited:\n${dcri.tail()}`);
-      return fs.existsSync(criSocket) ? true : undefined;
-    });
+    await awaitDaemon(`docker-cri of ${name}`, dcri, async () => fs.existsSync(criSocket));
 
     return { dcri, criSocket };
   }
@@ -534,10 +531,7 @@ export class Cluster {
       ],
       netns,
     );
-    await waitFor(`cri-dockerd of dcri-e2e-${i}`, async () => {
-      if (!dcri.running) throw new GaveUp(`cri-dockerd exited:\n${dcri.tail()}`);
-      return fs.existsSync(criSocket) ? true : undefined;
-    });
+    await awaitDaemon(`cri-dockerd of dcri-e2e-${i}`, dcri, async () => fs.existsSync(criSocket));
     return { dcri, criSocket };
   }
 
@@ -635,10 +629,11 @@ export class Cluster {
       netns,
       { env },
     );
-    await waitFor(`containerd of dcri-e2e-${i}`, async () => {
-      if (!daemon.running) throw new GaveUp(`containerd exited:\n${daemon.tail()}`);
-      return (await this.ctr(socket, ['version'])).code === 0 ? true : undefined;
-    });
+    await awaitDaemon(
+      `containerd of dcri-e2e-${i}`,
+      daemon,
+      async () => (await this.ctr(socket, ['version'])).code === 0,
+    );
     for (const f of tarballs(images)) await mustOk(this.ctr(socket, ['images', 'import', f], 300_000), f);
     const busybox = tarballTags(images).find((t) => /\/busybox:/.test(t));
     if (busybox)
@@ -673,10 +668,10 @@ export class Cluster {
   }
 
   async waitNodeReady(node: NodeHandle, timeoutMs = 180_000): Promise<void> {
-    await waitFor(
+    await awaitDaemon(
       `node ${node.name} Ready`,
+      node.kubelet,
       async () => {
-        if (!node.kubelet.running) throw new GaveUp(`kubelet exited:\n${node.kubelet.tail()}`);
         const r = await this.kubectl.run([
           'get',
           'node',
@@ -684,7 +679,7 @@ export class Cluster {
           '-o',
           'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
         ]);
-        return r.stdout.trim() === 'True' ? true : undefined;
+        return r.stdout.trim() === 'True';
       },
       timeoutMs,
     );

@@ -145,3 +145,23 @@ export async function waitFor<T>(
     await sleep(500);
   }
 }
+
+/**
+ * Waits until a daemon serves (`ready` says so), and gives up at once with its last output when it
+ * exits first: a daemon that died will not come up by waiting.
+ */
+export function awaitDaemon(
+  what: string,
+  daemon: Daemon,
+  ready: () => Promise<boolean>,
+  timeoutMs?: number,
+): Promise<true> {
+  return waitFor(
+    what,
+    async () => {
+      if (!daemon.running) throw new GaveUp(`${daemon.name} exited:\n${daemon.tail()}`);
+      return (await ready()) ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
