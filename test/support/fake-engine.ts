@@ -427,7 +427,11 @@ export class FakeEngine implements Engine {
     } as unknown as ExecInspectInfo;
   }
 
-  async resizeExec(execId: string, _size: TerminalSize, o?: CallOptions): Promise<void> {
+  /** Every exec resize asked for, in order. */
+  readonly execResizes: TerminalSize[] = [];
+
+  async resizeExec(execId: string, size: TerminalSize, o?: CallOptions): Promise<void> {
+    this.execResizes.push(size);
     await this.enter('exec.resize', execId, o?.context ?? `exec "${execId}"`);
   }
 

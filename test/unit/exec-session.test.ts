@@ -40,3 +40,42 @@ describe('runExec with a terminal', () => {
     expect(engine.execStarts[0].consoleSize).toEqual(want);
   });
 });
+
+describe('runExec when the size changes while the exec starts', () => {
+  it('starts with the first size and resizes to the later one once started', async () => {
+    const engine = new FakeEngine();
+    // Docker's start answers after the client has sent a second size: it is kept and applied after.
+    engine.delay('exec.start', 100);
+    const id = engine.addContainer({ Image: 'busybox', Labels: {} }, 'running');
+    const sizes: Array<[number, TerminalSize]> = [
+      [0, { width: 91, height: 37 }],
+      [30, { width: 120, height: 40 }],
+    ];
+    const io: SessionIO = {
+      stdout: new PassThrough().resume(),
+      onResize(listener: (size: TerminalSize) => void) {
+        for (const [ms, size] of sizes) setTimeout(() => listener(size), ms);
+      },
+      finish: async () => undefined,
+      signal: new AbortController().signal,
+    };
+    await runExec(
+      engine,
+      {
+        kind: 'exec' as const,
+        containerId: id,
+        cmd: ['stty', 'size'],
+        tty: true,
+        stdin: false,
+        stdout: true,
+        stderr: false,
+      },
+      io,
+    );
+    expect(engine.execStarts[0].consoleSize).toEqual({ h: 37, w: 91 });
+    // One resize, after the start, to the size the client sent last.
+    expect(engine.execResizes).toEqual([{ h: 40, w: 120 }]);
+    const ops = engine.calls.map((c) => c.op);
+    expect(ops.indexOf('exec.resize')).toBeGreaterThan(ops.indexOf('exec.start'));
+  });
+});
