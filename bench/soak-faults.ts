@@ -117,12 +117,12 @@ function grew(start: Report, end: Report): boolean {
 }
 
 /** SOAK_KEEP_LOGS=<dir>: a copy of every log file that failed its check, for a post-mortem. */
-function keepLog(file: string, id: string): void {
+function keepLog(file: string, id: string, suffix = ''): void {
   const dir = process.env.SOAK_KEEP_LOGS;
   if (!dir) return;
   fs.mkdirSync(dir, { recursive: true });
   try {
-    fs.copyFileSync(file, path.join(dir, `${id.slice(0, 12)}.log`));
+    fs.copyFileSync(file, path.join(dir, `${id.slice(0, 12)}${suffix}.log`));
   } catch {
     // no file to keep: the check says so already
   }
@@ -764,6 +764,12 @@ async function main(): Promise<void> {
       ) {
         logsAtEnd.push({ container: c.id, expected, log });
         keepLog(c.logFile, c.id);
+        // Docker's own file beside it, to compare timestamps with the shim's trace.
+        const info = await d
+          .getContainer(c.id)
+          .inspect()
+          .catch(() => undefined);
+        if (info?.LogPath) keepLog(info.LogPath, c.id, '-json');
       }
     }
 

@@ -51,6 +51,7 @@ export class JsonFileLogSource implements LogSource {
     if (this.ctx.signal.aborted) this.stop();
     try {
       const how = yield* this.file.batches();
+      logger.debug('json-file log read', { id: this.ctx.id, how, ...this.file.endedAt });
       this.end = how === 'stopped' ? 'stopped' : await endOf(this.ctx.engine, this.ctx.id);
     } catch (err) {
       logger.warn('reading container json-file log failed', {

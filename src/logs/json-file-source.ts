@@ -109,6 +109,9 @@ export class JsonFileSource {
     }
   }
 
+  /** Where reading ended (the file's inode, how far), for tracing. */
+  endedAt: { ino: number; off: number } | undefined;
+
   /** Lines skipped because they were not json-file records. */
   get malformed(): number {
     return this.opts.decoder.malformed;
@@ -169,10 +172,14 @@ export class JsonFileSource {
           await this.sleep(this.dirty ? this.batchMs : idle);
           // A safety-net look that finds the file as it was left goes back to sleep at the cost of
           // one stat: no read buffer, no read, no batch through the pump.
-          while (this.watcher && !this.dirty && (await this.unchanged())) await this.sleep(idle);
+          // Dirty is looked at again after the stat: a change signalled during it found no sleep to
+          // wake, and would otherwise wait out a whole poll.
+          while (this.watcher && !this.dirty && (await this.unchanged()) && !this.dirty)
+            await this.sleep(idle);
         }
       }
     } finally {
+      if (this.files[0]) this.endedAt = { ino: this.files[0].ino, off: this.files[0].off };
       this.unwatch();
       clearTimeout(this.wakeTimer);
       await Promise.all(this.files.map((f) => f.fh.close().catch(() => undefined)));

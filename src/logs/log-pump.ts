@@ -192,8 +192,9 @@ export class LogPump {
     while (!signal.aborted && !sink.error) {
       let next: LogSource | 'gone';
       const stops = this.stops;
+      const from = this.encoder.rewind();
       try {
-        next = await this.selector.next(this.encoder.rewind(), this.source);
+        next = await this.selector.next(from, this.source);
       } catch (err) {
         if (signal.aborted) break;
         logger.warn('container log source failed; retrying', { id: this.id, error: (err as Error).message });
@@ -204,7 +205,16 @@ export class LogPump {
       this.source = next;
       // Told of a stop while the source was chosen: its inspect may have seen the container running.
       if (this.stops !== stops) next.containerStopped();
+      // Each source a pump goes through, for tracing a log that came out short or doubled.
+      logger.debug('log source opened', { id: this.id, via: next.via, from, stops: this.stops });
       const end = await pumpBatches(next, this.encoder, sink, () => this.metrics.observe());
+      logger.debug('log source ended', {
+        id: this.id,
+        via: next.via,
+        end,
+        records: this.encoder.records,
+        at: this.encoder.position(),
+      });
       if (end === 'complete' || end === 'gone' || end === 'stopped') return end;
       if (end === 'broken' || end === 'unsure') await sleep(this.retryMs, signal);
     }

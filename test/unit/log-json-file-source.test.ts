@@ -166,6 +166,57 @@ describe('the safety-net poll of a watched, quiet file', () => {
   }
   afterEach(() => jest.restoreAllMocks());
 
+  it('reads at once a write signalled while the safety-net stat was out', async () => {
+    let signal: (() => void) | undefined;
+    let armedAt = Infinity;
+    jest.spyOn(fs, 'watch').mockImplementation(((_p: string, _o: unknown, listener: () => void) => {
+      signal = listener;
+      armedAt = Date.now();
+      const w = new EventEmitter() as fs.FSWatcher;
+      w.close = () => undefined;
+      return w;
+    }) as unknown as typeof fs.watch);
+    fs.writeFileSync(logPath, json(0, 10));
+    const lines: string[] = [];
+    const decoder = new JsonLogDecoder(undefined);
+    const pollMs = 3000;
+    const src = await JsonFileSource.open({ logPath, decoder, pollMs, batchMs: 5 });
+    const realStat = fs.promises.stat.bind(fs.promises);
+    let raced = false;
+    // The first safety-net look (a poll after the watch was armed): while its stat is out, Docker
+    // appends and the watch signals; the stat answers with the file as it was.
+    jest.spyOn(fs.promises, 'stat').mockImplementation((async (p: fs.PathLike) => {
+      const st = await realStat(p);
+      if (!raced && Date.now() - armedAt >= pollMs - 100) {
+        raced = true;
+        fs.appendFileSync(logPath, json(10, 15));
+        signal?.();
+      }
+      return st;
+    }) as typeof fs.promises.stat);
+    const done = (async () => {
+      const it = src.batches();
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return r.value;
+        r.value.emit({
+          message: () => undefined,
+          line: (_s, _tb, _ts, _te, b, cs, ce) => lines.push(b.toString('utf8', cs, ce)),
+        });
+      }
+    })();
+    try {
+      await until(() => raced);
+      // Read well before the next poll: it does not wait for one.
+      const by = Date.now() + pollMs / 2;
+      while (lines.length < 15 && Date.now() < by) await new Promise((r) => setTimeout(r, 10));
+      expect(lines).toEqual(range(0, 15));
+    } finally {
+      src.stop();
+      await done.catch(() => undefined);
+    }
+  });
+
   it('finds the file unchanged with one stat and no read, and reads what a missed event hid', async () => {
     const watch = deafWatch();
     fs.writeFileSync(logPath, json(0, 10));
