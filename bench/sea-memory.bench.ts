@@ -7,6 +7,7 @@ import {
   runBenchPod,
   type BenchPod,
   cpuSecondsOf,
+  evictFromPageCache,
   median,
   NODE_ENV,
   NODE_FLAGS,
@@ -131,16 +132,6 @@ function floorBundle(dir: string): string {
     { cwd: ROOT, env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } },
   );
   return out;
-}
-
-/**
- * Drops a program's file from the page cache before it starts. A file just written (postject, cp,
- * dpkg) sits in the cache in large folios, and a fault maps a whole folio: the same process then
- * shows up to 15 MiB more RssFile than once those pages were read back from disk (measured on the
- * libraries floor as a single executable: 60.5 vs 45.0 MiB). Every program is measured as read back.
- */
-function evictFromPageCache(file: string): void {
-  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
 }
 
 async function floor(args: string[]): Promise<Reading> {

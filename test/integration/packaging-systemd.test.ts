@@ -273,6 +273,12 @@ describe('the .deb under systemd (Debian 12 system container)', () => {
   it('installs beside a stand-in docker.io; enable --now docker-cri.socket listens while the service stays down', async () => {
     await must('dpkg', '-i', `${MOUNT}/docker-io-stub.deb`);
     await must('dpkg', '-i', `${MOUNT}/docker-cri.deb`);
+    // postinst drops the executable dpkg just wrote from the page cache: read back from disk, it is
+    // mapped page by page, not in the large folios of a fresh write (about 15 MiB more resident).
+    const cached = (
+      await must('fincore', '--bytes', '--noheadings', '--output', 'RES', '/usr/bin/docker-cri')
+    ).trim();
+    expect(Number(cached)).toBe(0);
     await must('systemctl', 'enable', '--now', 'docker-cri.socket');
     expect(await activeState('docker-cri.socket')).toBe('active');
     expect(await activeState('docker-cri.service')).toBe('inactive');
