@@ -70,6 +70,23 @@ export function numberedLog(lines: string[], garbageBefore = 0): NumberedLog {
   return { lines: count, last, duplicates, missing, outOfOrder, garbage };
 }
 
+/**
+ * For a writer that may still run: the log holds 1 … `before` (Docker's count taken before the file
+ * was read) and whatever it holds past that is the next lines, each once, in order. A running
+ * writer's file is compared with a count taken before it was read, never after: between the two
+ * the writer goes on, and the file would look short by what it wrote meanwhile.
+ */
+export function logCaughtUp(log: NumberedLog, before: number): boolean {
+  return (
+    log.last >= before &&
+    log.lines === log.last &&
+    log.duplicates === 0 &&
+    log.missing === 0 &&
+    log.outOfOrder === 0 &&
+    log.garbage === 0
+  );
+}
+
 /** True when the log holds 1 … `expected` each once, in order, and nothing else. */
 export function logComplete(log: NumberedLog, expected: number): boolean {
   return (

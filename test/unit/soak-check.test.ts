@@ -2,6 +2,7 @@ import {
   compareWithDocker,
   criLogLines,
   demuxDockerLog,
+  logCaughtUp,
   logComplete,
   numberedLog,
   type CriView,
@@ -19,6 +20,20 @@ describe('chaos soak checks', () => {
     expect(log).toEqual({ lines: 3, last: 3, duplicates: 0, missing: 0, outOfOrder: 0, garbage: 0 });
     expect(logComplete(log, 3)).toBe(true);
     expect(logComplete(log, 4)).toBe(false); // Docker has a line the file lacks
+  });
+
+  it('a running writer is caught up when the file holds what Docker had before it was read', () => {
+    const numbered = (n: number) => {
+      const { lines, garbage } = criLogLines(cri(Array.from({ length: n }, (_, i) => String(i + 1))));
+      return numberedLog(lines, garbage);
+    };
+    // Docker counted 20 lines, then the file was read with 22: the writer went on meanwhile.
+    expect(logCaughtUp(numbered(22), 20)).toBe(true);
+    expect(logCaughtUp(numbered(20), 20)).toBe(true);
+    // The file lacks lines Docker had before it was read.
+    expect(logCaughtUp(numbered(19), 20)).toBe(false);
+    const { lines, garbage } = criLogLines(cri(['1', '2', '2', '3']));
+    expect(logCaughtUp(numberedLog(lines, garbage), 3)).toBe(false);
   });
 
   it('counts doubled, missing, reordered and foreign lines', () => {
