@@ -37,6 +37,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run --silent build
+# docker-cri runs as the package's executable (DCRI_E2E_TARGET=dist: node dist/src/main.js).
+[ "${DCRI_E2E_TARGET:-sea}" = dist ] || bash scripts/package.sh --sea-only
 
 # The private engines' dockerd: DCRI_E2E_DOCKERD, else the current engine scripts/fetch-engine.sh
 # unpacks (the integration tests' second engine), else the system's.

@@ -485,17 +485,31 @@ export class Cluster {
         .map((kv) => kv.split('=') as [string, string]),
     );
     const dcriArgs = [
-      ...nodeOptions,
-      path.join(repo, 'dist/src/main.js'),
       `--container-runtime-endpoint=unix://${criSocket}`,
       `--docker-endpoint=${dockerHost}`,
       `--root-directory=${path.join(ndir, 'docker-cri')}`,
       '--streaming-bind-addr=127.0.0.1:0',
       `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`,
     ];
-    const dcri = this.nodeDaemon(`docker-cri-${i}`, process.execPath, dcriArgs, netns, {
-      env: { ...process.env, ...nodeEnv },
-    });
+    // What nodes run: the package's single executable, started as its unit starts it (node's flags
+    // in NODE_OPTIONS, the file read back from disk as postinst leaves it); DCRI_E2E_TARGET=dist
+    // runs `node dist/src/main.js` instead.
+    let dcri: Daemon;
+    if (process.env.DCRI_E2E_TARGET === 'dist') {
+      dcri = this.nodeDaemon(
+        `docker-cri-${i}`,
+        process.execPath,
+        [...nodeOptions, path.join(repo, 'dist/src/main.js'), ...dcriArgs],
+        netns,
+        { env: { ...process.env, ...nodeEnv } },
+      );
+    } else {
+      const sea = path.join(repo, 'dist/sea/docker-cri');
+      execFileSync('dd', [`if=${sea}`, 'iflag=nocache', 'count=0', 'status=none']);
+      dcri = this.nodeDaemon(`docker-cri-${i}`, sea, dcriArgs, netns, {
+        env: { ...process.env, ...nodeEnv, NODE_OPTIONS: nodeOptions.join(' ') },
+      });
+    }
     await awaitDaemon(`docker-cri of ${name}`, dcri, async () => fs.existsSync(criSocket));
 
     return { dcri, criSocket };

@@ -9,7 +9,8 @@ import { sleep, waitFor } from './proc';
 /**
  * `npm run e2e -- --density`: the kubelet's own load on a full node. DENSITY_PODS (default the
  * kubelet's maxPods, 110) pods × 2 busybox `sleep` containers on the first node; once all are
- * Running, DCRI_E2E_DENSITY_SETTLE seconds (default 60) for the start-up work to end, then
+ * Running, DCRI_E2E_DENSITY_SETTLE seconds (default 180: a kubelet that has just started 110 pods
+ * keeps settling for minutes) for the start-up work to end, then
  * DCRI_E2E_DENSITY_SECONDS (default 180) of the kubelet's polling alone, sampled every 10 s:
  * CPU (utime+stime of the process and its reaped children, /proc/<pid>/stat) of the runtime, the
  * kubelet and the engine (dockerd, its containerd and the shims; for containerd the runtime is the
@@ -179,7 +180,7 @@ export async function runDensity(
 ): Promise<DensityResult> {
   const { log } = opts;
   const pods = Number(process.env.DENSITY_PODS ?? 110);
-  const settleS = Number(process.env.DCRI_E2E_DENSITY_SETTLE ?? 60);
+  const settleS = Number(process.env.DCRI_E2E_DENSITY_SETTLE ?? 180);
   const windowS = Number(process.env.DCRI_E2E_DENSITY_SECONDS ?? 180);
   const image = process.env.DCRI_E2E_DENSITY_IMAGE ?? 'busybox:latest';
   const node = cluster.nodes[0]!;
