@@ -7,7 +7,13 @@ import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';
 import { isReadOnlyMethod, onCallFinished } from './grpc/handler';
 import { logger, setLogLevel } from './logger';
-import { lastResortGc, mallocTrim, QuietReclaim, type ReclaimStep } from './process/reclaim';
+import {
+  isReclaimActivity,
+  lastResortGc,
+  mallocTrim,
+  QuietReclaim,
+  type ReclaimStep,
+} from './process/reclaim';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
 
@@ -70,7 +76,8 @@ async function main(): Promise<void> {
 
 /**
  * Memory back to the system 3 s after the last change of a burst (RunPodSandbox, CreateContainer,
- * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only calls are no change.
+ * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only, exec and streaming
+ * calls are no change.
  */
 function startReclaim(): QuietReclaim | undefined {
   const gc = lastResortGc();
@@ -80,7 +87,7 @@ function startReclaim(): QuietReclaim | undefined {
   if (steps.length === 0) return undefined;
   const reclaim = new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps });
   onCallFinished((method) => {
-    if (!isReadOnlyMethod(method)) reclaim.activity();
+    if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
   });
   return reclaim;
 }

@@ -19,6 +19,16 @@ import v8 from 'v8';
 import vm from 'vm';
 import { logger } from '../logger';
 
+/**
+ * Whether a finished CRI call counts as a change for the reclaim: anything but the read-only calls
+ * (`readOnly`, from the gRPC layer) and the streaming and exec calls. Exec probes call ExecSync every
+ * few seconds on a steady node; they make and drop no pods, so they would only buy a collection
+ * every interval.
+ */
+export function isReclaimActivity(method: string, readOnly: (method: string) => boolean): boolean {
+  return !readOnly(method) && !/^(ExecSync|Exec|Attach|PortForward)$/.test(method);
+}
+
 /** One way of giving memory back; throws when it cannot. */
 export type ReclaimStep = () => void;
 
@@ -66,7 +76,10 @@ export class QuietReclaim {
   private due(): void {
     this.timer = undefined;
     const t = this.now();
-    const wait = Math.max(this.lastActivity + this.opts.quietMs - t, this.lastRun + this.opts.minIntervalMs - t);
+    const wait = Math.max(
+      this.lastActivity + this.opts.quietMs - t,
+      this.lastRun + this.opts.minIntervalMs - t,
+    );
     if (wait > 0) {
       this.arm(wait);
       return;
@@ -88,7 +101,11 @@ export class QuietReclaim {
 }
 
 /** V8's gc() as its extension defines it (with --expose-gc), options included. */
-type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: string }) => void;
+type GcFunction = (options?: {
+  type?: 'major' | 'minor';
+  execution?: 'sync' | 'async';
+  flavor?: string;
+}) => void;
 
 /**
  * A last-resort collection: V8 collects everything it can, compacts, and returns its pooled pages.
@@ -146,8 +163,8 @@ export function mallocTrim(): ReclaimStep | undefined {
     process.emitWarning = emitWarning;
   }
   try {
-    const trim = ffi.dlopen('libc.so.6', { malloc_trim: { arguments: ['uint64'], return: 'int32' } }).functions
-      .malloc_trim;
+    const trim = ffi.dlopen('libc.so.6', { malloc_trim: { arguments: ['uint64'], return: 'int32' } })
+      .functions.malloc_trim;
     if (typeof trim !== 'function') return undefined;
     return () => {
       trim(0n);

@@ -1,4 +1,5 @@
-import { lastResortGc, mallocTrim, QuietReclaim } from '../../src/process/reclaim';
+import { isReadOnlyMethod } from '../../src/grpc/handler';
+import { isReclaimActivity, lastResortGc, mallocTrim, QuietReclaim } from '../../src/process/reclaim';
 
 /**
  * Memory given back after a burst of changes: once things are quiet, never more often than the
@@ -73,6 +74,31 @@ describe('QuietReclaim', () => {
     r.stop();
     advance(60_000);
     expect(step).not.toHaveBeenCalled();
+  });
+});
+
+describe('what counts as a change', () => {
+  it('pod, container and image changes; not reads, exec probes or streams', () => {
+    const changes = [
+      'RunPodSandbox',
+      'CreateContainer',
+      'StartContainer',
+      'StopPodSandbox',
+      'RemoveContainer',
+      'PullImage',
+    ];
+    const not = [
+      'ListContainers',
+      'ContainerStatus',
+      'ListContainerStats',
+      'Version',
+      'ExecSync',
+      'Exec',
+      'Attach',
+      'PortForward',
+    ];
+    for (const m of changes) expect([m, isReclaimActivity(m, isReadOnlyMethod)]).toEqual([m, true]);
+    for (const m of not) expect([m, isReclaimActivity(m, isReadOnlyMethod)]).toEqual([m, false]);
   });
 });
 
