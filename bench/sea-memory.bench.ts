@@ -31,7 +31,7 @@ import {
  * SEA_EXEC: the executable (default dist/sea/docker-cri); SEA_NODE: the node it was built from
  * (for the floors; default the node running this bench); SEA_PODS (110), SEA_SECONDS (60).
  * SEA_HEAP_SNAPSHOT=<dir>: heap snapshots (SIGTTOU) at post-warm-up idle, at 110 pods, mid-removal,
- * and after removal.
+ * and after removal. SEA_SMAPS=<dir>: /proc/<pid>/smaps at each reading (<row number>.smaps).
  */
 const ROOT = path.resolve(__dirname, '../..');
 const EXEC = path.resolve(ROOT, process.env.SEA_EXEC ?? 'dist/sea/docker-cri');
@@ -40,6 +40,8 @@ const PODS = Number(process.env.SEA_PODS ?? 110);
 const SECONDS = Number(process.env.SEA_SECONDS ?? 60);
 const WARM_PODS = Number(process.env.SEA_WARM_PODS ?? 4);
 const SNAPSHOT_DIR = process.env.SEA_HEAP_SNAPSHOT ? path.resolve(process.env.SEA_HEAP_SNAPSHOT) : undefined;
+/** SEA_SMAPS=<dir>: the process's /proc/<pid>/smaps at each reading, as <row>.smaps. */
+const SMAPS_DIR = process.env.SEA_SMAPS ? path.resolve(process.env.SEA_SMAPS) : undefined;
 const LABEL = 'dcri-bench=sea-memory';
 const MiB = 2 ** 20;
 
@@ -53,14 +55,27 @@ interface Reading {
   rss: number;
   anon: number;
   file: number;
+  /** Resident bytes of the [heap] mapping: glibc malloc's main arena (the brk heap). */
+  brk: number;
+  /** /proc/<pid>/smaps at the reading (with SEA_SMAPS). */
+  smaps?: string;
   /** From the executable's SIGUSR2 report (process.memoryUsage() after gc()), when it gave one. */
   heap?: { heapTotal: number; heapUsed: number; external: number; arrayBuffers?: number };
   /** And the resident bytes of each V8 heap space (old, code, trusted: bytecode, large objects ...). */
   spaces?: Record<string, number>;
 }
 
+/** The Rss of the process's [heap] mapping (none: 0). */
+function brkOf(pid: number): number {
+  const smaps = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.search(/ \[heap\]\n/);
+  if (at < 0) return 0;
+  const rss = /\nRss:\s+(\d+) kB/.exec(smaps.slice(at));
+  return rss ? Number(rss[1]) * 1024 : 0;
+}
+
 function readingOf(pid: number): Reading {
-  return { rss: rssOf(pid), anon: rssOf(pid, 'RssAnon'), file: rssOf(pid, 'RssFile') };
+  return { rss: rssOf(pid), anon: rssOf(pid, 'RssAnon'), file: rssOf(pid, 'RssFile'), brk: brkOf(pid) };
 }
 
 /** The last resources report the executable logged on stderr. */
@@ -98,6 +113,8 @@ async function settled(child: ChildProcess, waitMs: number): Promise<Reading> {
     rss: median(rs.map((r) => r.rss)),
     anon: median(rs.map((r) => r.anon)),
     file: median(rs.map((r) => r.file)),
+    brk: median(rs.map((r) => r.brk)),
+    smaps: SMAPS_DIR ? fs.readFileSync(`/proc/${child.pid as number}/smaps`, 'utf8') : undefined,
     heap: lastReport,
     spaces: lastSpaces,
   };
@@ -189,14 +206,17 @@ async function main(): Promise<void> {
     return;
   }
   await removeByLabel(LABEL);
+  if (SMAPS_DIR) fs.mkdirSync(SMAPS_DIR, { recursive: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-sea-memory-'));
   const rows: Row[] = [];
   const row = (state: string, r: Reading, note = ''): void => {
+    if (SMAPS_DIR && r.smaps) fs.writeFileSync(path.join(SMAPS_DIR, `${rows.length}.smaps`), r.smaps);
     rows.push({
       state,
       'RSS MiB': r.rss / MiB,
       'RssAnon MiB': r.anon / MiB,
       'RssFile MiB': r.file / MiB,
+      'malloc [heap] MiB': r.brk / MiB,
       'V8 heap total MiB': r.heap ? r.heap.heapTotal / MiB : '',
       'heap used MiB': r.heap ? r.heap.heapUsed / MiB : '',
       'external MiB': r.heap ? r.heap.external / MiB : '',
@@ -298,6 +318,13 @@ async function main(): Promise<void> {
     const after = await settled(child, 10_000);
     row('after every pod was removed', after);
     await snapshot();
+    // SEA_HOLD=<s>: time to look at the process from outside (gdb, smaps) before it is stopped.
+    const hold = Number(process.env.SEA_HOLD ?? 0);
+    if (hold > 0) {
+      console.log(`holding pid ${pid} for ${hold} s`);
+      await sleep(hold * 1000);
+      row(`after holding ${hold} s`, await settled(child, 0));
+    }
 
     printTable(`shipped executable ${EXEC} (NODE_OPTIONS="${nodeOptions()}")`, rows);
     const d = (a: Reading, b: Reading): string => `${((a.rss - b.rss) / MiB).toFixed(2)} MiB`;

@@ -5,7 +5,15 @@ import fs from 'fs';
 import v8 from 'v8';
 import { helpText, parseArgs, UsageError } from './config';
 import { startApp } from './app';
+import { isReadOnlyMethod, onCallFinished } from './grpc/handler';
 import { logger, setLogLevel } from './logger';
+import {
+  isReclaimActivity,
+  lastResortGc,
+  mallocTrim,
+  QuietReclaim,
+  type ReclaimStep,
+} from './process/reclaim';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
 
@@ -46,10 +54,12 @@ async function main(): Promise<void> {
     logger.info('moved into the runtime cgroup', { cgroup: config.runtimeCgroups, dirs: joined });
   }
   const app = await startApp(config);
+  const reclaim = startReclaim();
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    reclaim?.stop();
     logger.info('shutting down; running containers are left running', { signal });
     app.stop().then(
       () => process.exit(0),
@@ -62,6 +72,24 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGUSR2', reportResources);
+}
+
+/**
+ * Memory back to the system 3 s after the last change of a burst (RunPodSandbox, CreateContainer,
+ * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only, exec and streaming
+ * calls are no change.
+ */
+function startReclaim(): QuietReclaim | undefined {
+  const gc = lastResortGc();
+  const trim = mallocTrim();
+  logger.debug('memory given back after bursts of changes', { gc: Boolean(gc), mallocTrim: Boolean(trim) });
+  const steps = [gc, trim].filter((s): s is ReclaimStep => s !== undefined);
+  if (steps.length === 0) return undefined;
+  const reclaim = new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps });
+  onCallFinished((method) => {
+    if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
+  });
+  return reclaim;
 }
 
 /**
