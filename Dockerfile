@@ -38,7 +38,9 @@ ENV DOCKER_CRI_COMMIT=${GIT_COMMIT}
 ENV MALLOC_ARENA_MAX=2
 # And a fixed malloc trim threshold: the top of the heap returns to the system once freed.
 ENV MALLOC_TRIM_THRESHOLD_=131072
-RUN printf '#!/bin/sh\nexec node /opt/docker-cri/dist/src/main.js "$@"\n' >/usr/local/bin/docker-cri \
+# And its node flags (shims/node-options).
+COPY --from=build /src/shims/node-options ./node-options
+RUN printf '#!/bin/sh\nexec node $(cat /opt/docker-cri/node-options) /opt/docker-cri/dist/src/main.js "$@"\n' >/usr/local/bin/docker-cri \
  && printf '#!/bin/sh\nexec node /opt/docker-cri/dist/src/smoke-check.js "$@"\n' >/usr/local/bin/docker-cri-smoke \
  && chmod 755 /usr/local/bin/docker-cri /usr/local/bin/docker-cri-smoke
 # Streaming (exec/attach/port-forward) listens on all of the container's addresses; publish it on

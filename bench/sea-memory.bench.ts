@@ -45,10 +45,13 @@ const SMAPS_DIR = process.env.SEA_SMAPS ? path.resolve(process.env.SEA_SMAPS) : 
 const LABEL = 'dcri-bench=sea-memory';
 const MiB = 2 ** 20;
 
-/** NODE_OPTIONS as the .deb's unit gives them, plus gc() for the readings. */
+/**
+ * NODE_OPTIONS for the readings (gc(), heap snapshots): added to the node flags the executable
+ * carries itself (shims/node-options as its execArgv), which the floors get on the command line.
+ */
 function nodeOptions(): string {
   const extra = ['--expose-gc', ...(SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGTTOU'] : [])];
-  return [...NODE_FLAGS, ...extra, process.env.SEA_NODE_OPTIONS ?? ''].join(' ').trim();
+  return [...extra, process.env.SEA_NODE_OPTIONS ?? ''].join(' ').trim();
 }
 
 interface Reading {
@@ -153,7 +156,7 @@ function floorBundle(dir: string): string {
 
 async function floor(args: string[]): Promise<Reading> {
   evictFromPageCache(NODE);
-  const child = spawn(NODE, args, {
+  const child = spawn(NODE, [...NODE_FLAGS, ...args], {
     env: { ...NODE_ENV, ...process.env, NODE_OPTIONS: nodeOptions() },
     stdio: 'ignore',
   });

@@ -82,7 +82,10 @@ export function shimCommand(
   ];
   const env = { ...NODE_ENV, ...process.env };
   if (TARGET === 'dist') return { command: process.execPath, args: [...flags, MAIN, ...args], env };
-  return { command: SEA, args, env: { ...env, NODE_OPTIONS: flags.join(' ') } };
+  // The executable carries NODE_FLAGS itself (its execArgv); only a bench's own additions go in
+  // NODE_OPTIONS, which adds to them.
+  const extra = flags.slice(NODE_FLAGS.length);
+  return { command: SEA, args, env: { ...env, ...(extra.length ? { NODE_OPTIONS: extra.join(' ') } : {}) } };
 }
 
 /** What ran, for the results: the target, its file and the Node.js version inside it. */

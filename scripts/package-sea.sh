@@ -38,14 +38,18 @@ if LC_ALL=C grep -q -P '[^\x00-\x7F]' "$OUT/docker-cri.js"; then
 fi
 
 # No code cache: V8 rejects it (with a warning at every start) when the binary runs under other
-# flags than it was built with, and the unit runs it with NODE_OPTIONS (shims/node-options). Built
-# under the same flags it is accepted, and measured no smaller either (Node 26, idle, within 0.3 MiB).
+# flags than it was built with (an operator's NODE_OPTIONS). Built under the same flags it is
+# accepted, and measured no smaller either (Node 26, idle, within 0.3 MiB).
+# The node flags every launcher gives docker-cri (shims/node-options) are the executable's own: some
+# of them (V8's tiering and heap tuning) are refused in NODE_OPTIONS.
+exec_argv=$("$NODE" -p 'JSON.stringify(require("fs").readFileSync("shims/node-options", "utf8").trim().split(/\s+/).filter(Boolean))')
 cat >"$OUT/sea-config.json" <<JSON
 {
   "main": "$OUT/docker-cri.js",
   "output": "$OUT/sea-prep.blob",
   "disableExperimentalSEAWarning": true,
   "useCodeCache": false,
+  "execArgv": $exec_argv,
   "assets": {
     "api.proto": "proto/runtime/v1/api.proto",
     "build-info.json": "$OUT/build-info.json"

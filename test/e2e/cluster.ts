@@ -491,9 +491,9 @@ export class Cluster {
       '--streaming-bind-addr=127.0.0.1:0',
       `--log-level=${process.env.DCRI_E2E_LOG_LEVEL ?? 'info'}`,
     ];
-    // What nodes run: the package's single executable, started as its unit starts it (node's flags
-    // in NODE_OPTIONS, the file read back from disk as postinst leaves it); DCRI_E2E_TARGET=dist
-    // runs `node dist/src/main.js` instead.
+    // What nodes run: the package's single executable (node's flags built in), started as its unit
+    // starts it, the file read back from disk as postinst leaves it; DCRI_E2E_TARGET=dist runs
+    // `node <flags> dist/src/main.js` instead.
     let dcri: Daemon;
     if (process.env.DCRI_E2E_TARGET === 'dist') {
       dcri = this.nodeDaemon(
@@ -507,7 +507,7 @@ export class Cluster {
       const sea = path.join(repo, 'dist/sea/docker-cri');
       execFileSync('dd', [`if=${sea}`, 'iflag=nocache', 'count=0', 'status=none']);
       dcri = this.nodeDaemon(`docker-cri-${i}`, sea, dcriArgs, netns, {
-        env: { ...process.env, ...nodeEnv, NODE_OPTIONS: nodeOptions.join(' ') },
+        env: { ...process.env, ...nodeEnv },
       });
     }
     await awaitDaemon(`docker-cri of ${name}`, dcri, async () => fs.existsSync(criSocket));

@@ -24,8 +24,18 @@ describe('node flags of every launcher', () => {
     expect(read(file.split(' ')[0])).toMatch(pattern);
   });
 
-  it('the .deb unit sets them for the single executable', () => {
-    expect(read('shims/deb/docker-cri.service')).toContain(`\nEnvironment=NODE_OPTIONS=${flags}\n`);
+  it('the single executable is built with them (its execArgv), so the .deb unit sets none', () => {
+    expect(read('scripts/package-sea.sh')).toMatch(
+      /exec_argv=.*readFileSync\("shims\/node-options"[\s\S]*"execArgv": \$exec_argv,/,
+    );
+    expect(read('shims/deb/docker-cri.service')).not.toMatch(/^Environment=NODE_OPTIONS=/m);
+  });
+
+  it('the container image runs node with them', () => {
+    expect(read('Dockerfile')).toMatch(
+      /exec node \$\(cat \/opt\/docker-cri\/node-options\) \/opt\/docker-cri\/dist\/src\/main\.js/,
+    );
+    expect(read('Dockerfile')).toContain('COPY --from=build /src/shims/node-options ./node-options');
   });
 });
 
