@@ -82,9 +82,9 @@ export function shimCommand(
   ];
   const env = { ...NODE_ENV, ...process.env };
   if (TARGET === 'dist') return { command: process.execPath, args: [...flags, MAIN, ...args], env };
-  // The executable carries NODE_FLAGS itself (its execArgv); only a bench's own additions go in
-  // NODE_OPTIONS, which adds to them.
-  const extra = flags.slice(NODE_FLAGS.length);
+  // The executable carries shims/node-options itself (its execArgv); only a bench's own additions
+  // (and BENCH_NODE_OPTIONS, which can only add to them here) go in NODE_OPTIONS.
+  const extra = process.env.BENCH_NODE_OPTIONS ? flags : flags.slice(NODE_FLAGS.length);
   return { command: SEA, args, env: { ...env, ...(extra.length ? { NODE_OPTIONS: extra.join(' ') } : {}) } };
 }
 
