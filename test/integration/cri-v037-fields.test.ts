@@ -191,6 +191,12 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
     await cri.start(id);
     // Read from the host: the pod shares its PID namespace, so pid 1 inside is the pause process.
     const pid = (await docker.getContainer(id).inspect()).State.Pid;
+    // Docker's start returns once runc has told its init to exec the command, not once it has: until
+    // then /proc shows runc's own process and environment.
+    for (let tries = 0; tries < 200; tries++) {
+      if (fs.readFileSync(`/proc/${pid}/cmdline`).toString().startsWith('sleep\0')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const environ = fs.readFileSync(`/proc/${pid}/environ`);
     const entries = [];
     for (let at = 0; at < environ.length;) {
