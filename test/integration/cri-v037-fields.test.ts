@@ -150,10 +150,17 @@ describe('CRI fields and calls of Kubernetes 1.33–1.37', () => {
   it('stop_signal: StopContainer sends SIGUSR1 to a container that traps it; status reports it', async () => {
     const id = await cri.run(
       pod,
-      `trap 'echo got-usr1; exit 3' USR1; trap 'echo got-term; exit 4' TERM; while true; do sleep 0.2; done`,
+      `trap 'echo got-usr1; exit 3' USR1; trap 'echo got-term; exit 4' TERM; echo trapped; while true; do sleep 0.2; done`,
       { stop_signal: 'SIGNAL_SIGUSR1' },
     );
-    const st = (await cri.status(id)).status as { stop_signal?: string };
+    const st = (await cri.status(id)).status as { stop_signal?: string; log_path: string };
+    // The stop must come after the shell set its traps: pid 1 ignores a signal it has no handler for,
+    // and Docker would kill it after the grace period (137).
+    const logFile = path.join(pod.config.log_directory, st.log_path.split('/').slice(-2).join('/'));
+    for (let tries = 0; tries < 200; tries++) {
+      if (fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('trapped')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(st.stop_signal).toBe('SIGNAL_SIGUSR1');
     expect(((await docker.getContainer(id).inspect()).Config as { StopSignal?: string }).StopSignal).toBe(
       'SIGUSR1',
