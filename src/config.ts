@@ -467,7 +467,7 @@ export function helpText(): string {
     '  --version',
     '        print the version and exit',
     '  --buildinfo',
-    '        print the version, commit and Node.js version and exit',
+    '        print the version, commit, Node.js version and node flags and exit',
   );
   return lines.join('\n');
 }

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   if (parsed.kind === 'buildinfo') {
     process.stdout.write(
       `Program: docker-cri\nVersion: ${VERSION_INFO.version}\nGitCommit: ${VERSION_INFO.commit}\n` +
-        `Node.js version: ${process.version}\n`,
+        `Node.js version: ${process.version}\n` +
+        // The flags it runs under: the executable carries shims/node-options as its execArgv.
+        `Node.js flags: ${process.execArgv.join(' ')}\n`,
     );
     return;
   }

@@ -160,5 +160,6 @@ describe("docker-cri started with cri-dockerd's unit flags", () => {
   it('prints --buildinfo like cri-dockerd', async () => {
     const { stdout } = await execFileP(process.execPath, [MAIN, '--buildinfo']);
     expect(stdout).toMatch(/^Program: docker-cri\nVersion: \S+\nGitCommit: \S+\nNode.js version: v\d+/);
+    expect(stdout).toMatch(/\nNode.js flags: .*\n$/);
   });
 });

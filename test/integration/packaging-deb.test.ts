@@ -152,7 +152,21 @@ describe('the .deb', () => {
     // What ships runs the Node.js these tests run on (the pinned one), on both architectures:
     // the arm64 one under qemu's user-mode emulation with Debian's arm64 libraries.
     const nodeLine = `Node.js version: ${process.version}\n`;
-    expect((await run(amd64.exe, ['--buildinfo'])).stdout).toContain(nodeLine);
+    const amdInfo = (await run(amd64.exe, ['--buildinfo'])).stdout;
+    expect(amdInfo).toContain(nodeLine);
+    // And under the node flags every launcher uses, built in (V8 refuses some in NODE_OPTIONS).
+    const flags = fs.readFileSync(path.join(ROOT, 'shims/node-options'), 'utf8').trim();
+    expect(amdInfo).toContain(`Node.js flags: ${flags}\n`);
+    // An operator's NODE_OPTIONS still adds to them (the README says so).
+    const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-node-options-'));
+    try {
+      const probe = path.join(probeDir, 'probe.js');
+      fs.writeFileSync(probe, `require('fs').writeFileSync(${JSON.stringify(`${probe}.ran`)}, '');\n`);
+      await run(amd64.exe, ['--buildinfo'], { env: { ...process.env, NODE_OPTIONS: `--require=${probe}` } });
+      expect(fs.existsSync(`${probe}.ran`)).toBe(true);
+    } finally {
+      fs.rmSync(probeDir, { recursive: true, force: true });
+    }
     const { stdout: armInfo } = await run(
       'qemu-aarch64-static',
       ['-L', '/usr/aarch64-linux-gnu', arm64.exe, '--buildinfo'],
