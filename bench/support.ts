@@ -6,6 +6,9 @@ import path from 'path';
 import Dockerode from 'dockerode';
 import { buildSync } from 'esbuild';
 import { CriClient } from '../test/support/cri-client';
+import { evictFromPageCache } from '../test/support/page-cache';
+
+export { evictFromPageCache };
 
 /** Shared pieces of the benchmarks: a real shim process, timing statistics, table and JSON output. */
 
@@ -96,17 +99,6 @@ export function shimDescription(): Record<string, string> {
       ? process.version
       : (/Node\.js version: (\S+)/.exec(execFileSync(SEA, ['--buildinfo']).toString())?.[1] ?? 'unknown');
   return { target: TARGET, command: TARGET === 'dist' ? `${command} ${MAIN}` : command, node };
-}
-
-/**
- * Drops a program's file from the page cache before it starts. A file just written (postject, cp,
- * dpkg) sits in the cache in large folios, and a fault maps a whole folio: the same process then
- * shows up to 15 MiB more RssFile than once those pages were read back from disk (measured on the
- * libraries floor as a single executable: 60.5 vs 45.0 MiB). Every program is measured as read back, as a node runs it
- * (the package's postinst evicts the executable it unpacked).
- */
-export function evictFromPageCache(file: string): void {
-  execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
 }
 
 /** Starts the built docker-cri binary on a temp socket, as a node would run it. */

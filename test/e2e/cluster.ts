@@ -13,6 +13,7 @@ import {
   restoreSysctls,
   unmountUnder,
 } from './host';
+import { evictFromPageCache } from '../support/page-cache';
 import { readIfExists } from './check';
 import { Kubectl } from './kubectl';
 import { makeCa, makeCert, makeServiceAccountKey, writeKubeconfig, type Pki } from './pki';
@@ -505,7 +506,7 @@ export class Cluster {
       );
     } else {
       const sea = path.join(repo, 'dist/sea/docker-cri');
-      execFileSync('dd', [`if=${sea}`, 'iflag=nocache', 'count=0', 'status=none']);
+      evictFromPageCache(sea);
       dcri = this.nodeDaemon(`docker-cri-${i}`, sea, dcriArgs, netns, {
         env: { ...process.env, ...nodeEnv },
       });
