@@ -85,6 +85,13 @@ function resourcesProbe(shim: BenchShim): () => Promise<Resources> {
   };
 }
 
+/**
+ * How long the readings at rest wait: docker-cri gives memory back 3 s after the last change
+ * (src/process/reclaim.ts), and then reads some of its executable's pages again; a reading sooner
+ * would catch either the burst's garbage or the moment right after the reclaim.
+ */
+const SETTLE_MS = 15_000;
+
 async function settledRss(shim: BenchShim, ms = 3000): Promise<number> {
   await sleep(ms);
   const samples: number[] = [];
@@ -296,7 +303,8 @@ async function main(): Promise<void> {
         handles: '',
       });
     }
-    const idleRss = await settledRss(shim);
+    // Past docker-cri's start-up reclaim (3 s after it is up) and what the process reads again after.
+    const idleRss = await settledRss(shim, SETTLE_MS);
     await memRow('idle, no pods', idleRss);
     if (SNAPSHOT_DIR) {
       // The baseline the snapshot after removal is compared with.
@@ -355,7 +363,7 @@ async function main(): Promise<void> {
       await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: pods[i].id });
     });
     pods = [];
-    const afterRss = await settledRss(shim, 8000);
+    const afterRss = await settledRss(shim, SETTLE_MS);
     if (SNAPSHOT_DIR) {
       shim.child.kill('SIGTTOU');
       await sleep(15_000);

@@ -43,6 +43,8 @@ const SNAPSHOT_DIR = process.env.SEA_HEAP_SNAPSHOT ? path.resolve(process.env.SE
 /** SEA_SMAPS=<dir>: the process's /proc/<pid>/smaps at each reading, as <row>.smaps. */
 const SMAPS_DIR = process.env.SEA_SMAPS ? path.resolve(process.env.SEA_SMAPS) : undefined;
 const LABEL = 'dcri-bench=sea-memory';
+/** How long a reading at rest waits after the last change. */
+const SETTLE_MS = 15_000;
 const MiB = 2 ** 20;
 
 /**
@@ -269,7 +271,7 @@ async function main(): Promise<void> {
     }
     client = new CriClient(sock);
     await client.rt('Version', {});
-    row('idle, cold (10 s after start)', await settled(child, 10_000));
+    row(`idle, cold (${SETTLE_MS / 1000} s after start)`, await settled(child, SETTLE_MS));
 
     // Warm-up: every call the full run makes, on a few pods, then those removed.
     const warm: Pod[] = [];
@@ -278,7 +280,9 @@ async function main(): Promise<void> {
     });
     await steadyLoad(client, pid, 12);
     await runPool(warm.length, 2, (i) => removePod(client as CriClient, warm[i]));
-    const idle = await settled(child, 5000);
+    // docker-cri gives memory back 3 s after the last change (src/process/reclaim.ts) and then reads
+    // some of its executable's pages again: the readings at rest wait past both.
+    const idle = await settled(child, SETTLE_MS);
     row(`idle after warm-up (${WARM_PODS} pods made, loaded, removed)`, idle);
     await snapshot();
     if (PODS === 0) {
@@ -318,7 +322,7 @@ async function main(): Promise<void> {
     });
     clearInterval(sampler);
     row(`highest while removing ${PODS} pods (no forced GC)`, peak);
-    const after = await settled(child, 10_000);
+    const after = await settled(child, SETTLE_MS);
     row('after every pod was removed', after);
     await snapshot();
     // SEA_HOLD=<s>: time to look at the process from outside (gdb, smaps) before it is stopped.

@@ -14,6 +14,7 @@ import {
   QuietReclaim,
   type ReclaimStep,
 } from './process/reclaim';
+import { pageOutExecutable } from './process/page-out';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
 
@@ -79,18 +80,29 @@ async function main(): Promise<void> {
 /**
  * Memory back to the system 3 s after the last change of a burst (RunPodSandbox, CreateContainer,
  * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only, exec and streaming
- * calls are no change.
+ * calls are no change. Start-up counts as one burst: its garbage, and the pages of the executable
+ * only start-up read (process/page-out.ts), go back a few seconds after the server is up.
  */
 function startReclaim(): QuietReclaim | undefined {
   const gc = lastResortGc();
   const trim = mallocTrim();
-  logger.debug('memory given back after bursts of changes', { gc: Boolean(gc), mallocTrim: Boolean(trim) });
-  const steps = [gc, trim].filter((s): s is ReclaimStep => s !== undefined);
+  const pageOut = pageOutExecutable();
+  logger.debug('memory given back after bursts of changes', {
+    gc: Boolean(gc),
+    mallocTrim: Boolean(trim),
+    pageOut: Boolean(pageOut),
+  });
+  const steps: ReclaimStep[] = [gc, trim].filter((s): s is ReclaimStep => s !== undefined);
+  if (pageOut) {
+    // Last: after the collection, which itself reads code the page-out would otherwise drop first.
+    steps.push(() => logger.debug('executable pages given back', pageOut()));
+  }
   if (steps.length === 0) return undefined;
   const reclaim = new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps });
   onCallFinished((method) => {
     if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
   });
+  reclaim.activity();
   return reclaim;
 }
 

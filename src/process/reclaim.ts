@@ -10,14 +10,15 @@
  *   - glibc malloc keeps the freed chunks between live ones (the main arena grew 6 -> 10-14 MiB and
  *     never shrank; MALLOC_TRIM_THRESHOLD_ trims only the top of the heap). malloc_trim(0) returns
  *     the free pages inside it too: 5.8 MiB of the process's private memory after removal.
- * Both cost a few tens of milliseconds, so they run once the changes have stopped for a while, not
+ * main.ts adds a third step, process/page-out.ts: the executable's pages the burst read.
+ * They cost a few tens of milliseconds, so they run once the changes have stopped for a while, not
  * per call, and at most once per `minIntervalMs`. The kubelet's steady calls (lists, statuses,
  * stats) change nothing and do not count as activity: a steady node never pays for this.
  */
-import { createRequire } from 'module';
 import v8 from 'v8';
 import vm from 'vm';
 import { logger } from '../logger';
+import { libc } from './libc';
 
 /**
  * Whether a finished CRI call counts as a change for the reclaim: anything but the read-only calls
@@ -134,42 +135,14 @@ export function lastResortGc(): ReclaimStep | undefined {
   return () => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
-/** The part of node:ffi used here (Node >= 26; experimental). */
-interface Ffi {
-  dlopen(
-    path: string,
-    definitions: Record<string, { arguments: string[]; return: string }>,
-  ): { functions: Record<string, (...args: bigint[]) => number> };
-}
-
 /**
  * glibc's malloc_trim(0) through node:ffi: the free pages anywhere in malloc's arenas go back to the
- * kernel, not only the top of the heap. Undefined where there is no node:ffi (Node before 26, or
- * --no-experimental-ffi), no glibc, or a permission model that forbids it.
+ * kernel, not only the top of the heap. Undefined where libc.ts cannot load it.
  */
 export function mallocTrim(): ReclaimStep | undefined {
-  if (process.platform !== 'linux') return undefined;
-  let ffi: Ffi;
-  // Loading node:ffi emits an ExperimentalWarning on stderr: said once here, at debug, instead.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => undefined;
-  try {
-    // Through createRequire, as node:sea in sea.ts: the require a single executable gives its
-    // script may refuse scheme-only built-ins.
-    ffi = createRequire(__filename)('node:ffi') as Ffi;
-  } catch {
-    return undefined;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-  try {
-    const trim = ffi.dlopen('libc.so.6', { malloc_trim: { arguments: ['uint64'], return: 'int32' } })
-      .functions.malloc_trim;
-    if (typeof trim !== 'function') return undefined;
-    return () => {
-      trim(0n);
-    };
-  } catch {
-    return undefined;
-  }
+  const trim = libc({ malloc_trim: { arguments: ['uint64'], return: 'int32' } })?.malloc_trim;
+  if (!trim) return undefined;
+  return () => {
+    trim(0n);
+  };
 }
