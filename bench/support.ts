@@ -69,9 +69,9 @@ export interface ShimOptions {
 
 /**
  * The command that starts docker-cri (TARGET) with these node flags and docker-cri arguments: the
- * executable as the .deb's unit starts it (node's flags in NODE_OPTIONS), or node with the flags
- * before main.js as install.sh's wrapper does. Either way with the environment of shims/node-env
- * (a variable already set here wins).
+ * executable as the .deb's unit starts it (shims/node-options built in as its execArgv, a bench's
+ * own flags in NODE_OPTIONS), or node with the flags before main.js as install.sh's wrapper does.
+ * Either way with the environment of shims/node-env (a variable already set here wins).
  */
 export function shimCommand(
   nodeArgs: string[],
@@ -88,6 +88,15 @@ export function shimCommand(
   // The executable carries shims/node-options itself (its execArgv); only a bench's own additions
   // (and BENCH_NODE_OPTIONS, which can only add to them here) go in NODE_OPTIONS.
   const extra = process.env.BENCH_NODE_OPTIONS ? flags : flags.slice(NODE_FLAGS.length);
+  // Node refuses to start on a flag it does not take in NODE_OPTIONS (V8's tiering, --max-opt):
+  // say which, and what reaches it instead.
+  const refused = extra.filter((f) => !process.allowedNodeEnvironmentFlags.has(f.split('=')[0]));
+  if (refused.length > 0) {
+    throw new Error(
+      `${refused.join(' ')}: node takes these only on its command line, not in NODE_OPTIONS, so they ` +
+        'cannot reach the single executable; run with BENCH_TARGET=dist, or build an executable with them',
+    );
+  }
   return { command: SEA, args, env: { ...env, ...(extra.length ? { NODE_OPTIONS: extra.join(' ') } : {}) } };
 }
 

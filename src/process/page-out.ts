@@ -99,7 +99,7 @@ export interface PageOutResult {
 
 /**
  * A reclaim step that pages out the executable's start-up pages; undefined where it cannot run
- * (not Linux, no node:ffi, no glibc, no /proc).
+ * (no /proc, or libc.ts cannot load madvise: not Linux, no node:ffi, no glibc).
  */
 export function pageOutExecutable(
   deps: {
@@ -108,7 +108,6 @@ export function pageOutExecutable(
     file?: MappedFile;
   } = {},
 ): (() => PageOutResult) | undefined {
-  if (process.platform !== 'linux' && !deps.madvise) return undefined;
   const file = deps.file ?? ownExecutable();
   const madvise =
     deps.madvise ?? libc({ madvise: { arguments: ['uint64', 'uint64', 'int32'], return: 'int32' } })?.madvise;
