@@ -3,6 +3,7 @@ import path from 'path';
 import type * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { embeddedText } from '../sea';
+import { encodeMessage } from './plain-encoder';
 
 /** Where the CRI proto sits, both from src/ (ts-jest) and from dist/src/ (built). */
 export function protoPath(): string {
@@ -71,7 +72,8 @@ function serializer(type: protobuf.Type): (value: unknown) => Buffer {
         `Failed to serialize message: expected object with ${type.name} structure, got array instead`,
       );
     }
-    return type.encode(type.fromObject(value as Record<string, unknown>)).finish() as Buffer;
+    // The generic encoder's bytes, mostly without its intermediate objects (plain-encoder.ts).
+    return encodeMessage(type, value as object);
   };
 }
 

@@ -89,17 +89,20 @@ export class CgroupFiles {
 
   constructor(private readonly dirs: CgroupDirs) {}
 
-  /** The file's content; undefined when it cannot be opened or read. */
-  private get(file: string): string | undefined {
+  /**
+   * A file's content; undefined when it cannot be opened or read. Kept by file name alone, which no
+   * two of the directories share, so that a reading builds no path once the files are open.
+   */
+  private get(dir: string, name: string): string | undefined {
     if (this.closed) return undefined;
-    let fd = this.fds.get(file);
+    let fd = this.fds.get(name);
     if (fd === undefined) {
       try {
-        fd = fs.openSync(file, 'r');
+        fd = fs.openSync(path.join(dir, name), 'r');
       } catch {
         fd = null;
       }
-      this.fds.set(file, fd);
+      this.fds.set(name, fd);
     }
     if (fd === null) return undefined;
     try {
@@ -114,22 +117,22 @@ export class CgroupFiles {
     const dirs = this.dirs;
     const v = dirs.version;
     const memDir = dirs.memory as string;
-    const usage = this.get(path.join(memDir, v === 1 ? 'memory.usage_in_bytes' : 'memory.current'));
+    const usage = this.get(memDir, v === 1 ? 'memory.usage_in_bytes' : 'memory.current');
     if (usage === undefined) return undefined;
-    const stat = this.get(path.join(memDir, 'memory.stat'));
+    const stat = this.get(memDir, 'memory.stat');
     if (stat === undefined) return undefined;
-    const limit = this.get(path.join(memDir, v === 1 ? 'memory.limit_in_bytes' : 'memory.max'));
-    const cpu = dirs.cpu ? this.get(path.join(dirs.cpu, v === 1 ? 'cpuacct.usage' : 'cpu.stat')) : undefined;
-    const pids = dirs.pids ? this.get(path.join(dirs.pids, 'pids.current')) : undefined;
+    const limit = this.get(memDir, v === 1 ? 'memory.limit_in_bytes' : 'memory.max');
+    const cpu = dirs.cpu ? this.get(dirs.cpu, v === 1 ? 'cpuacct.usage' : 'cpu.stat') : undefined;
+    const pids = dirs.pids ? this.get(dirs.pids, 'pids.current') : undefined;
     // Without a pids controller the task list still counts the processes.
-    const procs = dirs.pids ? undefined : this.get(path.join(memDir, 'cgroup.procs'));
+    const procs = dirs.pids ? undefined : this.get(memDir, 'cgroup.procs');
     // cgroup v2's pressure files (all controllers share the directory); v1 has none.
     const psi =
       v === 2
         ? psiFromFiles({
-            cpu: this.get(path.join(memDir, 'cpu.pressure')),
-            memory: this.get(path.join(memDir, 'memory.pressure')),
-            io: this.get(path.join(memDir, 'io.pressure')),
+            cpu: this.get(memDir, 'cpu.pressure'),
+            memory: this.get(memDir, 'memory.pressure'),
+            io: this.get(memDir, 'io.pressure'),
           })
         : undefined;
     return {
