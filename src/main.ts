@@ -9,6 +9,7 @@ import { isReadOnlyMethod, onCallFinished } from './grpc/handler';
 import { logger, setLogLevel } from './logger';
 import {
   isReclaimActivity,
+  heapSlackAtLeast,
   lastResortGc,
   mallocTrim,
   QuietReclaim,
@@ -78,10 +79,18 @@ async function main(): Promise<void> {
 }
 
 /**
+ * What V8 must hold beyond its live objects before a steady node collects on its own: an idle
+ * process holds about 1 MiB (its young generation), one at 110 pods × 2 under the kubelet's steady
+ * calls 8 MiB (bench/sea-memory.bench.ts).
+ */
+const STEADY_SLACK_BYTES = 4 * 1024 * 1024;
+
+/**
  * Memory back to the system 3 s after the last change of a burst (RunPodSandbox, CreateContainer,
  * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only, exec and streaming
  * calls are no change. Start-up counts as one burst: its garbage, and the pages of the executable
- * only start-up read (process/page-out.ts), go back a few seconds after the server is up.
+ * only start-up read (process/page-out.ts), go back a few seconds after the server is up. A node
+ * with no changes collects once a minute when V8 holds STEADY_SLACK_BYTES beyond its live heap.
  */
 function startReclaim(): QuietReclaim | undefined {
   const gc = lastResortGc();
@@ -98,7 +107,16 @@ function startReclaim(): QuietReclaim | undefined {
     steps.push(() => logger.debug('executable pages given back', pageOut()));
   }
   if (steps.length === 0) return undefined;
-  const reclaim = new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps });
+  const reclaim = new QuietReclaim({
+    quietMs: 3000,
+    minIntervalMs: 30_000,
+    steps,
+    steady: {
+      everyMs: 60_000,
+      steps: [gc, trim].filter((s): s is ReclaimStep => s !== undefined),
+      worthIt: heapSlackAtLeast(STEADY_SLACK_BYTES),
+    },
+  });
   onCallFinished((method) => {
     if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
   });

@@ -39,6 +39,14 @@ export interface QuietReclaimOptions {
   /** The least time between two runs (a node that keeps changing gets one run per interval). */
   minIntervalMs: number;
   steps: ReclaimStep[];
+  /**
+   * A node whose calls keep coming but change nothing still fills V8's heap between collections,
+   * and V8's own memory reducer waits for a lull in allocation that a kubelet's steady calls never
+   * give: every `everyMs` without a run, when `worthIt()` says there is enough to give back,
+   * `steps` run (the collection and malloc_trim; not the page-out, since what a steady node reads
+   * it reads again).
+   */
+  steady?: { everyMs: number; steps: ReclaimStep[]; worthIt: () => boolean };
   /** The clock (tests). */
   now?: () => number;
 }
@@ -48,12 +56,20 @@ export class QuietReclaim {
   private lastActivity = 0;
   private lastRun = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  private steadyTimer: NodeJS.Timeout | undefined;
+  private lastSteady = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
-  /** How many times the steps have run. */
+  /** How many times the steps have run after a burst. */
   runs = 0;
+  /** How many times the steady steps have run. */
+  steadyRuns = 0;
 
   constructor(private readonly opts: QuietReclaimOptions) {
     this.now = opts.now ?? Date.now;
+    if (opts.steady) {
+      this.steadyTimer = setInterval(() => this.steadyDue(), opts.steady.everyMs);
+      this.steadyTimer.unref();
+    }
   }
 
   /** Something changed: run the steps once things have been quiet long enough. */
@@ -66,6 +82,32 @@ export class QuietReclaim {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearInterval(this.steadyTimer);
+    this.steadyTimer = undefined;
+  }
+
+  private steadyDue(): void {
+    const steady = this.opts.steady;
+    // A burst's run is pending (it does more), or one ran lately: nothing to do.
+    if (!steady || this.timer) return;
+    const t = this.now();
+    if (t - Math.max(this.lastRun, this.lastSteady) < steady.everyMs) return;
+    if (!steady.worthIt()) return;
+    this.lastSteady = t;
+    this.steadyRuns++;
+    this.runSteps(steady.steps, 'memory reclaimed on a steady node');
+  }
+
+  private runSteps(steps: ReclaimStep[], message: string): void {
+    const started = process.hrtime.bigint();
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        logger.debug('memory reclaim step failed', { error: (err as Error).message });
+      }
+    }
+    logger.debug(message, { ms: Number(process.hrtime.bigint() - started) / 1e6 });
   }
 
   private arm(ms: number): void {
@@ -87,18 +129,22 @@ export class QuietReclaim {
     }
     this.lastRun = t;
     this.runs++;
-    const started = process.hrtime.bigint();
-    for (const step of this.opts.steps) {
-      try {
-        step();
-      } catch (err) {
-        logger.debug('memory reclaim step failed', { error: (err as Error).message });
-      }
-    }
-    logger.debug('memory reclaimed after a burst of changes', {
-      ms: Number(process.hrtime.bigint() - started) / 1e6,
-    });
+    this.runSteps(this.opts.steps, 'memory reclaimed after a burst of changes');
   }
+}
+
+/**
+ * Whether V8 holds at least `bytes` of heap beyond its live objects: pages its collections freed
+ * and kept, and room it reserved for growth. Reading the statistics costs microseconds.
+ */
+export function heapSlackAtLeast(
+  bytes: number,
+  stats: () => { total_heap_size: number; used_heap_size: number } = v8.getHeapStatistics,
+): () => boolean {
+  return () => {
+    const h = stats();
+    return h.total_heap_size - h.used_heap_size >= bytes;
+  };
 }
 
 /** V8's gc() as its extension defines it (with --expose-gc), options included. */

@@ -1,5 +1,11 @@
 import { isReadOnlyMethod } from '../../src/grpc/handler';
-import { isReclaimActivity, lastResortGc, mallocTrim, QuietReclaim } from '../../src/process/reclaim';
+import {
+  heapSlackAtLeast,
+  isReclaimActivity,
+  lastResortGc,
+  mallocTrim,
+  QuietReclaim,
+} from '../../src/process/reclaim';
 
 /**
  * Memory given back after a burst of changes: once things are quiet, never more often than the
@@ -74,6 +80,93 @@ describe('QuietReclaim', () => {
     r.stop();
     advance(60_000);
     expect(step).not.toHaveBeenCalled();
+  });
+});
+
+describe('QuietReclaim on a steady node', () => {
+  let clock = 0;
+  let r: QuietReclaim | undefined;
+  beforeEach(() => {
+    clock = 1_000_000;
+    jest.useFakeTimers({ now: clock });
+  });
+  afterEach(() => {
+    r?.stop();
+    jest.useRealTimers();
+  });
+  const advance = (ms: number): void => {
+    clock += ms;
+    jest.advanceTimersByTime(ms);
+  };
+  const make = (worth: { it: boolean }) => {
+    const burst = jest.fn();
+    const steady = jest.fn();
+    r = new QuietReclaim({
+      quietMs: 3000,
+      minIntervalMs: 30_000,
+      steps: [burst],
+      steady: { everyMs: 60_000, steps: [steady], worthIt: () => worth.it },
+      now: () => clock,
+    });
+    return { burst, steady, r };
+  };
+
+  it.each([
+    ['worth it: once a minute', true, 3],
+    ['not worth it (little held beyond the live heap): never', false, 0],
+  ])('with no changes at all, %s', (_what, worthIt, times) => {
+    const { burst, steady } = make({ it: worthIt });
+    for (let i = 0; i < 180; i++) advance(1000);
+    expect(steady).toHaveBeenCalledTimes(times);
+    expect(burst).not.toHaveBeenCalled();
+  });
+
+  it('is left to a burst that ran lately or is about to run (which does more)', () => {
+    const worth = { it: true };
+    const { burst, steady, r: q } = make(worth);
+    advance(50_000);
+    q.activity();
+    advance(3000);
+    // The burst's run at 53 s: the tick at 60 s finds it 7 s old and does nothing.
+    expect(burst).toHaveBeenCalledTimes(1);
+    advance(7000);
+    expect(steady).not.toHaveBeenCalled();
+    // Changes every second across the next tick: the burst's run is pending, so the tick waits.
+    for (let i = 0; i < 60; i++) {
+      q.activity();
+      advance(1000);
+    }
+    expect(steady).not.toHaveBeenCalled();
+    advance(3000);
+    expect(burst).toHaveBeenCalledTimes(2);
+    // A minute without changes after that run: the steady steps take over.
+    advance(60_000);
+    expect(steady).toHaveBeenCalledTimes(1);
+  });
+
+  it('runs nothing once stopped', () => {
+    const { steady, r: q } = make({ it: true });
+    q.stop();
+    for (let i = 0; i < 300; i++) advance(1000);
+    expect(steady).not.toHaveBeenCalled();
+  });
+});
+
+describe('heapSlackAtLeast', () => {
+  it.each([
+    [20, 19, 1, true],
+    [20, 19.5, 1, false],
+    [28.4, 19.9, 4, true],
+    [15.9, 14.8, 4, false],
+  ])('total %d MiB, used %d MiB, at least %d MiB: %s', (total, used, atLeast, want) => {
+    const MiB = 2 ** 20;
+    const stats = () => ({ total_heap_size: total * MiB, used_heap_size: used * MiB });
+    expect(heapSlackAtLeast(atLeast * MiB, stats)()).toBe(want);
+  });
+
+  it('reads this process', () => {
+    expect(typeof heapSlackAtLeast(0)()).toBe('boolean');
+    expect(heapSlackAtLeast(0)()).toBe(true);
   });
 });
 
