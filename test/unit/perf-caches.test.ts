@@ -294,4 +294,26 @@ describe('walkUsage', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('counts every directory (whatever its link count) and sums the allocated blocks exactly', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-walk-'));
+    try {
+      // Directories with subdirectories have link counts above 1: each is still one inode.
+      fs.mkdirSync(path.join(dir, 'a', 'b', 'c'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'a', 'd'));
+      fs.writeFileSync(path.join(dir, 'a', 'b', 'c', 'x'), Buffer.alloc(70_000, 2));
+      fs.writeFileSync(path.join(dir, 'a', 'y'), 'y');
+      fs.linkSync(path.join(dir, 'a', 'y'), path.join(dir, 'a', 'd', 'y2'));
+      fs.symlinkSync('nowhere', path.join(dir, 'a', 'link'));
+      const want = ['a', 'a/b', 'a/b/c', 'a/d', 'a/b/c/x', 'a/y', 'a/link'].reduce(
+        (sum, rel) => sum + BigInt(fs.lstatSync(path.join(dir, rel)).blocks) * 512n,
+        0n,
+      );
+      const u = await walkUsage(dir);
+      expect(u.inodes).toBe(7n);
+      expect(u.bytes).toBe(want);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
