@@ -8,8 +8,8 @@ import { startApp } from './app';
 import { isReadOnlyMethod, onCallFinished } from './grpc/handler';
 import { logger, setLogLevel } from './logger';
 import {
-  isReclaimActivity,
   heapSlackAtLeast,
+  isReclaimActivity,
   lastResortGc,
   mallocTrim,
   QuietReclaim,
