@@ -10,7 +10,7 @@ import { isReadOnlyMethod } from '../../src/grpc/handler';
 import { ContainerStatusCache } from '../../src/state/container-status-cache';
 import { EngineInfoCache } from '../../src/docker/engine-info-cache';
 import { CgroupFiles, readPseudoFile } from '../../src/stats/cgroups';
-import { walkUsage } from '../../src/image/fs-usage';
+import { forgetSlowDisk, walkUsage } from '../../src/image/fs-usage';
 
 /** The caches and quiet paths that keep docker-cri cheap at node density (issue 18). */
 
@@ -295,24 +295,54 @@ describe('walkUsage', () => {
     }
   });
 
-  it('counts every directory (whatever its link count) and sums the allocated blocks exactly', async () => {
+  /** A tree with nested directories, a hard link and a dangling symlink; its expected sums. */
+  const tree = (): { dir: string; want: bigint } => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-walk-'));
+    fs.mkdirSync(path.join(dir, 'a', 'b', 'c'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'a', 'd'));
+    fs.writeFileSync(path.join(dir, 'a', 'b', 'c', 'x'), Buffer.alloc(70_000, 2));
+    fs.writeFileSync(path.join(dir, 'a', 'y'), 'y');
+    fs.linkSync(path.join(dir, 'a', 'y'), path.join(dir, 'a', 'd', 'y2'));
+    fs.symlinkSync('nowhere', path.join(dir, 'a', 'link'));
+    const want = ['a', 'a/b', 'a/b/c', 'a/d', 'a/b/c/x', 'a/y', 'a/link'].reduce(
+      (sum, rel) => sum + BigInt(fs.lstatSync(path.join(dir, rel)).blocks) * 512n,
+      0n,
+    );
+    return { dir, want };
+  };
+
+  it.each([
+    ['synchronous calls in slices', { sync: true }],
+    ['the thread pool', { sync: false }],
+  ])('counts every directory once and sums the allocated blocks exactly, through %s', async (_how, opts) => {
+    const { dir, want } = tree();
     try {
-      // Directories with subdirectories have link counts above 1: each is still one inode.
-      fs.mkdirSync(path.join(dir, 'a', 'b', 'c'), { recursive: true });
-      fs.mkdirSync(path.join(dir, 'a', 'd'));
-      fs.writeFileSync(path.join(dir, 'a', 'b', 'c', 'x'), Buffer.alloc(70_000, 2));
-      fs.writeFileSync(path.join(dir, 'a', 'y'), 'y');
-      fs.linkSync(path.join(dir, 'a', 'y'), path.join(dir, 'a', 'd', 'y2'));
-      fs.symlinkSync('nowhere', path.join(dir, 'a', 'link'));
-      const want = ['a', 'a/b', 'a/b/c', 'a/d', 'a/b/c/x', 'a/y', 'a/link'].reduce(
-        (sum, rel) => sum + BigInt(fs.lstatSync(path.join(dir, rel)).blocks) * 512n,
-        0n,
-      );
-      const u = await walkUsage(dir);
-      expect(u.inodes).toBe(7n);
-      expect(u.bytes).toBe(want);
+      const u = await walkUsage(dir, opts);
+      expect([u.inodes, u.bytes]).toEqual([7n, want]);
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves synchronous calls for a while once one was slow, and the sums do not change', async () => {
+    const { dir, want } = tree();
+    const spy = jest.spyOn(fs, 'lstatSync');
+    try {
+      forgetSlowDisk();
+      // Every call counts as slow: the first one (the root's readdir) switches the walk over.
+      const slow = await walkUsage(dir, { slowCallMs: -1 });
+      expect([slow.inodes, slow.bytes]).toEqual([7n, want]);
+      expect(spy).not.toHaveBeenCalled();
+      // The next walk, left to choose, remembers the slow disk.
+      await walkUsage(dir);
+      expect(spy).not.toHaveBeenCalled();
+      forgetSlowDisk();
+      const fast = await walkUsage(dir);
+      expect([fast.inodes, fast.bytes]).toEqual([7n, want]);
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      forgetSlowDisk();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
