@@ -96,12 +96,11 @@ function valuePlan(type: string, resolved: protobuf.ReflectionObject | null): Va
   }
   if (resolved instanceof protobuf.Type) {
     // protobufjs converts google.protobuf.Any its own way: leave such types to it.
-    if (resolved.fullName.startsWith('.google.protobuf.'))
-      throw new Error(`${resolved.fullName} not handled`);
+    if (resolved.fullName.startsWith('.google.protobuf.')) throw UNSUPPORTED;
     return { kind: S.Message, message: resolved };
   }
   const kind = SCALARS[type];
-  if (kind === undefined) throw new Error(`unknown field type ${type}`);
+  if (kind === undefined) throw UNSUPPORTED;
   return { kind };
 }
 
@@ -487,9 +486,10 @@ export function encodePlain(
 ): Buffer | undefined {
   found.length = 0;
   cursor = 0;
-  const plan = planOf(type);
+  let plan: FieldPlan[];
   let size: number;
   try {
+    plan = planOf(type);
     size = measureFields(plan, obj);
   } catch (err) {
     if (err === UNSUPPORTED) return undefined;

@@ -341,6 +341,17 @@ describe('plain encoder', () => {
     expect(encodeMessage(all, obj).equals(generic(all, obj))).toBe(true);
   });
 
+  it('leaves messages holding google.protobuf types to protobufjs, which converts some its own way', () => {
+    const root = new protobuf.Root();
+    protobuf.parse('syntax = "proto3"; package google.protobuf; message Thing { string s = 1; }', root);
+    protobuf.parse('syntax = "proto3"; package u; message Holder { google.protobuf.Thing t = 1; }', root);
+    root.resolveAll();
+    const holder = root.lookupType('u.Holder');
+    const obj = { t: { s: 'x' } };
+    expect(encodePlain(holder, obj)).toBeUndefined();
+    expect(encodeMessage(holder, obj).equals(generic(holder, obj))).toBe(true);
+  });
+
   it('is not confused by a refused message inside an accepted one: the whole message goes generic', () => {
     const type = t('runtime.v1.ListContainerStatsResponse');
     const obj = { stats: [{ attributes: { id: 'a' } }, { attributes: { id: 7 } }] };
