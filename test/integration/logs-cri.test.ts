@@ -3,7 +3,7 @@ import path from 'path';
 import { startShim, type TestShim } from '../support/shim';
 import { removeTestPods } from '../support/pod-config';
 import { Cri } from './container-support';
-import { lines, outputDone, records, waitFor } from './logs-support';
+import { completeRecords, lines, outputDone, records, waitFor } from './logs-support';
 
 /** Logs of containers made through the CRI, as the kubelet makes them: the whole path end to end. */
 
@@ -34,11 +34,11 @@ describe('logs of a container made with CreateContainer/StartContainer', () => {
       container_id: id,
     });
     expect(status.status.log_path).toBe(logPath);
-    await waitFor('lines', () => records(logPath).length >= 60);
+    await waitFor('lines', () => completeRecords(logPath).length >= 60);
 
     fs.renameSync(logPath, `${logPath}.20261125-120000`);
     await shim.client.rt('ReopenContainerLog', { container_id: id });
-    await waitFor('lines in the new file', () => records(logPath).length >= 60);
+    await waitFor('lines in the new file', () => completeRecords(logPath).length >= 60);
     await shim.client.rt('StopContainer', { container_id: id, timeout: 10 });
     await waitFor('output written', () => outputDone(shim.config.rootDirectory, id));
 

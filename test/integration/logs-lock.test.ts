@@ -2,7 +2,7 @@ import fs from 'fs';
 import path from 'path';
 import { DEFAULT_LOCK_DIR } from '../../src/logs/pump-lock';
 import { startShim, type TestShim } from '../support/shim';
-import { engine, lines, loggedContainer, Made, records, waitFor } from './logs-support';
+import { completeRecords, engine, lines, loggedContainer, Made, records, waitFor } from './logs-support';
 
 /**
  * Two docker-cri processes on one engine (here two in this process, each with its own lock token):
@@ -33,14 +33,14 @@ describe('the log pump lock', () => {
     // shared; any other docker-cri on it would otherwise race for it when it starts).
     await shims[0].app.deps.logs.prepare(c.id, c.logPath);
     await docker.getContainer(c.id).start();
-    await waitFor('the first shim writing', () => records(c.logPath).length >= 20);
+    await waitFor('the first shim writing', () => completeRecords(c.logPath).length >= 20);
     // The second one sees the container running and finds its lock held.
     shims.push(await startShim());
     await new Promise((r) => setTimeout(r, 1500));
     // Only this container's lock: the directory is shared with every docker-cri on the machine.
     fs.rmSync(path.join(DEFAULT_LOCK_DIR, `${c.id}.lock`), { force: true });
     await docker.getContainer(c.id).wait();
-    await waitFor('every line', () => lines(records(c.logPath)).length >= 300, 60_000);
+    await waitFor('every line', () => lines(completeRecords(c.logPath)).length >= 300, 60_000);
     // Late copies from a second writer would come within its batch window.
     await new Promise((r) => setTimeout(r, 2000));
     expect(lines(records(c.logPath))).toEqual(Array.from({ length: 300 }, (_, i) => String(i + 1)));

@@ -2,7 +2,16 @@ import fs from 'fs';
 import { status } from '@grpc/grpc-js';
 import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
-import { engine, lines, loggedContainer, Made, outputDone, records, waitFor } from './logs-support';
+import {
+  completeRecords,
+  engine,
+  lines,
+  loggedContainer,
+  Made,
+  outputDone,
+  records,
+  waitFor,
+} from './logs-support';
 
 jest.setTimeout(180_000);
 const docker = engine();
@@ -106,13 +115,13 @@ describe('ReopenContainerLog', () => {
       made,
       'i=0; while true; do echo line-$i; i=$((i+1)); usleep 5000; done',
     );
-    await waitFor('some lines', () => records(c.logPath).length >= 50);
+    await waitFor('some lines', () => completeRecords(c.logPath).length >= 50);
     const rotated = `${c.logPath}.20261125-110000`;
     fs.renameSync(c.logPath, rotated);
     await shim.client.rt('ReopenContainerLog', { container_id: c.id.slice(0, 12) });
     expect(fs.existsSync(c.logPath)).toBe(true);
     const oldSize = fs.statSync(rotated).size;
-    await waitFor('lines in the new file', () => records(c.logPath).length >= 50);
+    await waitFor('lines in the new file', () => completeRecords(c.logPath).length >= 50);
     // The old file is closed: nothing more lands in it.
     expect(fs.statSync(rotated).size).toBe(oldSize);
     await docker.getContainer(c.id).kill();
@@ -151,7 +160,7 @@ describe('a shim restart', () => {
       made,
       'i=0; while [ $i -lt 3000 ]; do echo n-$i; i=$((i+1)); usleep 1000; done',
     );
-    await waitFor('some lines', () => records(c.logPath).length >= 100);
+    await waitFor('some lines', () => completeRecords(c.logPath).length >= 100);
     await shim.stop();
     const afterStop = records(c.logPath).length;
     shim = await startShim();

@@ -2,7 +2,16 @@ import { spawn, type ChildProcess } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { engine, lines, loggedContainer, Made, outputDone, records, waitFor } from './logs-support';
+import {
+  completeRecords,
+  engine,
+  lines,
+  loggedContainer,
+  Made,
+  outputDone,
+  records,
+  waitFor,
+} from './logs-support';
 
 /** The real binary, killed with SIGKILL while a container logs fast: every line once, in order. */
 
@@ -69,15 +78,15 @@ describe('log pumps across kill -9 of the shim', () => {
       `i=0; while [ $i -lt ${total} ]; do echo n-$i; i=$((i+1)); usleep 2000; done`,
     );
     for (let kill = 1; kill <= 3; kill++) {
-      const seen = records(c.logPath).length;
-      await waitFor('more lines', () => records(c.logPath).length >= seen + 300);
+      const seen = completeRecords(c.logPath).length;
+      await waitFor('more lines', () => completeRecords(c.logPath).length >= seen + 300);
       child.kill('SIGKILL');
       await exited(child);
       await new Promise((r) => setTimeout(r, 200));
       child = await startServing();
     }
     // Once more, and let the container finish while no shim runs.
-    await waitFor('more lines', () => records(c.logPath).length >= 1300);
+    await waitFor('more lines', () => completeRecords(c.logPath).length >= 1300);
     child.kill('SIGKILL');
     await exited(child);
     await docker.getContainer(c.id).wait();

@@ -84,10 +84,24 @@ export interface Rec {
   msg: Buffer;
 }
 
+/**
+ * The records of a CRI log file still being written: the complete lines only. A write in progress
+ * (or one cut by a kill -9, which the next pump repairs) can leave a last line without its newline
+ * for a moment; a reader following the file, as the kubelet does, waits for the rest.
+ */
+export function completeRecords(file: string): Rec[] {
+  if (!fs.existsSync(file)) return [];
+  const buf = fs.readFileSync(file);
+  return parseRecords(file, buf.subarray(0, buf.lastIndexOf(0x0a) + 1));
+}
+
 /** Parses a CRI log file strictly: every line must be a record. */
 export function records(file: string): Rec[] {
   if (!fs.existsSync(file)) return [];
-  const buf = fs.readFileSync(file);
+  return parseRecords(file, fs.readFileSync(file));
+}
+
+function parseRecords(file: string, buf: Buffer): Rec[] {
   const out: Rec[] = [];
   let start = 0;
   while (start < buf.length) {
