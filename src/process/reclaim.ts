@@ -61,8 +61,6 @@ export class QuietReclaim {
   private readonly now: () => number;
   /** How many times the steps have run after a burst. */
   runs = 0;
-  /** How many times the steady steps have run. */
-  steadyRuns = 0;
 
   constructor(private readonly opts: QuietReclaimOptions) {
     this.now = opts.now ?? Date.now;
@@ -95,7 +93,6 @@ export class QuietReclaim {
     if (t - Math.max(this.lastRun, this.lastSteady) < steady.everyMs) return;
     if (!steady.worthIt()) return;
     this.lastSteady = t;
-    this.steadyRuns++;
     this.runSteps(steady.steps, 'memory reclaimed on a steady node');
   }
 

@@ -11,20 +11,31 @@ import {
  * Memory given back after a burst of changes: once things are quiet, never more often than the
  * interval, never while changes go on; and the steps the executable uses exist on this Node.js.
  */
-describe('QuietReclaim', () => {
+/**
+ * Fake timers and the reclaim's clock together, fresh for each test of the enclosing describe.
+ * `advance` moves both; `tick` does it a second at a time, so that each timer reads its own moment.
+ */
+function fakeClock(): { now: () => number; advance: (ms: number) => void; tick: (ms: number) => void } {
   let clock = 0;
   beforeEach(() => {
     clock = 1_000_000;
     jest.useFakeTimers({ now: clock });
   });
   afterEach(() => jest.useRealTimers());
-  /** Fake time forward: the timers and the reclaim's clock together. */
   const advance = (ms: number): void => {
     clock += ms;
     jest.advanceTimersByTime(ms);
   };
+  const tick = (ms: number): void => {
+    for (let i = 0; i < ms; i += 1000) advance(1000);
+  };
+  return { now: () => clock, advance, tick };
+}
+
+describe('QuietReclaim', () => {
+  const { now, advance } = fakeClock();
   const make = (steps: Array<() => void>): QuietReclaim =>
-    new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps, now: () => clock });
+    new QuietReclaim({ quietMs: 3000, minIntervalMs: 30_000, steps, now });
 
   it('runs its steps once, after the burst has been quiet for quietMs', () => {
     const step = jest.fn();
@@ -84,20 +95,9 @@ describe('QuietReclaim', () => {
 });
 
 describe('QuietReclaim on a steady node', () => {
-  let clock = 0;
+  const { now, tick } = fakeClock();
   let r: QuietReclaim | undefined;
-  beforeEach(() => {
-    clock = 1_000_000;
-    jest.useFakeTimers({ now: clock });
-  });
-  afterEach(() => {
-    r?.stop();
-    jest.useRealTimers();
-  });
-  const advance = (ms: number): void => {
-    clock += ms;
-    jest.advanceTimersByTime(ms);
-  };
+  afterEach(() => r?.stop());
   const make = (worth: { it: boolean }) => {
     const burst = jest.fn();
     const steady = jest.fn();
@@ -106,7 +106,7 @@ describe('QuietReclaim on a steady node', () => {
       minIntervalMs: 30_000,
       steps: [burst],
       steady: { everyMs: 60_000, steps: [steady], worthIt: () => worth.it },
-      now: () => clock,
+      now,
     });
     return { burst, steady, r };
   };
@@ -116,15 +116,10 @@ describe('QuietReclaim on a steady node', () => {
     ['not worth it (little held beyond the live heap): never', false, 0],
   ])('with no changes at all, %s', (_what, worthIt, times) => {
     const { burst, steady } = make({ it: worthIt });
-    for (let i = 0; i < 180; i++) advance(1000);
+    tick(180_000);
     expect(steady).toHaveBeenCalledTimes(times);
     expect(burst).not.toHaveBeenCalled();
   });
-
-  /** Time forward a second at a time, so that each look reads the clock of its own moment. */
-  const tick = (ms: number): void => {
-    for (let i = 0; i < ms; i += 1000) advance(1000);
-  };
 
   it('is left to a burst that ran lately or is about to run (which does more)', () => {
     const { burst, steady, r: q } = make({ it: true });
@@ -156,7 +151,7 @@ describe('QuietReclaim on a steady node', () => {
   it('runs nothing once stopped', () => {
     const { steady, r: q } = make({ it: true });
     q.stop();
-    for (let i = 0; i < 300; i++) advance(1000);
+    tick(300_000);
     expect(steady).not.toHaveBeenCalled();
   });
 });
