@@ -8,6 +8,8 @@ import {
   type BenchPod,
   cpuSecondsOf,
   evictFromPageCache,
+  logManagerPass,
+  LOG_MANAGER_PERIOD_S,
   median,
   NODE_ENV,
   NODE_FLAGS,
@@ -187,7 +189,10 @@ async function removePod(client: CriClient, p: Pod): Promise<void> {
   await client.rt('RemovePodSandbox', { pod_sandbox_id: p.id });
 }
 
-/** The kubelet's steady calls (relist every second, Status every 5 s, stats every 10 s); CPU % of a core. */
+/**
+ * The kubelet's steady calls (relist every second, Status every 5 s, stats and the log manager's
+ * pass every 10 s); CPU % of a core.
+ */
 async function steadyLoad(client: CriClient, pid: number, seconds: number): Promise<number> {
   const t0 = Date.now();
   const c0 = cpuSecondsOf(pid);
@@ -200,6 +205,8 @@ async function steadyLoad(client: CriClient, pid: number, seconds: number): Prom
       await client.rt('ListPodSandboxStats', { filter: {} });
       await client.img('ImageFsInfo', {});
     }
+    if (tick % LOG_MANAGER_PERIOD_S === LOG_MANAGER_PERIOD_S / 2)
+      await logManagerPass(<T>(m: string, req: object) => client.rt<T>(m, req));
     await sleep(Math.max(0, t0 + (tick + 1) * 1000 - Date.now()));
   }
   return ((cpuSecondsOf(pid) - c0) / ((Date.now() - t0) / 1000)) * 100;

@@ -396,3 +396,25 @@ export async function runBenchPod(
   }
   return { id: pod_sandbox_id, containers };
 }
+
+/** How often the kubelet's container log manager looks at every running container's log. */
+export const LOG_MANAGER_PERIOD_S = 10;
+
+/**
+ * One pass of the kubelet's container log manager (pkg/kubelet/logs/container_log_manager.go, its
+ * containerLogMonitorInterval, 10 s by default): every container listed, then, one at a time (one
+ * worker by default), ContainerStatus of each running one for its log path, whose size it stats.
+ * These calls go through the kubelet's raw CRI client, so kubelet_runtime_operations_total does not
+ * count them; docker-cri's own debug log under the real kubelet does (220 ContainerStatus every 10 s
+ * at 110 pods × 2). `call` is the bench's timed unary call.
+ */
+export async function logManagerPass(
+  call: <T>(method: string, req: object) => Promise<T | undefined>,
+): Promise<void> {
+  const list = await call<{ containers: Array<{ id: string; state: string }> }>('ListContainers', {
+    filter: {},
+  });
+  for (const c of list?.containers ?? []) {
+    if (c.state === 'CONTAINER_RUNNING') await call('ContainerStatus', { container_id: c.id });
+  }
+}
