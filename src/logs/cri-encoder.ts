@@ -55,8 +55,11 @@ export class CriEncoder {
   private outLen = 0;
   private recent = new RecentRecords();
   private skipUnits = 0;
-  /** Seconds of the last timestamp's `YYYY-MM-DDTHH:MM:SS` prefix, parsed once per second of output. */
-  private secPrefix = Buffer.alloc(19);
+  /**
+   * Seconds of the last timestamp's `YYYY-MM-DDTHH:MM:SS` prefix, parsed once per second of output.
+   * Allocated with the first timestamp: a quiet pump holds none.
+   */
+  private secPrefix: Buffer = EMPTY;
   private secValue = NaN;
   /** Records written, for tests and metrics. */
   records = 0;
@@ -111,6 +114,7 @@ export class CriEncoder {
     if (!same) {
       const ms = Date.parse(buf.toString('latin1', start, start + 19) + 'Z');
       if (Number.isNaN(ms)) return false;
+      if (this.secPrefix.length < 19) this.secPrefix = Buffer.allocUnsafe(19);
       buf.copy(this.secPrefix, 0, start, start + 19);
       this.secValue = Math.floor(ms / 1000);
     }

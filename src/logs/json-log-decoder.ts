@@ -78,14 +78,18 @@ function matches(buf: Buffer, at: number, key: Buffer): boolean {
   return true;
 }
 
+/**
+ * Where a fast-path timestamp that needed its fraction padded is assembled. One for every decoder:
+ * the sink copies it before line() returns, and a node has a decoder per container.
+ */
+const TS_SCRATCH = Buffer.alloc(TS_LEN);
+
 export class JsonLogDecoder {
   /** A line whose end has not been read yet. */
   private carry: Buffer = EMPTY;
   private carryLen = 0;
   /** Where a slow-path message (`<ts> <content>`) is assembled before the sink copies it away. */
   private scratch: Buffer = EMPTY;
-  /** A fast-path timestamp that needed its fraction padded. */
-  private readonly tsScratch = Buffer.alloc(TS_LEN);
   private readonly since: Buffer | undefined;
   /** Lines that were not json-file records (skipped), for a warning. */
   malformed = 0;
@@ -188,7 +192,7 @@ export class JsonLogDecoder {
     let tsStart = ts;
     let tsEnd = te;
     if (len !== TS_LEN || buf[ts + 19] !== DOT || buf[te - 1] !== Z) {
-      const out = this.tsScratch;
+      const out = TS_SCRATCH;
       let p: number;
       if (len >= 22 && len < TS_LEN && buf[ts + 19] === DOT && buf[te - 1] === Z) {
         p = buf.copy(out, 0, ts, te - 1);

@@ -9,14 +9,20 @@ import {
 } from './cri-time';
 
 /**
- * The records written within the reorder window of the latest one, in a ring of typed arrays (no
+ * The records written within the reorder window of the latest one, in a ring in one typed array (no
  * object per line). position() sums the units at or after `since`.
  */
+/** Before the first record: no ring at all. */
+const NO_RING = new Float64Array(0);
+
 export class RecentRecords {
-  // Small to begin with (a node has a pump per container, most of them quiet); grow() doubles it.
-  private sec = new Float64Array(16);
-  private nsec = new Float64Array(16);
-  private units = new Float64Array(16);
+  /**
+   * The ring: record k is [3k] seconds, [3k + 1] nanoseconds, [3k + 2] units. One array, made with
+   * the first record (a node has a pump per container, most of them quiet, and an array per field
+   * was three buffers each); grow() doubles it.
+   */
+  private ring = NO_RING;
+  private cap = 0;
   private head = 0;
   private size = 0;
   latest: Instant | undefined;
@@ -46,30 +52,29 @@ export class RecentRecords {
     // can be counted against them any more.
     const fs = this.floorSec;
     const fn = this.floorNsec;
+    const r = this.ring;
     while (this.size > 0) {
-      const h = this.head;
-      if (!(this.sec[h] < fs || (this.sec[h] === fs && this.nsec[h] < fn))) break;
-      this.head = (h + 1) % this.sec.length;
+      const h = 3 * this.head;
+      if (!(r[h] < fs || (r[h] === fs && r[h + 1] < fn))) break;
+      this.head = (this.head + 1) % this.cap;
       this.size--;
     }
-    if (this.size === this.sec.length) this.grow();
-    const at = (this.head + this.size) % this.sec.length;
-    this.sec[at] = sec;
-    this.nsec[at] = nsec;
-    this.units[at] = units;
+    if (this.size === this.cap) this.grow();
+    const at = 3 * ((this.head + this.size) % this.cap);
+    this.ring[at] = sec;
+    this.ring[at + 1] = nsec;
+    this.ring[at + 2] = units;
     this.size++;
   }
 
   private grow(): void {
-    const n = this.sec.length * 2;
-    const [s, ns, u] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const cap = Math.max(16, this.cap * 2);
+    const next = new Float64Array(3 * cap);
     for (let i = 0; i < this.size; i++) {
-      const k = (this.head + i) % this.sec.length;
-      s[i] = this.sec[k];
-      ns[i] = this.nsec[k];
-      u[i] = this.units[k];
+      const k = 3 * ((this.head + i) % this.cap);
+      next.set(this.ring.subarray(k, k + 3), 3 * i);
     }
-    [this.sec, this.nsec, this.units, this.head] = [s, ns, u, 0];
+    [this.ring, this.cap, this.head] = [next, cap, 0];
   }
 
   position(): ResumePoint | undefined {
@@ -78,11 +83,11 @@ export class RecentRecords {
     let units = 0;
     const window: Array<[string, number]> = [];
     for (let i = 0; i < this.size; i++) {
-      const k = (this.head + i) % this.sec.length;
-      const t = { sec: this.sec[k], nsec: this.nsec[k] };
+      const k = 3 * ((this.head + i) % this.cap);
+      const t = { sec: this.ring[k], nsec: this.ring[k + 1] };
       if (before(t, since)) continue;
-      units += this.units[k];
-      window.push([formatInstant(t), this.units[k]]);
+      units += this.ring[k + 2];
+      window.push([formatInstant(t), this.ring[k + 2]]);
     }
     return { ts: formatInstant(since), units, window };
   }

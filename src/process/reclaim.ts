@@ -47,6 +47,13 @@ export interface QuietReclaimOptions {
    * it reads again).
    */
   steady?: { everyMs: number; steps: ReclaimStep[]; worthIt: () => boolean };
+  /**
+   * A long burst (the kubelet removing 110 pods takes about a minute) grows malloc's arena with
+   * chunks freed between live ones until the burst's run: every `everyMs` of a burst still going,
+   * `steps` run (malloc_trim alone, which costs no collection), so the arena stays near what is
+   * live while the burst lasts.
+   */
+  during?: { everyMs: number; steps: ReclaimStep[] };
   /** The clock (tests). */
   now?: () => number;
 }
@@ -58,9 +65,12 @@ export class QuietReclaim {
   private timer: NodeJS.Timeout | undefined;
   private steadyTimer: NodeJS.Timeout | undefined;
   private lastSteady = Number.NEGATIVE_INFINITY;
+  private duringTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   /** How many times the steps have run after a burst. */
   runs = 0;
+  /** How many times the `during` steps have run. */
+  duringRuns = 0;
 
   constructor(private readonly opts: QuietReclaimOptions) {
     this.now = opts.now ?? Date.now;
@@ -76,6 +86,10 @@ export class QuietReclaim {
     this.lastActivity = this.now();
     // One timer for a whole burst: it looks at the time of the last change when it fires.
     if (!this.timer) this.arm(this.opts.quietMs);
+    if (this.opts.during && !this.duringTimer) {
+      this.duringTimer = setInterval(() => this.duringDue(), this.opts.during.everyMs);
+      this.duringTimer.unref();
+    }
   }
 
   stop(): void {
@@ -83,6 +97,20 @@ export class QuietReclaim {
     this.timer = undefined;
     clearInterval(this.steadyTimer);
     this.steadyTimer = undefined;
+    clearInterval(this.duringTimer);
+    this.duringTimer = undefined;
+  }
+
+  private duringDue(): void {
+    const during = this.opts.during;
+    // The burst is over (its own run follows): nothing until the next one begins.
+    if (!during || this.now() - this.lastActivity >= this.opts.quietMs) {
+      clearInterval(this.duringTimer);
+      this.duringTimer = undefined;
+      return;
+    }
+    this.duringRuns++;
+    this.runSteps(during.steps, 'memory trimmed during a burst of changes');
   }
 
   private steadyDue(): void {

@@ -156,6 +156,62 @@ describe('QuietReclaim on a steady node', () => {
   });
 });
 
+describe('QuietReclaim during a long burst', () => {
+  const { now, tick } = fakeClock();
+  let r: QuietReclaim | undefined;
+  afterEach(() => r?.stop());
+  const make = () => {
+    const burst = jest.fn();
+    const during = jest.fn();
+    r = new QuietReclaim({
+      quietMs: 3000,
+      minIntervalMs: 30_000,
+      steps: [burst],
+      during: { everyMs: 5000, steps: [during] },
+      now,
+    });
+    return { burst, during, r };
+  };
+
+  // [changes, one a second for this long; trims while they go on]: a burst that is over (no change
+  // for quietMs) before the first period ends never trims; a longer one trims once a period, and the
+  // trims stop with the burst.
+  it.each([
+    [1, 0],
+    [3, 0],
+    [4, 1],
+    [6, 1],
+    [60, 12],
+  ])('changes for %i s: %i trims, then the burst run', (seconds, trims) => {
+    const { burst, during, r: q } = make();
+    for (let i = 0; i < seconds; i++) {
+      q.activity();
+      tick(1000);
+    }
+    expect(burst).not.toHaveBeenCalled();
+    tick(120_000);
+    expect(burst).toHaveBeenCalledTimes(1);
+    expect(during).toHaveBeenCalledTimes(trims);
+    expect(q.duringRuns).toBe(trims);
+  });
+
+  it('trims again in a later burst, and never once stopped', () => {
+    const { during, r: q } = make();
+    for (let burst = 0; burst < 2; burst++) {
+      for (let i = 0; i < 11; i++) {
+        q.activity();
+        tick(1000);
+      }
+      tick(60_000);
+    }
+    expect(during).toHaveBeenCalledTimes(4);
+    q.activity();
+    q.stop();
+    tick(60_000);
+    expect(during).toHaveBeenCalledTimes(4);
+  });
+});
+
 describe('heapSlackAtLeast', () => {
   it.each([
     [20, 19, 1, true],
