@@ -8,13 +8,13 @@ import {
   type ResumePoint,
 } from './cri-time';
 
+/** Before the first record: no ring at all. */
+const NO_RING = new Float64Array(0);
+
 /**
  * The records written within the reorder window of the latest one, in a ring in one typed array (no
  * object per line). position() sums the units at or after `since`.
  */
-/** Before the first record: no ring at all. */
-const NO_RING = new Float64Array(0);
-
 export class RecentRecords {
   /**
    * The ring: record k is [3k] seconds, [3k + 1] nanoseconds, [3k + 2] units. One array, made with
