@@ -69,7 +69,11 @@ function parseSlow(text: string): Parsed | undefined {
   };
 }
 
-/** Where decoded messages go: CriEncoder's two entry points, `message` and `line`. */
+/**
+ * Where decoded messages go: CriEncoder's two entry points, `message` and `line`. The buffers they
+ * are handed are lent for the call only (scratch space, one timestamp buffer shared by every
+ * decoder): a sink copies what it keeps before returning.
+ */
 export type DecodedSink = Pick<CriEncoder, 'message' | 'line'>;
 
 function matches(buf: Buffer, at: number, key: Buffer): boolean {

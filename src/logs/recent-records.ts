@@ -70,9 +70,12 @@ export class RecentRecords {
   private grow(): void {
     const cap = Math.max(16, this.cap * 2);
     const next = new Float64Array(3 * cap);
+    const r = this.ring;
     for (let i = 0; i < this.size; i++) {
       const k = 3 * ((this.head + i) % this.cap);
-      next.set(this.ring.subarray(k, k + 3), 3 * i);
+      next[3 * i] = r[k];
+      next[3 * i + 1] = r[k + 1];
+      next[3 * i + 2] = r[k + 2];
     }
     [this.ring, this.cap, this.head] = [next, cap, 0];
   }
