@@ -3,6 +3,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { CriClient } from '../test/support/cri-client';
+import { criServiceDefinition } from '../src/grpc/proto';
 import {
   cpuSecondsOf,
   median,
@@ -19,14 +20,15 @@ import {
 } from './support';
 
 /**
- * What one unary CRI call costs docker-cri in CPU, against the floor of the same call on a bare
- * @grpc/grpc-js server (bench/bare-grpc-server.ts: the same proto, the same answer, no work) run by
- * the same node with the same flags. A kubelet at 110 pods × 2 makes about 26 such calls a second
- * on a steady node (22 of them its log manager's ContainerStatus), so this is most of what its calls
- * cost. Each method is called one call at a time for CALL_COST_SECONDS (default 10), in ROUNDS
- * rounds alternating between the two servers, on a pod of two running containers; CPU is the
- * server process's utime+stime (/proc/<pid>/stat). The client shares the machine, so single rounds
- * spread: the summary row of each call is the median.
+ * What one unary CRI call costs docker-cri in CPU, against two floors of the same call run by the
+ * same node with the same flags: a bare @grpc/grpc-js server (bench/bare-grpc-server.ts: the same
+ * proto and answer, no work; what docker-cri's transport was until it spoke HTTP/2 itself) and
+ * bare node:http2 (bench/bare-h2-server.ts: the answer's bytes, nothing decoded; Node's own floor).
+ * A kubelet at 110 pods × 2 makes about 26 such calls a second on a steady node (22 of them its log
+ * manager's ContainerStatus), so this is most of what its calls cost. Each method is called one call
+ * at a time for CALL_COST_SECONDS (default 10), in ROUNDS rounds going round the three servers, on a
+ * pod of two running containers; CPU is the server process's utime+stime (/proc/<pid>/stat). The
+ * client shares the machine, so single rounds spread: the summary row of each call is the median.
  */
 const SECONDS = Number(process.env.CALL_COST_SECONDS ?? 10);
 const ROUNDS = Number(process.env.CALL_COST_ROUNDS ?? 3);
@@ -52,32 +54,50 @@ async function measure(call: () => Promise<unknown>, pid: number): Promise<Cost>
   return { calls, cpuUs: ((cpuSecondsOf(pid) - c0) * 1e6) / calls, wallUs: (wall * 1000) / calls };
 }
 
+const SERVERS = ['docker-cri', 'bare grpc-js', 'bare node:http2'] as const;
+type Server = (typeof SERVERS)[number];
+
 function costRow(
   call: string,
   round: string,
-  cpu: number,
-  floor: number,
-  wall?: number,
-  floorWall?: number,
+  cpu: Record<Server, number>,
+  wall?: Record<Server, number>,
 ): Row {
-  return {
-    call,
-    round,
-    'docker-cri µs CPU/call': Math.round(cpu),
-    'bare grpc-js µs CPU/call': Math.round(floor),
-    'docker-cri over the floor, µs': Math.round(cpu - floor),
-    'µs wall/call, docker-cri / bare':
-      wall === undefined || floorWall === undefined ? '' : `${Math.round(wall)} / ${Math.round(floorWall)}`,
-  };
+  const row: Row = { call, round };
+  for (const s of SERVERS) row[`${s} µs CPU`] = Math.round(cpu[s]);
+  row['docker-cri over node:http2, µs'] = Math.round(cpu['docker-cri'] - cpu['bare node:http2']);
+  row['µs wall: docker-cri / grpc-js / http2'] = wall
+    ? SERVERS.map((s) => Math.round(wall[s])).join(' / ')
+    : '';
+  return row;
+}
+
+interface Bare {
+  child: ReturnType<typeof spawn>;
+  client: CriClient;
+}
+
+async function startBare(
+  script: string,
+  sock: string,
+  env: Record<string, string>,
+  what: string,
+): Promise<Bare> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, path.resolve(__dirname, script), sock], {
+    env: { ...process.env, ...NODE_ENV, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (const until = Date.now() + 30_000; !fs.existsSync(sock); await sleep(50)) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`the ${what} server did not start`);
+  }
+  return { child, client: new CriClient(sock) };
 }
 
 async function main(): Promise<void> {
   await removeByLabel(LABEL);
   const shim = await startBinaryShim();
   const logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-call-cost-'));
-  const sock = path.join(logRoot, 'bare.sock');
-  let bare: ReturnType<typeof spawn> | undefined;
-  let bareClient: CriClient | undefined;
+  const bares: Bare[] = [];
   try {
     const pod = await runBenchPod(shim.client, logRoot, 'call-cost');
     await sleep(2000);
@@ -86,33 +106,51 @@ async function main(): Promise<void> {
       ['ContainerStatus', (n) => ({ container_id: n % 2 ? c1 : c0 })],
       ['ListContainers', () => ({})],
     ];
-    // The floor answers with what docker-cri answered.
+    // The floors answer with what docker-cri answered.
+    const runtime = criServiceDefinition('RuntimeService');
     const answers: Record<string, unknown> = {};
-    for (const [m, req] of methods) answers[m] = await shim.client.rt(m, req(0));
-    const bareScript = path.resolve(__dirname, 'bare-grpc-server.js');
-    bare = spawn(process.execPath, [...NODE_FLAGS, bareScript, sock], {
-      env: { ...process.env, ...NODE_ENV, BARE_ANSWERS: JSON.stringify(answers) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (const until = Date.now() + 30_000; !fs.existsSync(sock); await sleep(50)) {
-      if (Date.now() > until || bare.exitCode !== null)
-        throw new Error('the bare grpc-js server did not start');
+    const answersHex: Record<string, string> = {};
+    for (const [m, req] of methods) {
+      answers[m] = await shim.client.rt(m, req(0));
+      answersHex[runtime[m].path] = runtime[m].responseSerialize(answers[m]).toString('hex');
     }
-    bareClient = new CriClient(sock);
+    const grpcJs = await startBare(
+      'bare-grpc-server.js',
+      path.join(logRoot, 'grpc-js.sock'),
+      { BARE_ANSWERS: JSON.stringify(answers) },
+      'bare grpc-js',
+    );
+    bares.push(grpcJs);
+    const h2 = await startBare(
+      'bare-h2-server.js',
+      path.join(logRoot, 'h2.sock'),
+      { BARE_ANSWERS_HEX: JSON.stringify(answersHex) },
+      'bare node:http2',
+    );
+    bares.push(h2);
+    const targets: Record<Server, { client: CriClient; pid: number }> = {
+      'docker-cri': { client: shim.client, pid: shim.child.pid as number },
+      'bare grpc-js': { client: grpcJs.client, pid: grpcJs.child.pid as number },
+      'bare node:http2': { client: h2.client, pid: h2.child.pid as number },
+    };
     const rows: Row[] = [];
     for (const [m, req] of methods) {
-      const dcriUs: number[] = [];
-      const floorUs: number[] = [];
+      const cpus: Record<Server, number[]> = { 'docker-cri': [], 'bare grpc-js': [], 'bare node:http2': [] };
       for (let round = 1; round <= ROUNDS; round++) {
         let n = 0;
-        const dcri = await measure(() => shim.client.rt(m, req(n++)), shim.child.pid as number);
-        const client = bareClient;
-        const floor = await measure(() => client.rt(m, req(n++)), bare.pid as number);
-        dcriUs.push(dcri.cpuUs);
-        floorUs.push(floor.cpuUs);
-        rows.push(costRow(m, String(round), dcri.cpuUs, floor.cpuUs, dcri.wallUs, floor.wallUs));
+        const cpu = {} as Record<Server, number>;
+        const wall = {} as Record<Server, number>;
+        for (const s of SERVERS) {
+          const { client, pid } = targets[s];
+          const cost = await measure(() => client.rt(m, req(n++)), pid);
+          cpu[s] = cost.cpuUs;
+          wall[s] = cost.wallUs;
+          cpus[s].push(cost.cpuUs);
+        }
+        rows.push(costRow(m, String(round), cpu, wall));
       }
-      rows.push(costRow(m, 'median', median(dcriUs), median(floorUs)));
+      const medians = Object.fromEntries(SERVERS.map((s) => [s, median(cpus[s])])) as Record<Server, number>;
+      rows.push(costRow(m, 'median', medians));
     }
     printTable(
       `CPU of one unary call, ${SECONDS} s of calls one at a time (${shimDescription().target})`,
@@ -123,8 +161,10 @@ async function main(): Promise<void> {
     await shim.client.rt('StopPodSandbox', { pod_sandbox_id: pod.id });
     await shim.client.rt('RemovePodSandbox', { pod_sandbox_id: pod.id });
   } finally {
-    bareClient?.close();
-    bare?.kill();
+    for (const b of bares) {
+      b.client.close();
+      b.child.kill();
+    }
     await shim.stop();
     await removeByLabel(LABEL);
     fs.rmSync(logRoot, { recursive: true, force: true });

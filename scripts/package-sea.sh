@@ -20,13 +20,15 @@ commit=${DOCKER_CRI_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unk
 printf '{"version":"%s","commit":"%s"}\n' "$version" "$commit" >"$OUT/build-info.json"
 
 # ssh2 (dockerode's ssh:// transport, with native optional parts) is swapped for a stub: docker-cri
-# speaks unix and tcp only. ws's optional native speed-ups are left out; ws falls back by itself.
+# speaks unix and tcp only. So are @grpc/grpc-js and @grpc/proto-loader, which dockerode loads for
+# BuildKit sessions (image builds) only: docker-cri's gRPC server is its own (src/grpc/h2-server.ts). ws's optional native speed-ups are left out; ws falls back by itself.
 # Minified (names kept, for logs and error names): the script's source stays resident twice, as
 # the executable's mapped blob and as V8's external source string; 2.5 -> 1.2 MB is 1.3 MiB less of
 # each, measured idle on Node 26 (bench/sea-memory.bench.ts).
 node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node26 --format=cjs \
   --log-level=warning --minify --keep-names \
   --alias:ssh2=./shims/deb/ssh2-stub.js \
+  --alias:@grpc/grpc-js=./shims/deb/grpc-stub.js --alias:@grpc/proto-loader=./shims/deb/grpc-stub.js \
   --alias:bufferutil=./shims/deb/absent-module.js --alias:utf-8-validate=./shims/deb/absent-module.js \
   --outfile="$OUT/docker-cri.js"
 # One character above U+00FF anywhere (esbuild escapes strings, not regular expressions) and V8

@@ -1,6 +1,6 @@
 import http from 'http';
 import type { AddressInfo } from 'net';
-import { status } from '@grpc/grpc-js';
+import { status } from './grpc/status-codes';
 import { onCallFinished } from './grpc/handler';
 import type { DockerClient } from './docker/client';
 import type { ContainerIndex } from './docker/container-index';

@@ -1,8 +1,9 @@
 import fs from 'fs';
 import net from 'net';
 import path from 'path';
-import * as grpc from '@grpc/grpc-js';
 import { criServiceDefinition, MAX_MESSAGE_BYTES } from './grpc/proto';
+import { H2GrpcServer } from './grpc/h2-server';
+import type { AnyHandler, ServiceDefinition } from './grpc/server-calls';
 import { unimplementedStream, unimplementedUnary } from './grpc/handler';
 import { logger } from './logger';
 import { useCachedListEncoding } from './grpc/list-encoding';
@@ -10,14 +11,11 @@ import { socketPath } from './config';
 import { takeHandedSocket } from './socket-activation';
 import { setClampedTimeout } from './concurrency/timer';
 
-export type HandlerMap = Record<string, grpc.UntypedHandleCall>;
+export type HandlerMap = Record<string, AnyHandler>;
 
 /** Fills every method the service defines: ours where we have one, UNIMPLEMENTED otherwise. */
-export function completeHandlers(
-  def: grpc.ServiceDefinition,
-  impls: HandlerMap,
-): grpc.UntypedServiceImplementation {
-  const out: grpc.UntypedServiceImplementation = {};
+export function completeHandlers(def: ServiceDefinition, impls: HandlerMap): HandlerMap {
+  const out: HandlerMap = {};
   for (const [name, method] of Object.entries(def)) {
     if (impls[name]) out[name] = impls[name];
     else out[name] = method.responseStream ? unimplementedStream(name) : unimplementedUnary(name);
@@ -73,15 +71,11 @@ export function listenTarget(endpoint: string, env: NodeJS.ProcessEnv = process.
  * the process-wide umask (other code may be creating files at the same time): the socket is made
  * in a private directory (0700) beside the target, chmod-ed there, then renamed into place.
  */
-async function bindPrivately(server: grpc.Server, socketPath: string): Promise<void> {
+async function bindPrivately(server: H2GrpcServer, socketPath: string): Promise<void> {
   const dir = await fs.promises.mkdtemp(path.join(path.dirname(socketPath), '.docker-cri-bind-'));
   try {
     const temp = path.join(dir, 'cri.sock');
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix://${temp}`, grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
+    await server.listen({ path: temp });
     // Only owner and group may talk to the runtime: the socket is as good as root on this node.
     await fs.promises.chmod(temp, 0o660);
     await fs.promises.rename(temp, socketPath);
@@ -91,8 +85,7 @@ async function bindPrivately(server: grpc.Server, socketPath: string): Promise<v
 }
 
 export class CriServer {
-  private server: grpc.Server | undefined;
-  private listener: net.Server | undefined;
+  private server: H2GrpcServer | undefined;
   private readonly target: ListenTarget;
 
   constructor(
@@ -109,20 +102,14 @@ export class CriServer {
     const imageService = criServiceDefinition('ImageService');
     useCachedListEncoding(runtimeService);
     useCachedListEncoding(imageService);
-    const server = new grpc.Server({
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-      // Channelz (on by default) counts and traces every call and socket for a channelz service
-      // nobody can reach here: we serve none. Off, each call skips that bookkeeping.
-      'grpc.enable_channelz': 0,
-    });
+    const server = new H2GrpcServer({ maxReceiveBytes: MAX_MESSAGE_BYTES, maxSendBytes: MAX_MESSAGE_BYTES });
     server.addService(runtimeService, completeHandlers(runtimeService, this.runtimeImpls));
     server.addService(imageService, completeHandlers(imageService, this.imageImpls));
     if (this.target.kind === 'path') {
       await bindPrivately(server, this.target.path);
       logger.info('serving CRI', { socket: this.target.path });
     } else {
-      this.listener = await serveHandedSocket(server, this.target.fd);
+      await server.listen({ fd: this.target.fd });
       logger.info('serving CRI on the socket systemd handed over', { fd: this.target.fd });
     }
     this.server = server;
@@ -136,12 +123,6 @@ export class CriServer {
   async stop(graceMs: number): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    const listener = this.listener;
-    this.listener = undefined;
-    // Stop accepting at once, but do not wait for the listener to close before shutting the gRPC
-    // server down: the connections it handed to grpc-js still count as its own until that shutdown
-    // ends them, so waiting first would never end (a kubelet keeps its connection open).
-    listener?.close();
     if (server) {
       await new Promise<void>((resolve) => {
         const timer = setClampedTimeout(() => {
@@ -162,22 +143,4 @@ export class CriServer {
       // already gone
     }
   }
-}
-
-/**
- * grpc-js binds only addresses it opens itself; a handed fd is served by accepting on it with our
- * own net.Server and injecting each connection into the gRPC server (grpc-js >= 1.10).
- */
-async function serveHandedSocket(server: grpc.Server, fd: number): Promise<net.Server> {
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listener = net.createServer((conn) => injector.injectConnection(conn));
-  await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
-    listener.listen({ fd }, () => {
-      listener.off('error', reject);
-      resolve();
-    });
-  });
-  listener.on('error', (err) => logger.warn('handed CRI socket failed', { fd, error: err.message }));
-  return listener;
 }

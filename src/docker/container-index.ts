@@ -6,7 +6,7 @@ import { logger } from '../logger';
 import { LABEL_SANDBOX_ID, LABEL_TYPE } from '../translate/labels';
 import type { ListedContainer } from '../translate/listed-container';
 import { CriError } from '../grpc/status-error';
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import { isNotFound } from './errors';
 
 /**

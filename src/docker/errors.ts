@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import { CriError } from '../grpc/status-error';
 
 /** What dockerode/docker-modem put on a failed call. */

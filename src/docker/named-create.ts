@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import type { ContainerInspectInfo } from 'dockerode';
 import { CriError } from '../grpc/status-error';
 import { logger } from '../logger';

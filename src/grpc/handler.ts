@@ -1,7 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
+import { status } from './status-codes';
 import { CriError, toStatus } from './status-error';
 import { logger } from '../logger';
+import type { StreamHandler, UnaryHandler } from './server-calls';
 
 /** Observes every finished call: metrics hook in here. */
 export type CallObserver = (method: string, code: status, seconds: number) => void;
@@ -76,7 +76,7 @@ export { toStatus };
 export type UnaryImpl<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
 /** Wraps an async handler: logging, timing, and every failure turned into a gRPC status. */
-export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): UnaryHandler<Req, Res> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
     // Made on first use: only a few handlers (ExecSync, PullImage, stats lists) watch for a cancel,
@@ -99,8 +99,7 @@ export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc
     } catch (err) {
       done = Promise.reject(err);
     }
-    // grpc-js reports a stream that closes after the answer as cancelled too; aborting then would
-    // only make an AbortError (with its stack) per call for nobody to read.
+    // Nothing may abort after the answer: an AbortError (with its stack) per call for nobody to read.
     const settled = (): void => {
       if (abort) call.off('cancelled', cancelled);
     };
@@ -120,13 +119,13 @@ export function unary<Req, Res>(method: string, impl: UnaryImpl<Req, Res>): grpc
   };
 }
 
-export function unimplementedUnary(method: string): grpc.handleUnaryCall<unknown, unknown> {
+export function unimplementedUnary(method: string): UnaryHandler<unknown, unknown> {
   return unary(method, async () => {
     throw new CriError(status.UNIMPLEMENTED, `${method} is not implemented by docker-cri`);
   });
 }
 
-export function unimplementedStream(method: string): grpc.handleServerStreamingCall<unknown, unknown> {
+export function unimplementedStream(method: string): StreamHandler<unknown, unknown> {
   return (call) => {
     startCall(method, call.request)(status.UNIMPLEMENTED);
     call.emit('error', { code: status.UNIMPLEMENTED, details: `${method} is not implemented by docker-cri` });

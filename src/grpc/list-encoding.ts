@@ -1,5 +1,5 @@
 import * as protobuf from 'protobufjs';
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition } from './server-calls';
 import { criRoot } from './proto';
 import { encodeMessage } from './plain-encoder';
 
@@ -130,7 +130,7 @@ export const STATUS_FIELDS: Record<
 };
 
 /** Puts the cached serializers on the list methods (and list streams) and status methods a service has. */
-export function useCachedListEncoding(def: grpc.ServiceDefinition): void {
+export function useCachedListEncoding(def: ServiceDefinition): void {
   for (const [method, { itemType, field }] of Object.entries(LIST_FIELDS)) {
     const m = def[method] as { responseSerialize: (res: unknown) => Buffer } | undefined;
     if (m) m.responseSerialize = cachedListSerializer(itemType, field) as (res: unknown) => Buffer;

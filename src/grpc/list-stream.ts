@@ -1,8 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
+import { status } from './status-codes';
 import { startCall, toStatus, type CallContext } from './handler';
 import { encodedItemSize, LIST_FIELDS } from './list-encoding';
 import { logger } from '../logger';
+import type { StreamHandler } from './server-calls';
 
 /**
  * Payload budget of one chunk. The kubelet's limit is 16 MiB a message; 256 KiB keeps every chunk
@@ -56,7 +56,7 @@ export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number,
 }
 
 /** A list stream's handler; the response is `{ <field>: items }`. */
-export type ListStreamCall<Req> = grpc.handleServerStreamingCall<Req, Record<string, object[]>>;
+export type ListStreamCall<Req> = StreamHandler<Req, Record<string, object[]>>;
 
 /**
  * What a list stream needs: the items, from the same code as the unary list, all at once or in

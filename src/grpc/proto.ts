@@ -1,6 +1,6 @@
 import fs from 'fs';
 import path from 'path';
-import type * as grpc from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from './server-calls';
 import * as protobuf from 'protobufjs';
 import { embeddedText } from '../sea';
 import { encodeMessage } from './plain-encoder';
@@ -87,9 +87,9 @@ function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
  * objects of every method both ways), without the package definition proto-loader builds beside
  * it for reflection, which the server never serves.
  */
-export function criServiceDefinition(service: 'RuntimeService' | 'ImageService'): grpc.ServiceDefinition {
+export function criServiceDefinition(service: 'RuntimeService' | 'ImageService'): ServiceDefinition {
   const s = criRoot().lookupService(`runtime.v1.${service}`);
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const def: Record<string, MethodDefinition> = {};
   for (const m of s.methodsArray) {
     const req = m.resolvedRequestType as protobuf.Type;
     const res = m.resolvedResponseType as protobuf.Type;

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from './status-codes';
 import { LocalFileError, PreconditionError, ProgramError, ValidationError } from '../errors';
 import { logger } from '../logger';
 

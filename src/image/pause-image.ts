@@ -5,7 +5,7 @@ import path from 'path';
 import { promisify } from 'util';
 import type { Deps } from '../deps';
 import { CriError } from '../grpc/status-error';
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import { findImage } from './lookup';
 import { pullImage } from './pull-image';
 import { parseImageReference, pullTarget } from '../translate/image-ref';

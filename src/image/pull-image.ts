@@ -1,5 +1,5 @@
 import type { Readable } from 'stream';
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import type { PullImageRequest__Output } from '../generated/runtime/v1/PullImageRequest';

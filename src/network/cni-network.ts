@@ -1,6 +1,6 @@
 import fs from 'fs';
 import path from 'path';
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import type { ContainerInspectInfo } from 'dockerode';
 import type { Config } from '../config';
 import type { Deps } from '../deps';

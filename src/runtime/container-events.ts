@@ -1,5 +1,5 @@
-import type * as grpc from '@grpc/grpc-js';
-import { status } from '@grpc/grpc-js';
+import type { StreamHandler } from '../grpc/server-calls';
+import { status } from '../grpc/status-codes';
 import type { Deps } from '../deps';
 import { startCall, type CallContext } from '../grpc/handler';
 import type { GetEventsRequest__Output } from '../generated/runtime/v1/GetEventsRequest';
@@ -278,7 +278,7 @@ export class StreamSubscriber implements EventSubscriber {
  */
 export function getContainerEvents(
   deps: Deps,
-): grpc.handleServerStreamingCall<GetEventsRequest__Output, ContainerEventResponse> {
+): StreamHandler<GetEventsRequest__Output, ContainerEventResponse> {
   return (call) => {
     const hub = hubOf(deps);
     const finish = startCall('GetContainerEvents', call.request);

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from '../grpc/status-codes';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import { CriError, failedPrecondition, invalidArgument } from '../grpc/status-error';

@@ -1,4 +1,4 @@
-import { status as grpcStatus } from '@grpc/grpc-js';
+import { status as grpcStatus } from '../grpc/status-codes';
 import type { Deps } from '../deps';
 import type { UnaryImpl } from '../grpc/handler';
 import { CriError } from '../grpc/status-error';

@@ -24,7 +24,7 @@ function eventsCount(text: string, code: string): number {
 /** A GetContainerEvents stream is one call for the logs and metrics, counted when it ends. */
 describe('GetContainerEvents in the per-RPC metrics', () => {
   let shim: TestShim;
-  const seen: Array<{ method: string; code: grpc.status; seconds: number }> = [];
+  const seen: Array<{ method: string; code: number; seconds: number }> = [];
   onCallFinished((method, code, seconds) => {
     if (method === 'GetContainerEvents') seen.push({ method, code, seconds });
   });

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from '../../src/grpc/status-codes';
 import { onCallFinished } from '../../src/grpc/handler';
 import { CHUNK_BYTES } from '../../src/grpc/list-stream';
 import { MAX_MESSAGE_BYTES } from '../../src/grpc/proto';
@@ -160,12 +160,17 @@ describe('list streams over 2,000 pods', () => {
     expect(one.flatMap((c) => c.images.map((i) => i.id))).toEqual([busybox!.id]);
   });
 
+  // StreamContainers' 2,000 items are four chunks, more than the client's flow-control windows hold,
+  // so the server cannot have handed over all of them when the client's reset comes. The stats of
+  // 2,000 created-only containers are two chunks: the second fits in the windows, and a server quick
+  // enough has ended the call OK before the reset arrives. For stats either end is right here; that a
+  // cancel stops the batches being read is the unit test's (test/unit/list-stream.test.ts).
   it.each([
-    ['StreamContainers', 'containers'],
-    ['StreamContainerStats', 'container_stats'],
+    ['StreamContainers', 'containers', [status.CANCELLED]],
+    ['StreamContainerStats', 'container_stats', [status.CANCELLED, status.OK]],
   ])(
     '%s cancelled by the client ends as CANCELLED, after handing over only part of the items',
-    async (method, field) => {
+    async (method, field, ends) => {
       const before = finished.length;
       const stream = shim.client.openStream(method, { filter: { label_selector: selector } });
       // The client gives up on its first chunk, as a kubelet whose deadline passed would: flow control
@@ -180,7 +185,7 @@ describe('list streams over 2,000 pods', () => {
       for (;;) {
         const f = finished.slice(before).find((x) => x.method === method);
         if (f) {
-          expect(f.code).toBe(status.CANCELLED);
+          expect(ends).toContain(f.code);
           expect(got).toBeLessThan(COUNT);
           break;
         }

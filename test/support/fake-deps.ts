@@ -1,5 +1,5 @@
 import * as protobuf from 'protobufjs';
-import type { status } from '@grpc/grpc-js';
+import type { status } from '../../src/grpc/status-codes';
 import { defaultConfig, type Config } from '../../src/config';
 import type { Deps } from '../../src/deps';
 import { ContainerIndex } from '../../src/docker/container-index';

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { status } from '../../src/grpc/status-codes';
 import { isNotFound, isNotModified, pullErrorCode, toCriError } from '../../src/docker/errors';
 import { CriError } from '../../src/grpc/status-error';
 
