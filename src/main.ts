@@ -18,8 +18,14 @@ import {
 import { pageOutExecutable } from './process/page-out';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
+import { PORT_RELAY_FLAG, runPortRelay } from './streaming/pod-dialer';
 
 async function main(): Promise<void> {
+  // Not a flag of docker-cri's: the port-forward relay started inside a pod's network namespace.
+  if (process.argv[2] === PORT_RELAY_FLAG) {
+    runPortRelay(process.argv[3]);
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs(process.argv.slice(2));

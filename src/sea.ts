@@ -30,3 +30,8 @@ export function embeddedText(name: string): string | undefined {
 export function packagedLibDir(): string | undefined {
   return sea() ? path.resolve(path.dirname(process.execPath), '../lib/docker-cri') : undefined;
 }
+
+/** Whether this is the packaged single executable (not node running dist/ or the tests). */
+export function isPackagedExecutable(): boolean {
+  return sea() !== undefined;
+}

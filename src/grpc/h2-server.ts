@@ -45,6 +45,16 @@ const ACCEPT_ENCODING = 'identity,deflate,gzip';
 
 function noop(): void {}
 
+/**
+ * A deadline's timer delay. Node keeps one timer list per distinct delay, and the kubelet's calls
+ * arrive with a 2-minute deadline minus whatever microseconds passed: each a list of its own, made
+ * and dropped per call. Past 10 s, a deadline is kept to the next whole second (never earlier), so
+ * those calls share one list; shorter ones to the millisecond.
+ */
+export function deadlineDelay(timeoutMs: number): number {
+  return timeoutMs > 10_000 ? Math.ceil(timeoutMs / 1000) * 1000 : Math.ceil(timeoutMs);
+}
+
 /** Sends the OK trailers when the last DATA of a unary answer has gone; `this` is the stream. */
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   this.sendTrailers({ 'grpc-status': '0' });
@@ -74,7 +84,7 @@ class Exchange {
         if (this.done) return;
         this.sendStatus(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
         this.cancel();
-      }, Math.ceil(timeoutMs));
+      }, deadlineDelay(timeoutMs));
     }
   }
 

@@ -1,19 +1,43 @@
 import { spawn } from 'child_process';
 import type { Readable, Writable } from 'stream';
+import { isPackagedExecutable } from '../sea';
 
 /**
- * The relay that runs inside the pod's network namespace: connects to 127.0.0.1:PORT and copies
+ * The relay that runs inside the pod's network namespace: connects to 127.0.0.1:`port` and copies
  * stdin → socket and socket → stdout. Connection errors go to stderr with exit code 1. Writes to a
- * pipe are synchronous on Linux, so exiting on 'close' loses nothing.
+ * pipe are synchronous on Linux, so exiting on 'close' loses nothing. One source for both ways it
+ * runs (see relayCommand).
  */
-const RELAY = [
+const RELAY_BODY = [
   "const net = require('net');",
-  'const s = net.connect(Number(process.argv[1]), "127.0.0.1");',
+  'const s = net.connect(port, "127.0.0.1");',
   's.on("error", (e) => { process.stderr.write(e.message); process.exit(1); });',
   'process.stdin.pipe(s);',
   's.pipe(process.stdout);',
   's.on("close", () => process.exit(0));',
 ].join('\n');
+
+/**
+ * The hidden first argument that makes docker-cri's single executable the relay (main.ts): a single
+ * executable runs its own script whatever its arguments, so it has no `-e`.
+ */
+export const PORT_RELAY_FLAG = '--port-forward-relay';
+
+/** The relay in this process (docker-cri started with PORT_RELAY_FLAG). */
+export function runPortRelay(port: string): void {
+  // RELAY_BODY is our own constant, the same text the `node -e` form runs.
+  new Function('require', 'port', RELAY_BODY)(require, Number(port));
+}
+
+/**
+ * How the relay is started inside the namespace: the packaged executable with PORT_RELAY_FLAG, or
+ * node (dist/, tests) with the relay as an `-e` script, which starts in half the time.
+ */
+export function relayCommand(port: number, packaged: boolean, execPath: string = process.execPath): string[] {
+  return packaged
+    ? [execPath, PORT_RELAY_FLAG, String(port)]
+    : [execPath, '-e', `(function (port) {\n${RELAY_BODY}\n})(Number(process.argv[1]))`, String(port)];
+}
 
 export interface PodConnection {
   /** Bytes for the port. Ending it half-closes the connection. */
@@ -28,11 +52,11 @@ export interface PodConnection {
 /**
  * Opens a TCP connection to localhost:PORT as seen from inside the network namespace of process
  * `pid` (the pod's pause container). The pause image has no tools, so the relay is this very Node
- * binary started by nsenter in that namespace; nothing else is needed on the host or in the pod, and
+ * program started by nsenter in that namespace; nothing else is needed on the host or in the pod, and
  * ports bound only to the pod's 127.0.0.1 are reachable, as `kubectl port-forward` promises.
  */
 export function dialPod(pid: number, port: number): PodConnection {
-  const child = spawn('nsenter', ['-t', String(pid), '-n', process.execPath, '-e', RELAY, String(port)], {
+  const child = spawn('nsenter', ['-t', String(pid), '-n', ...relayCommand(port, isPackagedExecutable())], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';

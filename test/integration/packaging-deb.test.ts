@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'child_process';
 import fs from 'fs';
+import net from 'net';
 import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
@@ -7,6 +8,7 @@ import { CriClient } from '../support/cri-client';
 import { podConfig, sweepWithDocker, testDocker, TEST_OWNER } from '../support/pod-config';
 import { parseUnit, splitCommand, values } from '../support/systemd-unit';
 import { EM_AARCH64, EM_X86_64, readElf } from '../support/elf';
+import { PORT_RELAY_FLAG } from '../../src/streaming/pod-dialer';
 
 /**
  * The operator's path of the README: `npm run package` builds the .deb, dpkg installs it, docker-cri
@@ -174,6 +176,27 @@ describe('the .deb', () => {
     );
     expect(armInfo).toContain(`Version: ${version}\n`);
     expect(armInfo).toContain(nodeLine);
+  });
+
+  it('its executable is its own port-forward relay (a single executable has no node -e)', async () => {
+    // What nsenter runs inside a pod's network namespace for each port-forward connection
+    // (src/streaming/pod-dialer.ts), here without the namespace.
+    const server = net.createServer((c) => c.on('data', (d) => c.end(`echo:${String(d)}`)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const child = spawn(path.join(ROOT, 'dist/sea/docker-cri'), [PORT_RELAY_FLAG, String(port)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += String(d)));
+      child.stderr!.on('data', (d) => (out += String(d)));
+      child.stdin!.write('ping');
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      expect({ code, out }).toEqual({ code: 0, out: 'echo:ping' });
+    } finally {
+      server.close();
+    }
   });
 
   it('installs, serves Version and RunPodSandbox from the unit as written with no node on PATH, and purges clean', async () => {

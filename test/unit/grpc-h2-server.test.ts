@@ -5,7 +5,7 @@ import os from 'os';
 import path from 'path';
 import zlib from 'zlib';
 import * as grpc from '@grpc/grpc-js';
-import { H2GrpcServer } from '../../src/grpc/h2-server';
+import { deadlineDelay, H2GrpcServer } from '../../src/grpc/h2-server';
 import { criServiceDefinition } from '../../src/grpc/proto';
 import type { AnyHandler, StreamCall, UnaryCall, UnaryCallback } from '../../src/grpc/server-calls';
 import { status } from '../../src/grpc/status-codes';
@@ -490,5 +490,21 @@ describe('shutdown', () => {
     await running;
     s.server.forceShutdown();
     expect((await pending).err?.code).toBe(status.UNAVAILABLE);
+  });
+});
+
+describe('deadlineDelay', () => {
+  it.each([
+    [0.4, 1],
+    [300, 300],
+    [9999.2, 10_000],
+    [10_000, 10_000],
+    [10_000.5, 11_000],
+    [119_999.87, 120_000],
+    [119_000.01, 120_000],
+    [120_000, 120_000],
+  ])('a deadline %p ms away is a %p ms timer, never earlier', (ms, want) => {
+    expect(deadlineDelay(ms)).toBe(want);
+    expect(deadlineDelay(ms)).toBeGreaterThanOrEqual(ms);
   });
 });
