@@ -236,8 +236,8 @@ export class H2GrpcServer {
 
   constructor(private readonly options: H2ServerOptions) {
     this.server = http2.createServer({
-      // Node's default (10 MiB of buffered frames per connection) resets a kubelet's connection in
-      // a burst of large lists; the message limits above bound what a call may hold instead.
+      // As grpc-js's server does: past node's per-connection limit (10 MiB of buffered frames) its
+      // HTTP/2 refuses streams and degrades badly; the message limits bound what a call holds.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
     });
@@ -290,6 +290,8 @@ export class H2GrpcServer {
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
+      // Read to the end (and drop), or the stream stays open, unread, as long as the connection.
+      stream.resume();
       return;
     }
     const exchange = new Exchange(stream);
@@ -297,6 +299,7 @@ export class H2GrpcServer {
     const route = typeof path === 'string' ? this.routes.get(path) : undefined;
     if (!route) {
       exchange.sendStatus(status.UNIMPLEMENTED, `The server does not implement the method ${String(path)}`);
+      stream.resume();
       return;
     }
     const limit = this.options.maxReceiveBytes;
