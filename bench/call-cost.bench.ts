@@ -114,20 +114,22 @@ async function main(): Promise<void> {
       answers[m] = await shim.client.rt(m, req(0));
       answersHex[runtime[m].path] = runtime[m].responseSerialize(answers[m]).toString('hex');
     }
-    const grpcJs = await startBare(
-      'bare-grpc-server.js',
-      path.join(logRoot, 'grpc-js.sock'),
-      { BARE_ANSWERS: JSON.stringify(answers) },
-      'bare grpc-js',
+    // The floors, each with the answers in the form it takes.
+    const [grpcJs, h2] = await Promise.all(
+      (
+        [
+          ['bare-grpc-server.js', 'grpc-js.sock', { BARE_ANSWERS: JSON.stringify(answers) }, 'bare grpc-js'],
+          [
+            'bare-h2-server.js',
+            'h2.sock',
+            { BARE_ANSWERS_HEX: JSON.stringify(answersHex) },
+            'bare node:http2',
+          ],
+        ] as const
+      ).map(([script, sock, env, what]) =>
+        startBare(script, path.join(logRoot, sock), env, what).then((b) => (bares.push(b), b)),
+      ),
     );
-    bares.push(grpcJs);
-    const h2 = await startBare(
-      'bare-h2-server.js',
-      path.join(logRoot, 'h2.sock'),
-      { BARE_ANSWERS_HEX: JSON.stringify(answersHex) },
-      'bare node:http2',
-    );
-    bares.push(h2);
     const targets: Record<Server, { client: CriClient; pid: number }> = {
       'docker-cri': { client: shim.client, pid: shim.child.pid as number },
       'bare grpc-js': { client: grpcJs.client, pid: grpcJs.child.pid as number },

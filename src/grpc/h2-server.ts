@@ -55,6 +55,16 @@ export function deadlineDelay(timeoutMs: number): number {
   return timeoutMs > 10_000 ? Math.ceil(timeoutMs / 1000) * 1000 : Math.ceil(timeoutMs);
 }
 
+/** The response headers of every call; `fields` adds a trailers-only answer's status. */
+function responseHeaders(fields?: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+  return {
+    ':status': 200,
+    'content-type': 'application/grpc',
+    'grpc-accept-encoding': ACCEPT_ENCODING,
+    ...fields,
+  };
+}
+
 /** Sends the OK trailers when the last DATA of a unary answer has gone; `this` is the stream. */
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   this.sendTrailers({ 'grpc-status': '0' });
@@ -111,10 +121,7 @@ class Exchange {
     if (this.stream.destroyed || this.stream.closed) return false;
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING },
-        { waitForTrailers: true },
-      );
+      this.stream.respond(responseHeaders(), { waitForTrailers: true });
       this.stream.once('wantTrailers', () => {
         this.stream.sendTrailers(this.trailers ?? { 'grpc-status': String(status.INTERNAL) });
       });
@@ -129,10 +136,7 @@ class Exchange {
     this.clearTimer();
     if (this.stream.destroyed || this.stream.closed) return;
     this.headersSent = true;
-    this.stream.respond(
-      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING },
-      { waitForTrailers: true },
-    );
+    this.stream.respond(responseHeaders(), { waitForTrailers: true });
     this.stream.once('wantTrailers', sendOkTrailers);
     this.stream.end(frame);
   }
@@ -160,15 +164,7 @@ class Exchange {
       return;
     }
     this.headersSent = true;
-    this.stream.respond(
-      {
-        ':status': 200,
-        'content-type': 'application/grpc',
-        'grpc-accept-encoding': ACCEPT_ENCODING,
-        ...fields,
-      },
-      { endStream: true },
-    );
+    this.stream.respond(responseHeaders(fields), { endStream: true });
   }
 }
 

@@ -178,6 +178,29 @@ describe('the .deb', () => {
     expect(armInfo).toContain(nodeLine);
   });
 
+  it('leaves @grpc/grpc-js and @grpc/proto-loader out: not in the bundle, never loaded by node running dist/', async () => {
+    // The single executable bundles a stub for both (scripts/package-sea.sh); grpc-js's own error
+    // texts would be in the bundle if any of its code were.
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist/sea/docker-cri.js'), 'utf8');
+    expect(bundle).toContain('BuildKit sessions (image builds) are not supported by docker-cri');
+    expect(bundle).not.toContain('Received RST_STREAM with code');
+    expect(bundle).not.toContain('grpc.max_receive_message_length');
+    // node running dist/: lean-require's stand-in for dockerode's session module keeps both out,
+    // and an image build with a BuildKit session says why it cannot start.
+    const script = [
+      "require('./dist/src/lean-require.js');",
+      "const Docker = require('dockerode');",
+      "const d = new Docker({ socketPath: '/nonexistent.sock' });",
+      "const loaded = Object.keys(require.cache).filter((k) => k.includes('@grpc')).length;",
+      "d.buildImage({ context: '.', src: [] }, { version: '2' }, (err) => { console.log(JSON.stringify({ loaded, err: err && err.message })); });",
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual({
+      loaded: 0,
+      err: 'BuildKit sessions (image builds) are not supported by docker-cri',
+    });
+  });
+
   it('its executable is its own port-forward relay (a single executable has no node -e)', async () => {
     // What nsenter runs inside a pod's network namespace for each port-forward connection
     // (src/streaming/pod-dialer.ts), here without the namespace.

@@ -219,6 +219,36 @@ describe('unary calls', () => {
     await told;
   });
 
+  it('tells the handler when the connection resets mid-call, and serves the next connection', async () => {
+    let cancelled: () => void = () => undefined;
+    const told = new Promise<void>((r) => (cancelled = r));
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    let late: UnaryCallback<object> | undefined;
+    const s = await serve({
+      Version: (call: UnaryCall<unknown>, cb: UnaryCallback<object>) => {
+        late = cb;
+        call.on('cancelled', cancelled);
+        started();
+      },
+    });
+    const session = http2.connect('http://localhost', { createConnection: () => net.connect(s.socket) });
+    session.on('error', () => undefined);
+    const req = session.request({
+      ':method': 'POST',
+      ':path': VERSION.path,
+      'content-type': 'application/grpc',
+    });
+    req.on('error', () => undefined);
+    req.end(prefixed(0, VERSION.requestSerialize({ version: 'v1' })));
+    await running;
+    // The socket goes away under the session: no GOAWAY, no RST_STREAM.
+    (session.socket as net.Socket).destroy();
+    await told;
+    late?.(null, { version: 'to nobody' });
+    expect((await callVersion(s.client, {}, {}, runtime.Status.path)).err).toBeNull();
+  });
+
   it('refuses a request over the receive limit with RESOURCE_EXHAUSTED', async () => {
     const s = await serve({}, { maxReceiveBytes: 1024, maxSendBytes: 1 << 20 });
     const { err } = await callVersion(s.client, { version: 'x'.repeat(4096) });
