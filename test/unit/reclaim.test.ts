@@ -4,6 +4,8 @@ import {
   isReclaimActivity,
   lastResortGc,
   mallocTrim,
+  privateResident,
+  PrivateGrowth,
   QuietReclaim,
 } from '../../src/process/reclaim';
 
@@ -272,5 +274,71 @@ describe('the steps', () => {
     } else {
       expect(trim).toBeUndefined();
     }
+  });
+});
+
+describe('privateResident', () => {
+  it.each([
+    ['Name:\tnode\nVmRSS:\t   50000 kB\nRssAnon:\t   23456 kB\nRssFile:\t   20000 kB\n', 23456 * 1024],
+    ['RssAnon:\t0 kB\n', 0],
+  ])('reads RssAnon from %j', (status, want) => {
+    expect(privateResident(() => status)).toBe(want);
+  });
+
+  it.each([[undefined], ['VmRSS:\t 100 kB\n'], ['RssAnon: lots\n']])(
+    'falls back to RSS when /proc says nothing usable (%j)',
+    (status) => {
+      const rss = privateResident(() => status);
+      expect(rss).toBeGreaterThan(0);
+      expect(Math.abs(rss - process.memoryUsage.rss())).toBeLessThan(64 * 2 ** 20);
+    },
+  );
+
+  it('reads this process', () => {
+    const anon = privateResident();
+    expect(anon).toBeGreaterThan(1 << 20);
+    expect(anon).toBeLessThanOrEqual(process.memoryUsage.rss());
+  });
+});
+
+describe('PrivateGrowth', () => {
+  const MiB = 2 ** 20;
+  it.each([
+    // private memory at the start, after the last mark (undefined: no mark), now; threshold; want
+    [30, undefined, 33.9, 4, false],
+    [30, undefined, 34, 4, true],
+    [30, 40, 43, 4, false],
+    [30, 40, 44.5, 4, true],
+    // Smaller than at the mark (a page-out or a trim since): nothing to give back.
+    [30, 40, 35, 4, false],
+  ])('from %d MiB, marked at %p, now %d MiB, at least %d MiB: %s', (start, marked, now, atLeast, want) => {
+    let value = start * MiB;
+    const g = new PrivateGrowth(() => value);
+    if (marked !== undefined) {
+      value = marked * MiB;
+      g.mark();
+    }
+    value = now * MiB;
+    expect(g.atLeast(atLeast * MiB)()).toBe(want);
+  });
+
+  it('as the last step of a reclaim, the memory it left is the new base', async () => {
+    let value = 50 * MiB;
+    const g = new PrivateGrowth(() => value);
+    const grown = g.atLeast(4 * MiB);
+    value = 58 * MiB;
+    expect(grown()).toBe(true);
+    const reclaim = new QuietReclaim({
+      quietMs: 0,
+      minIntervalMs: 0,
+      steps: [() => (value = 52 * MiB), g.mark],
+    });
+    reclaim.activity();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reclaim.stop();
+    expect(reclaim.runs).toBe(1);
+    expect(grown()).toBe(false);
+    value = 56 * MiB;
+    expect(grown()).toBe(true);
   });
 });
