@@ -113,6 +113,45 @@ describe('LogSink', () => {
   });
 });
 
+describe('LogSink descriptors', () => {
+  const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+
+  it.each([
+    ['a plain file, written and closed', false, false],
+    ['a plain file, reopened once', false, true],
+    ['an adoption, settled and closed', true, false],
+  ])('%s: every descriptor it opened is closed', async (_what, adopt, reopen) => {
+    if (adopt) fs.symlinkSync(dockers, log);
+    const before = openFds();
+    const sink = await LogSink.open(log, adopt);
+    await sink.write(rec(1));
+    if (reopen) await sink.reopen();
+    if (adopt) await sink.settle();
+    await sink.write(rec(2));
+    await sink.close();
+    // The stream closes its descriptor after its 'finish': give that callback its turn.
+    await new Promise((r) => setImmediate(r));
+    expect(openFds()).toBe(before);
+    expect(fs.readFileSync(log, 'utf8')).toContain('line-2');
+  });
+
+  it('a file that failed is not synced through a descriptor that may be another file now', async () => {
+    fs.symlinkSync(dockers, log);
+    const errors: Error[] = [];
+    const sink = await LogSink.open(log, true, { onError: (e) => errors.push(e) });
+    // The stream fails as a full disk would; it destroys itself and closes its descriptor.
+    (sink as unknown as { file: { ws: fs.WriteStream } }).file.ws.destroy(new Error('ENOSPC'));
+    // Whether the stream's own error has come through yet or not, nothing is synced or renamed.
+    await expect(sink.settle()).rejects.toThrow();
+    await sink.close();
+    expect(errors).toHaveLength(1);
+    expect(sink.error).toBe(errors[0]);
+    // The link and Docker's file are as they were: nothing was renamed over them.
+    expect(fs.lstatSync(log).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(dockers, 'utf8')).toBe(DOCKER_BYTES);
+  });
+});
+
 describe('createLogFile', () => {
   it('creates the file, keeps an existing one, and leaves a symlink (and what it points to) alone', async () => {
     await createLogFile(log);
