@@ -11,6 +11,7 @@ import {
   heapSlackAtLeast,
   isReclaimActivity,
   lastResortGc,
+  majorGc,
   mallocTrim,
   PrivateGrowth,
   QuietReclaim,
@@ -103,8 +104,8 @@ const STEADY_GROWTH_BYTES = 4 * 1024 * 1024;
  * takes the kubelet about a minute, and without them the process grew all that time with garbage V8
  * had not yet collected and chunks malloc kept between live ones: its highest RSS while removing was
  * 7 MiB over its reading at 110 pods (bench/sea-memory.bench.ts). A trim costs little (2.9 ms for an
- * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed); the collection a
- * few tens of milliseconds at 110 pods, once per period of a burst only.
+ * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed); the collection is
+ * an ordinary full one (process/reclaim.ts, majorGc), once per period of a burst only.
  */
 const DURING_BURST_MS = 5000;
 
@@ -145,7 +146,11 @@ function startReclaim(): QuietReclaim | undefined {
       steps: [...collect, growth.mark],
       worthIt: () => slack() || grown(),
     },
-    during: { everyMs: DURING_BURST_MS, steps: [...collect, growth.mark] },
+    // An ordinary collection: a last-resort one paused the process 50-180 ms every period of a burst.
+    during: {
+      everyMs: DURING_BURST_MS,
+      steps: [majorGc(), trim, growth.mark].filter((s): s is ReclaimStep => s !== undefined),
+    },
   });
   onCallFinished((method) => {
     if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
