@@ -224,8 +224,9 @@ export function lastResortGc(): ReclaimStep | undefined {
 
 /**
  * One full collection, V8's ordinary kind: the garbage goes, the pages it freed stay pooled a few
- * seconds for reuse. About a tenth of a last-resort collection's pause at 110 pods × 2, where the
- * last-resort one took 50-180 ms (it collects again and again while that frees more, then compacts).
+ * seconds for reuse. While 110 pods × 2 were removed it paused the process 15-32 ms, where the
+ * last-resort kind took 52-177 ms (that one collects again while the last round freed more, then
+ * compacts and returns the pool): debug logs of the shipped executable, bench/sea-memory.bench.ts.
  */
 export function majorGc(): ReclaimStep | undefined {
   return collection('regular');
