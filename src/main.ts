@@ -11,7 +11,6 @@ import {
   heapSlackAtLeast,
   isReclaimActivity,
   lastResortGc,
-  majorGc,
   mallocTrim,
   PrivateGrowth,
   QuietReclaim,
@@ -104,8 +103,11 @@ const STEADY_GROWTH_BYTES = 4 * 1024 * 1024;
  * takes the kubelet about a minute, and without them the process grew all that time with garbage V8
  * had not yet collected and chunks malloc kept between live ones: its highest RSS while removing was
  * 7 MiB over its reading at 110 pods (bench/sea-memory.bench.ts). A trim costs little (2.9 ms for an
- * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed); the collection is
- * an ordinary full one (process/reclaim.ts, majorGc), once per period of a burst only.
+ * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed). The collection is
+ * the last-resort kind and costs more: 52-177 ms each while 110 pods × 2 were removed, where an
+ * ordinary full one took 15-32 ms. The ordinary one was measured and not kept: in four 70 s runs the
+ * process read higher at 110 pods (63.6, 65.8, 53.8, 64.2 MiB) and peaked higher while removing them
+ * (63.8-67.2) than with the last-resort one (54.6-55.2 and 60.6-60.9 in three runs).
  */
 const DURING_BURST_MS = 5000;
 
@@ -146,11 +148,7 @@ function startReclaim(): QuietReclaim | undefined {
       steps: [...collect, growth.mark],
       worthIt: () => slack() || grown(),
     },
-    // An ordinary collection: a last-resort one paused the process 50-180 ms every period of a burst.
-    during: {
-      everyMs: DURING_BURST_MS,
-      steps: [majorGc(), trim, growth.mark].filter((s): s is ReclaimStep => s !== undefined),
-    },
+    during: { everyMs: DURING_BURST_MS, steps: [...collect, growth.mark] },
   });
   onCallFinished((method) => {
     if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();

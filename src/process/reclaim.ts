@@ -216,28 +216,11 @@ type GcFunction = (options?: {
 
 /**
  * A last-resort collection: V8 collects everything it can, compacts, and returns its pooled pages.
- * Undefined when this V8 refuses (see collection()).
- */
-export function lastResortGc(): ReclaimStep | undefined {
-  return collection('last-resort');
-}
-
-/**
- * One full collection, V8's ordinary kind: the garbage goes, the pages it freed stay pooled a few
- * seconds for reuse. While 110 pods × 2 were removed it paused the process 15-32 ms, where the
- * last-resort kind took 52-177 ms (that one collects again while the last round freed more, then
- * compacts and returns the pool): debug logs of the shipped executable, bench/sea-memory.bench.ts.
- */
-export function majorGc(): ReclaimStep | undefined {
-  return collection('regular');
-}
-
-/**
  * gc() is only installed with --expose-gc, into contexts made while the flag is on: a context made
  * here for the purpose gives us the function without exposing it to the process's own global.
  * Undefined when this V8 refuses (flags frozen after start).
  */
-function collection(flavor: 'regular' | 'last-resort'): ReclaimStep | undefined {
+export function lastResortGc(): ReclaimStep | undefined {
   let gc = (globalThis as { gc?: GcFunction }).gc;
   if (!gc) {
     try {
@@ -255,7 +238,7 @@ function collection(flavor: 'regular' | 'last-resort'): ReclaimStep | undefined 
   }
   if (typeof gc !== 'function') return undefined;
   const collect = gc;
-  return () => collect({ type: 'major', execution: 'sync', flavor });
+  return () => collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
 /**
