@@ -105,9 +105,10 @@ const STEADY_GROWTH_BYTES = 4 * 1024 * 1024;
  * 7 MiB over its reading at 110 pods (bench/sea-memory.bench.ts). A trim costs little (2.9 ms for an
  * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed). The collection is
  * the last-resort kind and costs more: 52-177 ms each while 110 pods × 2 were removed, where an
- * ordinary full one took 15-32 ms. The ordinary one was measured and not kept: in four 70 s runs the
- * process read higher at 110 pods (63.6, 65.8, 53.8, 64.2 MiB) and peaked higher while removing them
- * (63.8-67.2) than with the last-resort one (54.6-55.2 and 60.6-60.9 in three runs).
+ * ordinary full one took 15-32 ms. The ordinary one was measured and not kept: in 70 s runs of
+ * bench/sea-memory.bench.ts it read 61.9 MiB at 110 pods and peaked at 64.4 while removing them
+ * (means of four runs), the last-resort one 57.0 and 62.0 (five runs). Both builds' runs split
+ * between a low and a high reading, so the difference rests on how often each landed high.
  */
 const DURING_BURST_MS = 5000;
 
