@@ -109,6 +109,13 @@ function rawRequest(
   });
 }
 
+/** A promise and the function that settles it: for a test to wait until a handler says so. */
+function signal(): [Promise<void>, () => void] {
+  let fire: () => void = () => undefined;
+  const fired = new Promise<void>((r) => (fire = r));
+  return [fired, fire];
+}
+
 const prefixed = (flag: number, bytes: Buffer): Buffer => {
   const b = Buffer.alloc(5);
   b[0] = flag;
@@ -181,8 +188,7 @@ describe('unary calls', () => {
   });
 
   it('ends a call whose deadline passes with DEADLINE_EXCEEDED, and tells the handler', async () => {
-    let cancelled: () => void = () => undefined;
-    const told = new Promise<void>((r) => (cancelled = r));
+    const [told, cancelled] = signal();
     let late: UnaryCallback<object> | undefined;
     const s = await serve({
       Version: (call: UnaryCall<unknown>, cb: UnaryCallback<object>) => {
@@ -202,10 +208,8 @@ describe('unary calls', () => {
   });
 
   it('tells the handler when the client cancels', async () => {
-    let cancelled: () => void = () => undefined;
-    const told = new Promise<void>((r) => (cancelled = r));
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((r) => (started = r));
+    const [told, cancelled] = signal();
+    const [running, started] = signal();
     const s = await serve({
       Version: (call: UnaryCall<unknown>) => {
         call.on('cancelled', cancelled);
@@ -220,10 +224,8 @@ describe('unary calls', () => {
   });
 
   it('tells the handler when the connection resets mid-call, and serves the next connection', async () => {
-    let cancelled: () => void = () => undefined;
-    const told = new Promise<void>((r) => (cancelled = r));
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((r) => (started = r));
+    const [told, cancelled] = signal();
+    const [running, started] = signal();
     let late: UnaryCallback<object> | undefined;
     const s = await serve({
       Version: (call: UnaryCall<unknown>, cb: UnaryCallback<object>) => {
@@ -439,8 +441,7 @@ describe('server-streaming calls', () => {
 
   it('tells the handler, with cancelled then close, when the client cancels', async () => {
     const heard: string[] = [];
-    let closed: () => void = () => undefined;
-    const gone = new Promise<void>((r) => (closed = r));
+    const [gone, closed] = signal();
     const s = await serve({
       GetContainerEvents: (call: StreamCall<unknown, object>) => {
         call.write(event('first'));
@@ -459,8 +460,7 @@ describe('server-streaming calls', () => {
   });
 
   it('write() turns false once 16 messages wait, then drain comes and every message arrives', async () => {
-    let drained: () => void = () => undefined;
-    const sawDrain = new Promise<void>((r) => (drained = r));
+    const [sawDrain, drained] = signal();
     let full = 0;
     const s = await serve({
       GetContainerEvents: (call: StreamCall<unknown, object>) => {
@@ -513,8 +513,7 @@ describe('shutdown', () => {
   });
 
   it('forceShutdown ends calls in flight', async () => {
-    let started: () => void = () => undefined;
-    const running = new Promise<void>((r) => (started = r));
+    const [running, started] = signal();
     const s = await serve({ Version: () => started() });
     const pending = callVersion(s.client);
     await running;
