@@ -8,13 +8,12 @@ import { startApp } from './app';
 import { isReadOnlyMethod, onCallFinished } from './grpc/handler';
 import { logger, setLogLevel } from './logger';
 import {
-  heapSlackAtLeast,
   isReclaimActivity,
   lastResortGc,
   mallocTrim,
+  nodeReclaimOptions,
   PrivateGrowth,
   QuietReclaim,
-  type ReclaimStep,
 } from './process/reclaim';
 import { pageOutExecutable } from './process/page-out';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
@@ -86,39 +85,12 @@ async function main(): Promise<void> {
 }
 
 /**
- * What V8 must hold beyond its live objects before a steady node collects on its own: an idle
- * process holds about 1 MiB (its young generation), one at 110 pods × 2 under the kubelet's steady
- * calls 8 MiB (bench/sea-memory.bench.ts).
- */
-const STEADY_SLACK_BYTES = 4 * 1024 * 1024;
-
-/**
- * Or when the process's private memory has grown this much since the last reclaim: V8's pooled pages
- * and malloc's free chunks, which the heap's slack does not show (see PrivateGrowth).
- */
-const STEADY_GROWTH_BYTES = 4 * 1024 * 1024;
-
-/**
- * How often the collection and malloc_trim run while a burst of changes goes on. Removing 110 pods
- * takes the kubelet about a minute, and without them the process grew all that time with garbage V8
- * had not yet collected and chunks malloc kept between live ones: its highest RSS while removing was
- * 7 MiB over its reading at 110 pods (bench/sea-memory.bench.ts). A trim costs little (2.9 ms for an
- * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed). The collection is
- * the last-resort kind and costs more: 52-177 ms each while 110 pods × 2 were removed, where an
- * ordinary full one took 15-32 ms. The ordinary one was measured and not kept: in 70 s runs of
- * bench/sea-memory.bench.ts it read 61.9 MiB at 110 pods and peaked at 64.4 while removing them
- * (means of four runs), the last-resort one 57.0 and 62.0 (five runs). Both builds' runs split
- * between a low and a high reading, so the difference rests on how often each landed high.
- */
-const DURING_BURST_MS = 5000;
-
-/**
  * Memory back to the system 3 s after the last change of a burst (RunPodSandbox, CreateContainer,
  * RemovePodSandbox ...), at most every 30 s: see process/reclaim.ts. Read-only, exec and streaming
  * calls are no change. Start-up counts as one burst: its garbage, and the pages of the executable
  * only start-up read (process/page-out.ts), go back a few seconds after the server is up. A node
- * with no changes collects once a minute when V8 holds STEADY_SLACK_BYTES beyond its live heap, or
- * when its private memory has grown STEADY_GROWTH_BYTES since the last reclaim.
+ * with no changes collects once a minute when V8 holds enough beyond its live heap, or when its
+ * private memory has grown since the last reclaim (nodeReclaimOptions).
  */
 function startReclaim(): QuietReclaim | undefined {
   const gc = lastResortGc();
@@ -129,28 +101,14 @@ function startReclaim(): QuietReclaim | undefined {
     mallocTrim: Boolean(trim),
     pageOut: Boolean(pageOut),
   });
-  // The collection first: the buffers it frees are malloc's, for the trim to give back.
-  const collect: ReclaimStep[] = [gc, trim].filter((s): s is ReclaimStep => s !== undefined);
-  const steps = [...collect];
-  if (pageOut) {
-    // Last: after the collection, which itself reads code the page-out would otherwise drop first.
-    steps.push(() => logger.debug('executable pages given back', pageOut()));
-  }
-  if (steps.length === 0) return undefined;
-  const growth = new PrivateGrowth();
-  const slack = heapSlackAtLeast(STEADY_SLACK_BYTES);
-  const grown = growth.atLeast(STEADY_GROWTH_BYTES);
-  const reclaim = new QuietReclaim({
-    quietMs: 3000,
-    minIntervalMs: 30_000,
-    steps: [...steps, growth.mark],
-    steady: {
-      everyMs: 60_000,
-      steps: [...collect, growth.mark],
-      worthIt: () => slack() || grown(),
-    },
-    during: { everyMs: DURING_BURST_MS, steps: [...collect, growth.mark] },
+  const options = nodeReclaimOptions({
+    gc,
+    trim,
+    pageOut: pageOut && (() => logger.debug('executable pages given back', pageOut())),
+    growth: new PrivateGrowth(),
   });
+  if (!options) return undefined;
+  const reclaim = new QuietReclaim(options);
   onCallFinished((method) => {
     if (isReclaimActivity(method, isReadOnlyMethod)) reclaim.activity();
   });

@@ -252,3 +252,60 @@ export function mallocTrim(): ReclaimStep | undefined {
     trim(0n);
   };
 }
+
+/**
+ * What V8 must hold beyond its live objects before a steady node collects on its own: an idle
+ * process holds about 1 MiB (its young generation), one at 110 pods × 2 under the kubelet's steady
+ * calls 8 MiB (bench/sea-memory.bench.ts).
+ */
+export const STEADY_SLACK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Or when the process's private memory has grown this much since the last reclaim: V8's pooled pages
+ * and malloc's free chunks, which the heap's slack does not show (see PrivateGrowth).
+ */
+export const STEADY_GROWTH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How often the collection and malloc_trim run while a burst of changes goes on. Removing 110 pods
+ * takes the kubelet about a minute, and without them the process grew all that time with garbage V8
+ * had not yet collected and chunks malloc kept between live ones: its highest RSS while removing was
+ * 7 MiB over its reading at 110 pods (bench/sea-memory.bench.ts). A trim costs little (2.9 ms for an
+ * arena holding 10 MiB live with 10 MiB freed between, 0.2-0.3 ms once trimmed). The collection is
+ * the last-resort kind and costs more: 52-177 ms each while 110 pods × 2 were removed, where an
+ * ordinary full one took 15-32 ms. The ordinary one was measured and not kept: in 70 s runs of
+ * bench/sea-memory.bench.ts it read 61.9 MiB at 110 pods and peaked at 64.4 while removing them
+ * (means of four runs), the last-resort one 57.0 and 62.0 (five runs). Both builds' runs split
+ * between a low and a high reading, so the difference rests on how often each landed high.
+ */
+export const DURING_BURST_MS = 5000;
+
+/**
+ * The reclaim a node runs (main.ts), from the steps this process has. After a burst: the
+ * collection, the trim, then the page-out (last: the collection itself reads code the page-out
+ * would otherwise drop first). On a steady node and during a long burst: the collection and the
+ * trim, never the page-out (what they read is read again). Every run ends by marking the private
+ * memory it left. Undefined when there is no step at all.
+ */
+export function nodeReclaimOptions(tools: {
+  gc?: ReclaimStep;
+  trim?: ReclaimStep;
+  pageOut?: ReclaimStep;
+  growth: PrivateGrowth;
+  /** Whether V8 holds STEADY_SLACK_BYTES beyond its live heap (tests give their own). */
+  slack?: () => boolean;
+}): QuietReclaimOptions | undefined {
+  // The collection first: the buffers it frees are malloc's, for the trim to give back.
+  const collect = [tools.gc, tools.trim].filter((s): s is ReclaimStep => s !== undefined);
+  const steps = tools.pageOut ? [...collect, tools.pageOut] : collect;
+  if (steps.length === 0) return undefined;
+  const slack = tools.slack ?? heapSlackAtLeast(STEADY_SLACK_BYTES);
+  const grown = tools.growth.atLeast(STEADY_GROWTH_BYTES);
+  return {
+    quietMs: 3000,
+    minIntervalMs: 30_000,
+    steps: [...steps, tools.growth.mark],
+    steady: { everyMs: 60_000, steps: [...collect, tools.growth.mark], worthIt: () => slack() || grown() },
+    during: { everyMs: DURING_BURST_MS, steps: [...collect, tools.growth.mark] },
+  };
+}

@@ -4,6 +4,7 @@ import {
   isReclaimActivity,
   lastResortGc,
   mallocTrim,
+  nodeReclaimOptions,
   privateResident,
   PrivateGrowth,
   QuietReclaim,
@@ -340,5 +341,76 @@ describe('PrivateGrowth', () => {
     expect(grown()).toBe(false);
     value = 56 * MiB;
     expect(grown()).toBe(true);
+  });
+});
+
+describe('nodeReclaimOptions: what a node runs, and in which order', () => {
+  const MiB = 2 ** 20;
+  const run = (steps: Array<() => void>): void => steps.forEach((step) => step());
+  const make = (have: Array<'gc' | 'trim' | 'pageOut'>, slack = false) => {
+    const ran: string[] = [];
+    let memory = 40 * MiB;
+    const growth = new PrivateGrowth(() => memory);
+    const step = (name: string) => (have.includes(name as never) ? () => ran.push(name) : undefined);
+    const options = nodeReclaimOptions({
+      gc: step('gc'),
+      trim: step('trim'),
+      pageOut: step('pageOut'),
+      growth,
+      slack: () => slack,
+    });
+    return { ran, options, grow: (by: number) => (memory += by * MiB) };
+  };
+
+  it.each([
+    // steps this process has; after a burst; steady node; during a burst
+    [['gc', 'trim', 'pageOut'], 'gc trim pageOut', 'gc trim', 'gc trim'],
+    [['gc', 'trim'], 'gc trim', 'gc trim', 'gc trim'],
+    [['trim', 'pageOut'], 'trim pageOut', 'trim', 'trim'],
+    [['pageOut'], 'pageOut', '', ''],
+  ] as const)(
+    'with %j: after a burst "%s", steady "%s", during "%s", each ending with the mark',
+    (have, after, steady, during) => {
+      const { ran, options } = make([...have]);
+      expect(options).toBeDefined();
+      const lists = { after: options!.steps, steady: options!.steady!.steps, during: options!.during!.steps };
+      for (const [name, want] of Object.entries({ after, steady, during })) {
+        ran.length = 0;
+        const list = lists[name as keyof typeof lists];
+        run(list.slice(0, -1));
+        expect([name, ran.join(' ')]).toEqual([name, want]);
+        // The last step is the growth mark, not one of the process's steps.
+        ran.length = 0;
+        list[list.length - 1]();
+        expect(ran).toEqual([]);
+      }
+    },
+  );
+
+  it('is undefined when the process has no step at all', () => {
+    expect(make([]).options).toBeUndefined();
+  });
+
+  it.each([
+    [false, 0, false],
+    [false, 3.9, false],
+    [false, 4, true],
+    [true, 0, true],
+  ])('steady: heap slack %s, private memory grown %d MiB since the last run: %s', (slack, grew, want) => {
+    const { options, grow } = make(['gc', 'trim'], slack);
+    grow(grew);
+    expect(options!.steady!.worthIt()).toBe(want);
+  });
+
+  it('a run marks what it left: the steady check then starts from there', () => {
+    const { options, grow } = make(['gc', 'trim']);
+    grow(6);
+    expect(options!.steady!.worthIt()).toBe(true);
+    run(options!.steady!.steps);
+    expect(options!.steady!.worthIt()).toBe(false);
+    grow(4);
+    expect(options!.steady!.worthIt()).toBe(true);
+    run(options!.during!.steps);
+    expect(options!.steady!.worthIt()).toBe(false);
   });
 });
