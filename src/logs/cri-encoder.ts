@@ -114,7 +114,8 @@ export class CriEncoder {
     if (!same) {
       const ms = Date.parse(buf.toString('latin1', start, start + 19) + 'Z');
       if (Number.isNaN(ms)) return false;
-      if (this.secPrefix.length < 19) this.secPrefix = Buffer.allocUnsafe(19);
+      // Not from Node's shared 8 KiB pool: a slice kept for the pump's life would pin its whole slab.
+      if (this.secPrefix.length < 19) this.secPrefix = Buffer.alloc(19);
       buf.copy(this.secPrefix, 0, start, start + 19);
       this.secValue = Math.floor(ms / 1000);
     }

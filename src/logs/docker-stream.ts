@@ -29,7 +29,8 @@ export class DockerLogParser {
   private carry: Buffer = Buffer.allocUnsafe(DOCKER_PARTIAL_BYTES + 2 * MAX_TS);
   private carryLen = 0;
   // multiplexed state
-  private header = Buffer.allocUnsafe(HEADER);
+  // Its own memory, not a slice of Node's 8 KiB pool, which it would pin for the stream's life.
+  private header = Buffer.alloc(HEADER);
   private headerLen = 0;
   private frameStream: StreamId = STDOUT;
   private frameLeft = 0;

@@ -9,16 +9,25 @@ import { logger } from '../logger';
 import type { ResumePoint } from './cri-format';
 import { JsonFileSource } from './json-file-source';
 import { JsonLogDecoder } from './json-log-decoder';
-import { endOf, type LogBatch, type LogSource, type SourceContext, type SourceEnd } from './log-source';
+import {
+  endOf,
+  type IdleMark,
+  type LogBatch,
+  type LogSource,
+  type SourceContext,
+  type SourceEnd,
+} from './log-source';
 
 export class JsonFileLogSource implements LogSource {
   readonly via = 'json-file';
   end: SourceEnd = 'broken';
+  idle: IdleMark | undefined;
 
   private constructor(
     private readonly ctx: SourceContext,
     private readonly file: JsonFileSource,
     private readonly decoder: JsonLogDecoder,
+    private readonly jsonFile: string,
   ) {}
 
   /** Opens the files (throws when they cannot be read: the caller uses the log API). */
@@ -30,11 +39,30 @@ export class JsonFileLogSource implements LogSource {
     running: boolean,
   ): Promise<JsonFileLogSource> {
     const decoder = new JsonLogDecoder(undefined, at?.ts);
-    const file = await JsonFileSource.open({ logPath: jsonFile, decoder, since: at?.ts });
+    const file = await JsonFileSource.open({
+      logPath: jsonFile,
+      decoder,
+      since: at?.ts,
+      idleAfterMs: ctx.idleAfterMs,
+    });
     // Stopped already: nothing more will be written; read what is there. (A stop after the inspect
     // reaches this source through the pump: see LogPump.containerStopped.)
     if (!running) file.finish();
-    return new JsonFileLogSource(ctx, file, decoder);
+    return new JsonFileLogSource(ctx, file, decoder, jsonFile);
+  }
+
+  /**
+   * Goes on where an idle source stopped (same file, same offset, a line start), without asking the
+   * engine: the container was running then, and a stop since reaches the pump as containerStopped().
+   * Undefined when the file is not the one left.
+   */
+  static async resume(ctx: SourceContext, mark: IdleMark): Promise<JsonFileLogSource | undefined> {
+    const decoder = new JsonLogDecoder(undefined);
+    const file = await JsonFileSource.reopen(
+      { logPath: mark.file, decoder, idleAfterMs: ctx.idleAfterMs },
+      { ino: mark.ino, off: mark.off },
+    );
+    return file && new JsonFileLogSource(ctx, file, decoder, mark.file);
   }
 
   stop(): void {
@@ -52,7 +80,12 @@ export class JsonFileLogSource implements LogSource {
     try {
       const how = yield* this.file.batches();
       logger.debug('json-file log read', { id: this.ctx.id, how, ...this.file.endedAt });
-      this.end = how === 'stopped' ? 'stopped' : await endOf(this.ctx.engine, this.ctx.id);
+      if (how === 'idle' && this.file.endedAt) {
+        this.idle = { file: this.jsonFile, ...this.file.endedAt };
+        this.end = 'idle';
+      } else {
+        this.end = how === 'stopped' ? 'stopped' : await endOf(this.ctx.engine, this.ctx.id);
+      }
     } catch (err) {
       logger.warn('reading container json-file log failed', {
         id: this.ctx.id,

@@ -41,6 +41,12 @@ export interface JsonFileOptions {
   pollMs?: number;
   /** Changes signalled within this window are read together. */
   batchMs?: number;
+  /**
+   * Once everything is read and the watched file has not changed for this long, batches() ends
+   * `idle` (undefined: never). The owner then holds no files, watch, buffers or generators for a
+   * container that writes nothing, and goes on with reopen() when the file changes.
+   */
+  idleAfterMs?: number;
 }
 
 const CAUGHT_UP: LogBatch = { caughtUp: true, emit: () => undefined };
@@ -60,6 +66,8 @@ export class JsonFileSource {
   private bufSize = READ_MIN;
   private readonly pollMs: number;
   private readonly batchMs: number;
+  /** When the watch was last armed: how long the file has been quiet. */
+  private quietSince = 0;
 
   private constructor(
     private readonly opts: JsonFileOptions,
@@ -109,7 +117,30 @@ export class JsonFileSource {
     }
   }
 
-  /** Where reading ended (the file's inode, how far), for tracing. */
+  /**
+   * Goes on where a source that ended `idle` stopped: `<path>` opened again and read from `off` if
+   * it is still the file of inode `ino` and has not shrunk. Undefined otherwise (rotated, truncated
+   * or removed while nobody watched): the caller opens it anew and finds its place by time.
+   */
+  static async reopen(
+    opts: JsonFileOptions,
+    at: { ino: number; off: number },
+  ): Promise<JsonFileSource | undefined> {
+    const f = await openFile(opts.logPath).catch(() => undefined);
+    if (!f) return undefined;
+    const size = await f.fh.stat().then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (f.ino !== at.ino || size < at.off) {
+      await f.fh.close().catch(() => undefined);
+      return undefined;
+    }
+    f.off = at.off;
+    return new JsonFileSource(opts, [f]);
+  }
+
+  /** Where reading ended (the file's inode, how far), for tracing and for reopen(). */
   endedAt: { ino: number; off: number } | undefined;
 
   /** Lines skipped because they were not json-file records. */
@@ -135,8 +166,10 @@ export class JsonFileSource {
    *
    * A busy container appends with one write per line, and a watch would wake us per line: while
    * output flows the file is read every batchMs instead, and the watch is armed only once it is idle.
+   * With idleAfterMs, a file that stays as it was left that long ends the batches `idle` (endedAt
+   * says where).
    */
-  async *batches(): AsyncGenerator<LogBatch, 'end' | 'stopped'> {
+  async *batches(): AsyncGenerator<LogBatch, 'end' | 'stopped' | 'idle'> {
     try {
       for (;;) {
         if (this.stopped) return 'stopped';
@@ -163,19 +196,22 @@ export class JsonFileSource {
         } else if (!this.watcher && !this.unwatchable) {
           // Armed, then one more look: what was written before the watch began is not missed.
           this.watch();
+          this.quietSince = Date.now();
           this.dropBuffer();
         } else {
           // The watch is the signal and the poll a safety net; without a watch the poll is all there is.
           const idle = this.watcher ? this.pollMs : Math.min(this.pollMs / 10, 500);
           // Nothing to read: a node's many quiet pumps hold no read buffer while they wait.
           if (!this.dirty) this.dropBuffer();
-          await this.sleep(this.dirty ? this.batchMs : idle);
+          await this.sleep(this.dirty ? this.batchMs : this.nap(idle));
           // A safety-net look that finds the file as it was left goes back to sleep at the cost of
           // one stat: no read buffer, no read, no batch through the pump.
           // Dirty is looked at again after the stat: a change signalled during it found no sleep to
           // wake, and would otherwise wait out a whole poll.
-          while (this.watcher && !this.dirty && (await this.unchanged()) && !this.dirty)
-            await this.sleep(idle);
+          while (this.watcher && !this.dirty && (await this.unchanged()) && !this.dirty) {
+            if (this.quietLongEnough()) return 'idle';
+            await this.sleep(this.nap(idle));
+          }
         }
       }
     } finally {
@@ -185,6 +221,27 @@ export class JsonFileSource {
       await Promise.all(this.files.map((f) => f.fh.close().catch(() => undefined)));
       this.files = [];
     }
+  }
+
+  /** How long to sleep while watched: the poll, or less if the file is about to count as idle. */
+  private nap(poll: number): number {
+    const after = this.opts.idleAfterMs;
+    if (after === undefined || !this.watcher) return poll;
+    return Math.max(1, Math.min(poll, this.quietSince + after - Date.now()));
+  }
+
+  /**
+   * Quiet for idleAfterMs, with nothing of a line held: what the owner resumes from is a line start
+   * in the one file there is.
+   */
+  private quietLongEnough(): boolean {
+    const after = this.opts.idleAfterMs;
+    return (
+      after !== undefined &&
+      Date.now() - this.quietSince >= after &&
+      this.files.length === 1 &&
+      !this.opts.decoder.midLine
+    );
   }
 
   private dropBuffer(): void {

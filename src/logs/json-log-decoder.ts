@@ -107,7 +107,8 @@ export class JsonLogDecoder {
     since?: string,
   ) {
     const s = since === undefined ? undefined : normalizeTime(since);
-    this.since = s ? Buffer.from(s, 'latin1') : undefined;
+    // Its own memory, not a slice of Node's 8 KiB pool, which it would pin for the source's life.
+    this.since = s ? Buffer.alloc(s.length, s, 'latin1') : undefined;
   }
 
   /** Decodes `chunk`; complete lines go to `to` (or the sink given before). */
@@ -142,6 +143,11 @@ export class JsonLogDecoder {
   /** Drops an incomplete line (its file was truncated or is finished). */
   reset(): void {
     this.carryLen = 0;
+  }
+
+  /** Part of a line is held (its end not read yet). */
+  get midLine(): boolean {
+    return this.carryLen > 0;
   }
 
   private append(chunk: Buffer, start: number, end: number): void {

@@ -97,19 +97,25 @@ export class LogSink {
   /** While the file is swapped (reopen, adoption's rename), writes wait here, in order. */
   private held: Buffer[] | undefined;
   private swapping: Promise<void> | undefined;
+  /** Undefined while suspended (and during a reopen's swap): the next write opens the path again. */
+  private file: Open | undefined;
+  private readonly hwm: number;
 
   private constructor(
     readonly logPath: string,
-    private file: Open,
+    file: Open,
     /** Set while the output goes to the adoption temp file: what the path held when we began. */
     private staged: 'link' | 'missing' | undefined,
     private readonly opts: SinkOptions,
   ) {
+    this.file = file;
+    this.hwm = file.ws.writableHighWaterMark;
     this.watch(file.ws);
   }
 
-  private get ws(): fs.WriteStream {
-    return this.file.ws;
+  /** The file is closed while its container writes nothing (see suspend()). */
+  get suspended(): boolean {
+    return this.file === undefined && !this.closed;
   }
 
   /**
@@ -141,12 +147,41 @@ export class LogSink {
   write(b: Buffer): Promise<void> | undefined {
     if (b.length === 0 || this.error || this.closed) return undefined;
     this.bytes += b.length;
+    if (!this.held && !this.file) void this.resume().catch(() => undefined);
     if (this.held) {
       this.held.push(b);
       return this.swapping;
     }
-    if (this.ws.write(b)) return undefined;
-    return this.drained();
+    const ws = this.file?.ws;
+    if (!ws || ws.write(b)) return undefined;
+    return this.drained(ws);
+  }
+
+  /**
+   * Closes the file while the container writes nothing: a node's quiet containers hold no
+   * descriptor or stream. What was written is in the file first. resume() (or the next write) opens
+   * the path again, for appending, as ReopenContainerLog would. Not while adopting: the temp file's
+   * rename needs it open.
+   */
+  suspend(): Promise<void> {
+    if (this.staged || this.closed || this.error) return Promise.resolve();
+    return this.swap(async () => {
+      const open = this.file;
+      if (!open) return;
+      this.file = undefined;
+      await closeStream(open.ws);
+      if (open.ws.errored) throw open.ws.errored;
+    });
+  }
+
+  /** Opens the path again after suspend(); nothing to do when it is open. */
+  resume(): Promise<void> {
+    if (this.closed || this.error) return Promise.resolve();
+    return this.swap(async () => {
+      if (this.file) return;
+      this.file = await openStream(this.logPath, APPEND, this.hwm);
+      this.watch(this.file.ws);
+    });
   }
 
   /**
@@ -157,10 +192,13 @@ export class LogSink {
   settle(): Promise<void> {
     if (!this.staged || this.error) return Promise.resolve();
     return this.swap(async () => {
-      await written(this.ws);
+      const open = this.file;
       // A stream that failed has closed its descriptor, which may already be another file's.
-      if (this.ws.destroyed) throw this.error ?? new Error(`${this.logPath}: its log file was closed`);
-      await fsyncFd(this.file.fd);
+      if (!open || open.ws.destroyed)
+        throw this.error ?? new Error(`${this.logPath}: its log file was closed`);
+      await written(open.ws);
+      if (open.ws.destroyed) throw this.error ?? new Error(`${this.logPath}: its log file was closed`);
+      await fsyncFd(open.fd);
       // Renaming replaces only the name: the link goes, whatever it pointed to stays untouched.
       const now = await pathKind(this.logPath);
       if (now !== this.staged) {
@@ -175,15 +213,19 @@ export class LogSink {
 
   /**
    * ReopenContainerLog: what was written stays in the old file (renamed by the kubelet); on in a new
-   * one. `between` runs once the old file is closed and before the new one is opened.
+   * one. `between` runs once the old file is closed and before the new one is opened. A suspended
+   * sink stays suspended, but the new file is made: the kubelet looks for it right after.
    */
   reopen(between: () => Promise<void> = async () => undefined): Promise<void> {
     if (this.staged) return this.settle();
     return this.swap(async () => {
-      await closeStream(this.ws);
+      const open = this.file;
+      this.file = undefined;
+      if (open) await closeStream(open.ws);
       await between();
-      this.file = await openStream(this.logPath, APPEND, this.ws.writableHighWaterMark);
-      this.watch(this.ws);
+      if (!open) return createLogFile(this.logPath);
+      this.file = await openStream(this.logPath, APPEND, this.hwm);
+      this.watch(this.file.ws);
     });
   }
 
@@ -193,12 +235,11 @@ export class LogSink {
     this.closed = true;
     await this.settle().catch((err: unknown) => this.fail(err as Error));
     while (this.swapping) await this.swapping.catch(() => undefined);
-    await closeStream(this.ws);
+    if (this.file) await closeStream(this.file.ws);
     if (this.staged) await fsp.rm(adoptionTemp(this.logPath), { force: true }).catch(() => undefined);
   }
 
-  private drained(): Promise<void> {
-    const ws = this.ws;
+  private drained(ws: fs.WriteStream): Promise<void> {
     return new Promise<void>((r) => {
       ws.once('drain', r);
       ws.once('close', r);
@@ -220,11 +261,21 @@ export class LogSink {
         const held = this.held ?? [];
         this.held = undefined;
         this.swapping = undefined;
-        if (!this.error) for (const b of held) this.ws.write(b);
+        if (!this.error && held.length > 0) {
+          const ws = this.file?.ws;
+          if (ws) for (const b of held) ws.write(b);
+          else if (!this.closed) this.holdAgain(held);
+        }
       }
     })();
     this.swapping = run.catch(() => undefined);
     return run;
+  }
+
+  /** Writes handed over while the file was being closed (suspend): they open it again, in order. */
+  private holdAgain(held: Buffer[]): void {
+    void this.resume().catch(() => undefined);
+    this.held?.unshift(...held);
   }
 
   private watch(ws: fs.WriteStream): void {

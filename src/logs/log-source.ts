@@ -24,9 +24,18 @@ export interface LogBatch {
  * read), `gone` (removed), `stopped` (stop() or the abort signal), `restarted` (it stopped and runs
  * again: open a new source at once), `broken` (the stream or file failed: try again later),
  * `unsure` (the output was read, but the engine could not say whether the container stopped: try
- * again later, the same way — the engine failed, not the source).
+ * again later, the same way — the engine failed, not the source), `idle` (everything written was
+ * read and the file has not changed for a while: the pump lets go of the source and its files until
+ * the file changes; see `idle` on LogSource).
  */
-export type SourceEnd = 'complete' | 'gone' | 'stopped' | 'restarted' | 'broken' | 'unsure';
+export type SourceEnd = 'complete' | 'gone' | 'stopped' | 'restarted' | 'broken' | 'unsure' | 'idle';
+
+/** Where a source that ended `idle` stopped: the file, which file it was (inode) and how far it was read. */
+export interface IdleMark {
+  file: string;
+  ino: number;
+  off: number;
+}
 
 export interface LogSource extends AsyncIterable<LogBatch> {
   readonly via: 'json-file' | 'api';
@@ -39,6 +48,8 @@ export interface LogSource extends AsyncIterable<LogBatch> {
    * output by itself ends once it has read everything written.
    */
   containerStopped(): void;
+  /** Set when the source ended `idle`. */
+  readonly idle?: IdleMark;
 }
 
 export interface ContainerView {
@@ -85,6 +96,23 @@ export interface SourceContext {
   signal: AbortSignal;
   /** Delay between two tries of a failing Docker call. */
   retryMs: number;
+  /**
+   * A json-file source that has read everything and seen no change for this long ends `idle`
+   * (undefined: never). The API source never does: its stream is the only way to see more.
+   */
+  idleAfterMs?: number;
+}
+
+export interface SourceOpeners {
+  file: (
+    ctx: SourceContext,
+    path: string,
+    since: ResumePoint | undefined,
+    running: boolean,
+  ) => Promise<LogSource>;
+  api: (ctx: SourceContext, tty: boolean, since: ResumePoint | undefined) => LogSource;
+  /** Goes on reading a json-file where an idle source stopped; undefined when it is not there any more. */
+  resume?: (ctx: SourceContext, mark: IdleMark) => Promise<LogSource | undefined>;
 }
 
 /** Opens sources for one container in turn; a json-file that failed once is not tried again. */
@@ -95,16 +123,18 @@ export class SourceSelector {
     private readonly ctx: SourceContext,
     /** 'api' always uses the log API (for comparisons and benchmarks). */
     private readonly prefer: 'auto' | 'api',
-    private readonly open: {
-      file: (
-        ctx: SourceContext,
-        path: string,
-        since: ResumePoint | undefined,
-        running: boolean,
-      ) => Promise<LogSource>;
-      api: (ctx: SourceContext, tty: boolean, since: ResumePoint | undefined) => LogSource;
-    },
+    private readonly open: SourceOpeners,
   ) {}
+
+  /**
+   * A source going on exactly where an `idle` one stopped, with no Docker call: the same file, grown
+   * or not. Undefined when that is not possible (rotated, removed, unreadable): then next(), which
+   * asks the engine and finds the place by time.
+   */
+  async resume(mark: IdleMark): Promise<LogSource | undefined> {
+    if (this.fileFailed || !this.open.resume) return undefined;
+    return this.open.resume(this.ctx, mark).catch(() => undefined);
+  }
 
   /** A source reading from `since` on (undefined: the whole output), or 'gone'. */
   async next(since: ResumePoint | undefined, previous: LogSource | undefined): Promise<LogSource | 'gone'> {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'events';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { JsonFileSource } from '../../src/logs/json-file-source';
+import { JsonFileSource, type JsonFileOptions } from '../../src/logs/json-file-source';
 import { JsonLogDecoder, type DecodedSink } from '../../src/logs/json-log-decoder';
 
 /**
@@ -29,10 +29,13 @@ function json(from: number, to: number): string {
   return s;
 }
 
-function follower(since?: string): {
+function follower(
+  since?: string,
+  extra: Partial<JsonFileOptions> = {},
+): {
   lines: string[];
   open: () => Promise<JsonFileSource>;
-  run: (src: JsonFileSource) => Promise<'end' | 'stopped'>;
+  run: (src: JsonFileSource) => Promise<'end' | 'stopped' | 'idle'>;
 } {
   const lines: string[] = [];
   const sink: DecodedSink = {
@@ -42,7 +45,7 @@ function follower(since?: string): {
   const decoder = new JsonLogDecoder(undefined, since);
   return {
     lines,
-    open: () => JsonFileSource.open({ logPath, decoder, since, pollMs: 200, batchMs: 5 }),
+    open: () => JsonFileSource.open({ logPath, decoder, since, pollMs: 200, batchMs: 5, ...extra }),
     // Every batch emitted before the next is read, as the pump does.
     run: async (src) => {
       const it = src.batches();
@@ -153,6 +156,97 @@ describe('following a json-file log', () => {
   it('refuses a log it cannot open (the caller uses the API)', async () => {
     await expect(follower().open()).rejects.toThrow(/ENOENT/);
   });
+});
+
+describe('a quiet file ends the batches idle, and reading goes on from where it stopped', () => {
+  const IDLE = { idleAfterMs: 150 };
+
+  it('ends idle once the file has been quiet that long, with where it stopped', async () => {
+    fs.writeFileSync(logPath, json(0, 20));
+    const f = follower(undefined, IDLE);
+    const src = await f.open();
+    const t0 = Date.now();
+    expect(await f.run(src)).toBe('idle');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(f.lines).toEqual(range(0, 20));
+    expect(src.endedAt).toEqual({ ino: fs.statSync(logPath).ino, off: fs.statSync(logPath).size });
+  });
+
+  it('a write while quiet starts the quiet time over: nothing is left unread when it ends', async () => {
+    fs.writeFileSync(logPath, json(0, 5));
+    const f = follower(undefined, IDLE);
+    const src = await f.open();
+    const done = f.run(src);
+    for (let i = 5; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 60));
+      fs.appendFileSync(logPath, json(i, i + 1));
+    }
+    expect(await done).toBe('idle');
+    expect(f.lines).toEqual(range(0, 10));
+    expect(src.endedAt?.off).toBe(fs.statSync(logPath).size);
+  });
+
+  it('does not end idle with part of a line read (Docker writing it): it waits for the rest', async () => {
+    const whole = json(0, 2);
+    fs.writeFileSync(logPath, whole.slice(0, whole.length - 10));
+    const f = follower(undefined, { ...IDLE, pollMs: 50 });
+    const src = await f.open();
+    const done = f.run(src);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(f.lines).toEqual(['line-0']);
+    fs.appendFileSync(logPath, whole.slice(whole.length - 10));
+    expect(await done).toBe('idle');
+    expect(f.lines).toEqual(range(0, 2));
+  });
+
+  it('never ends idle without idleAfterMs, nor once finish() was called', async () => {
+    fs.writeFileSync(logPath, json(0, 3));
+    const f = follower();
+    const src = await f.open();
+    const done = f.run(src);
+    await new Promise((r) => setTimeout(r, 400));
+    src.finish();
+    expect(await done).toBe('end');
+  });
+
+  it('reopen() reads on from the offset it stopped at, the same file grown', async () => {
+    fs.writeFileSync(logPath, json(0, 10));
+    const first = follower(undefined, IDLE);
+    const a = await first.open();
+    expect(await first.run(a)).toBe('idle');
+    fs.appendFileSync(logPath, json(10, 15));
+    const second = follower(undefined, IDLE);
+    const b = await JsonFileSource.reopen(
+      { logPath, decoder: new JsonLogDecoder(undefined), pollMs: 200, batchMs: 5 },
+      a.endedAt as { ino: number; off: number },
+    );
+    expect(b).toBeDefined();
+    const done = second.run(b as JsonFileSource);
+    await until(() => second.lines.length === 5);
+    (b as JsonFileSource).finish();
+    expect(await done).toBe('end');
+    expect(second.lines).toEqual(range(10, 15));
+  });
+
+  it.each([
+    ['rotated', (): void => rotate(3)],
+    ['truncated in place', (): void => fs.truncateSync(logPath, 0)],
+    ['removed', (): void => fs.rmSync(logPath)],
+  ])(
+    'reopen() gives up on a file %s meanwhile: the caller finds its place by time',
+    async (_what, change) => {
+      fs.writeFileSync(logPath, json(0, 10));
+      const first = follower(undefined, IDLE);
+      const a = await first.open();
+      expect(await first.run(a)).toBe('idle');
+      change();
+      const b = await JsonFileSource.reopen(
+        { logPath, decoder: new JsonLogDecoder(undefined) },
+        a.endedAt as { ino: number; off: number },
+      );
+      expect(b).toBeUndefined();
+    },
+  );
 });
 
 describe('the safety-net poll of a watched, quiet file', () => {

@@ -307,3 +307,115 @@ describe('JsonFileLogSource when the engine fails at the end', () => {
     expect(opened).toEqual(['file']);
   });
 });
+
+describe('LogPump dozing while its container writes nothing', () => {
+  const stamp = (i: number): string => `2026-12-07T08:00:${String(i).padStart(2, '0')}.000000000Z`;
+  const jsonLine = (i: number): string =>
+    `${JSON.stringify({ log: `line-${i}\n`, stream: 'stdout', time: stamp(i) })}\n`;
+  const crLine = (i: number): string => `${stamp(i)} stdout F line-${i}\n`;
+  const expected = (from: number, to: number): string =>
+    Array.from({ length: to - from }, (_, k) => crLine(from + k)).join('');
+  const waitFor = async (cond: () => boolean): Promise<void> => {
+    const end = Date.now() + 10_000;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+
+  /** A running container logging to a json-file, with its inspects counted. */
+  async function dozingPump(lines: number): Promise<{
+    pump: import('../../src/logs/log-pump').LogPump;
+    state: { running: boolean; gone?: boolean; jsonFile?: string };
+    jsonFile: string;
+    inspects: () => number;
+  }> {
+    const { LogPump } = await import('../../src/logs/log-pump');
+    const jsonFile = path.join(dir, 'c1-json.log');
+    let body = '';
+    for (let i = 0; i < lines; i++) body += jsonLine(i);
+    fs.writeFileSync(jsonFile, body);
+    const state = { running: true, jsonFile };
+    const docker = fakeDocker(state);
+    let n = 0;
+    const engine = {
+      inspectContainer: (id: string) => {
+        n++;
+        return docker.inspectContainer(id);
+      },
+      containerLogs: docker.containerLogs,
+    } as unknown as LogEngine;
+    const pump = new LogPump({
+      id: 'c1',
+      logPath: log,
+      posFile: `${log}.pos`,
+      engine,
+      idleAfterMs: 100,
+      idlePollMs: 60_000,
+    });
+    await waitFor(() => pump.dozing);
+    return { pump, state, jsonFile, inspects: () => n };
+  }
+
+  it('lets go of both files once quiet, and goes on from the same offset with no Docker call when written to', async () => {
+    // libuv opens its inotify descriptor at the first watch and keeps it: counted in `before`.
+    fs.watch(dir).close();
+    const before = openFds();
+    const { pump, jsonFile, inspects } = await dozingPump(3);
+    expect(fs.readFileSync(log, 'utf8')).toBe(expected(0, 3));
+    // Neither Docker's file nor the kubelet's is open while dozing.
+    await new Promise((r) => setImmediate(r));
+    expect(openFds()).toBe(before);
+    const asked = inspects();
+    fs.appendFileSync(jsonFile, jsonLine(3) + jsonLine(4));
+    await waitFor(() => fs.readFileSync(log, 'utf8').length === expected(0, 5).length);
+    expect(fs.readFileSync(log, 'utf8')).toBe(expected(0, 5));
+    expect(inspects()).toBe(asked);
+    await waitFor(() => pump.dozing);
+    expect(pump.dozes).toBe(2);
+    expect(pump.via).toBe('json-file');
+    expect(await pump.stop()).toBe('stopped');
+  });
+
+  it('a rotation while dozing: the engine is asked and the place found by time, nothing lost or doubled', async () => {
+    const { pump, jsonFile, inspects } = await dozingPump(3);
+    const asked = inspects();
+    fs.appendFileSync(jsonFile, jsonLine(3));
+    fs.renameSync(jsonFile, `${jsonFile}.1`);
+    fs.writeFileSync(jsonFile, jsonLine(4));
+    await waitFor(() => fs.readFileSync(log, 'utf8').length === expected(0, 5).length);
+    await waitFor(() => pump.dozing);
+    expect(fs.readFileSync(log, 'utf8')).toBe(expected(0, 5));
+    expect(inspects()).toBeGreaterThan(asked);
+    await pump.stop();
+  });
+
+  it('the container stopping while dozing ends the pump complete, with what it wrote last', async () => {
+    const { pump, state, jsonFile } = await dozingPump(2);
+    fs.appendFileSync(jsonFile, jsonLine(2));
+    state.running = false;
+    pump.containerStopped();
+    expect(await pump.done).toBe('complete');
+    expect(fs.readFileSync(log, 'utf8')).toBe(expected(0, 3));
+  });
+
+  it('stop() while dozing ends it at once, stopped', async () => {
+    const { pump } = await dozingPump(1);
+    const t0 = Date.now();
+    expect(await pump.stop()).toBe('stopped');
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+
+  it('ReopenContainerLog while dozing: the old file keeps its records, the new one is there at once and gets what follows', async () => {
+    const { pump, jsonFile } = await dozingPump(2);
+    fs.renameSync(log, `${log}.20261207-080000`);
+    await pump.reopen();
+    expect(fs.readFileSync(log, 'utf8')).toBe('');
+    fs.appendFileSync(jsonFile, jsonLine(2));
+    await waitFor(() => fs.readFileSync(log, 'utf8').length > 0);
+    expect(fs.readFileSync(`${log}.20261207-080000`, 'utf8')).toBe(expected(0, 2));
+    expect(fs.readFileSync(log, 'utf8')).toBe(expected(2, 3));
+    await pump.stop();
+  });
+});

@@ -152,6 +152,91 @@ describe('LogSink descriptors', () => {
   });
 });
 
+describe('LogSink suspended while its container writes nothing', () => {
+  const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+  const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it('holds no descriptor while suspended; resume() appends to the same path', async () => {
+    const before = openFds();
+    const sink = await LogSink.open(log, false);
+    await sink.write(rec(1));
+    await sink.suspend();
+    await settle();
+    expect(sink.suspended).toBe(true);
+    expect(openFds()).toBe(before);
+    // What was written before is in the file already.
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(1)}`);
+    await sink.resume();
+    expect(sink.suspended).toBe(false);
+    await sink.write(rec(2));
+    await sink.close();
+    await settle();
+    expect(openFds()).toBe(before);
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(1)}${rec(2)}`);
+  });
+
+  it.each([
+    ['a write with no resume', false],
+    ['writes handed over while the file is being closed', true],
+  ])('%s: opens the file again and keeps the order', async (_what, during) => {
+    const sink = await LogSink.open(log, false);
+    await sink.write(rec(1));
+    const closing = sink.suspend();
+    if (!during) await closing;
+    const waits = [sink.write(rec(2)), sink.write(rec(3))];
+    await closing;
+    await Promise.all(waits);
+    await sink.write(rec(4));
+    await sink.close();
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(1)}${rec(2)}${rec(3)}${rec(4)}`);
+    expect(sink.error).toBeUndefined();
+  });
+
+  it('ReopenContainerLog while suspended: the new file is made at once and the next write goes there', async () => {
+    const sink = await LogSink.open(log, false);
+    await sink.write(rec(1));
+    await sink.suspend();
+    // The kubelet renames the file, asks for a reopen, then looks for the new file right away.
+    fs.renameSync(log, `${log}.20261207-080000`);
+    const order: string[] = [];
+    await sink.reopen(async () => {
+      order.push('between');
+    });
+    expect(order).toEqual(['between']);
+    expect(fs.readFileSync(log, 'utf8')).toBe('');
+    expect(sink.suspended).toBe(true);
+    await sink.write(rec(2));
+    await sink.close();
+    expect(fs.readFileSync(`${log}.20261207-080000`, 'utf8')).toBe(`${rec(1)}`);
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(2)}`);
+  });
+
+  it('an adopting sink is not suspended: its temp file must stay open until the rename', async () => {
+    fs.symlinkSync(dockers, log);
+    const sink = await LogSink.open(log, true);
+    await sink.write(rec(1));
+    await sink.suspend();
+    expect(sink.suspended).toBe(false);
+    await sink.settle();
+    await sink.close();
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(1)}`);
+    expect(fs.readFileSync(dockers, 'utf8')).toBe(DOCKER_BYTES);
+  });
+
+  it('closing a suspended sink closes nothing twice and writes nothing more', async () => {
+    const before = openFds();
+    const sink = await LogSink.open(log, false);
+    await sink.write(rec(1));
+    await sink.suspend();
+    await sink.close();
+    expect(sink.suspended).toBe(false);
+    expect(sink.write(rec(2))).toBeUndefined();
+    await settle();
+    expect(openFds()).toBe(before);
+    expect(fs.readFileSync(log, 'utf8')).toBe(`${rec(1)}`);
+  });
+});
+
 describe('createLogFile', () => {
   it('creates the file, keeps an existing one, and leaves a symlink (and what it points to) alone', async () => {
     await createLogFile(log);
