@@ -43,8 +43,9 @@ export interface JsonFileOptions {
   batchMs?: number;
   /**
    * Once everything is read and the watched file has not changed for this long, batches() ends
-   * `idle` (undefined: never). The owner then holds no files, watch, buffers or generators for a
-   * container that writes nothing, and goes on with reopen() when the file changes.
+   * `idle` (undefined: never). The owner then holds none of this source's files, buffers, watch or
+   * generators for a container that writes nothing (only a watch of its own: idle-wait.ts), and
+   * goes on with reopen() when the file changes.
    */
   idleAfterMs?: number;
 }
