@@ -209,16 +209,22 @@ describe('a quiet file ends the batches idle, and reading goes on from where it 
     expect(await done).toBe('end');
   });
 
-  it('reopen() reads on from the offset it stopped at, the same file grown', async () => {
+  /** Lines 0-9 read until the source ends idle; where it stopped. */
+  async function readUntilIdle(): Promise<{ ino: number; off: number }> {
     fs.writeFileSync(logPath, json(0, 10));
     const first = follower(undefined, IDLE);
     const a = await first.open();
     expect(await first.run(a)).toBe('idle');
+    return a.endedAt as { ino: number; off: number };
+  }
+
+  it('reopen() reads on from the offset it stopped at, the same file grown', async () => {
+    const at = await readUntilIdle();
     fs.appendFileSync(logPath, json(10, 15));
     const second = follower(undefined, IDLE);
     const b = await JsonFileSource.reopen(
       { logPath, decoder: new JsonLogDecoder(undefined), pollMs: 200, batchMs: 5 },
-      a.endedAt as { ino: number; off: number },
+      at,
     );
     expect(b).toBeDefined();
     const done = second.run(b as JsonFileSource);
@@ -235,15 +241,9 @@ describe('a quiet file ends the batches idle, and reading goes on from where it 
   ])(
     'reopen() gives up on a file %s meanwhile: the caller finds its place by time',
     async (_what, change) => {
-      fs.writeFileSync(logPath, json(0, 10));
-      const first = follower(undefined, IDLE);
-      const a = await first.open();
-      expect(await first.run(a)).toBe('idle');
+      const at = await readUntilIdle();
       change();
-      const b = await JsonFileSource.reopen(
-        { logPath, decoder: new JsonLogDecoder(undefined) },
-        a.endedAt as { ino: number; off: number },
-      );
+      const b = await JsonFileSource.reopen({ logPath, decoder: new JsonLogDecoder(undefined) }, at);
       expect(b).toBeUndefined();
     },
   );
