@@ -88,6 +88,17 @@ function readingOf(pid: number): Reading {
   return { rss: rssOf(pid), anon: rssOf(pid, 'RssAnon'), file: rssOf(pid, 'RssFile'), brk: brkOf(pid) };
 }
 
+/** The steady window's samples, a second apart, in MiB (the shape between reclaims). */
+function windowSeries(window: Reading[]): { rss: number[]; anon: number[]; file: number[]; brk: number[] } {
+  const mib = (n: number): number => Math.round((n / MiB) * 10) / 10;
+  return {
+    rss: window.map((r) => mib(r.rss)),
+    anon: window.map((r) => mib(r.anon)),
+    file: window.map((r) => mib(r.file)),
+    brk: window.map((r) => mib(r.brk)),
+  };
+}
+
 /** The last resources report the executable logged on stderr. */
 let lastReport: Reading['heap'];
 let lastSpaces: Reading['spaces'];
@@ -268,7 +279,8 @@ async function main(): Promise<void> {
     ],
     {
       env: { ...NODE_ENV, ...process.env, NODE_OPTIONS: nodeOptions() },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // SEA_STDOUT=<file>: the executable's stdout (V8's --trace-gc lines, in an executable built with it).
+      stdio: ['ignore', process.env.SEA_STDOUT ? fs.openSync(process.env.SEA_STDOUT, 'w') : 'ignore', 'pipe'],
       cwd: SNAPSHOT_DIR ?? work,
     },
   );
@@ -373,7 +385,7 @@ async function main(): Promise<void> {
         `peak while removing - 110 pods: ${d(peak, full)} (≤ 0); steady CPU ${cpu.toFixed(2)}% (≤ 2)`,
     );
     console.log(
-      `wrote ${writeResults(process.env.SEA_RESULT ?? 'sea-memory', { exec: EXEC, node: NODE, nodeOptions: nodeOptions(), pods: PODS, seconds: SECONDS, rows })}`,
+      `wrote ${writeResults(process.env.SEA_RESULT ?? 'sea-memory', { exec: EXEC, node: NODE, nodeOptions: nodeOptions(), pods: PODS, seconds: SECONDS, rows, window: windowSeries(window) })}`,
     );
   } finally {
     if (client && pods.length > 0) {

@@ -166,8 +166,23 @@ function varint64Size(lo: number, hi: number): number {
  * What the measuring pass found, in the order the writing pass needs it: nested message lengths,
  * string byte lengths and 64-bit halves. One array, reused: encoding is synchronous.
  */
-let found: number[] = [];
+let found = new Float64Array(1024);
+/** How much of `found` this encoding has filled. */
+let used = 0;
 let cursor = 0;
+
+/**
+ * Appends to `found`. A typed array kept between encodings: a plain array emptied per answer was
+ * regrown from nothing every time, and its growth was a large part of what a stats answer allocated.
+ */
+function note(v: number): void {
+  if (used === found.length) {
+    const bigger = new Float64Array(found.length * 2);
+    bigger.set(found);
+    found = bigger;
+  }
+  found[used++] = v;
+}
 
 const TWO32 = 4294967296;
 const DECIMAL = /^-?\d+$/;
@@ -204,7 +219,8 @@ function push64(v: unknown, unsigned: boolean): void {
   } else {
     throw UNSUPPORTED;
   }
-  found.push(lo, hi);
+  note(lo);
+  note(hi);
 }
 
 /**
@@ -222,13 +238,13 @@ function measureValue(p: ValuePlan, v: unknown, inList: boolean): number {
     case S.String: {
       if (typeof v !== 'string') throw UNSUPPORTED;
       const n = Buffer.byteLength(v);
-      found.push(n);
+      note(n);
       return varint32Size(n) + n;
     }
     case S.Message: {
       if (typeof v !== 'object' || v === null) throw UNSUPPORTED;
-      const at = found.length;
-      found.push(0);
+      const at = used;
+      note(0);
       const n = measureFields((p.fields ??= planOf(p.message as protobuf.Type)), v);
       found[at] = n;
       return varint32Size(n) + n;
@@ -238,7 +254,7 @@ function measureValue(p: ValuePlan, v: unknown, inList: boolean): number {
       // fromObject leaves a single field it cannot name unset; in a list it has its own rule.
       if (n === undefined && !inList) return -1;
       if (n === undefined || !Number.isInteger(n) || n < -2147483648 || n > 2147483647) throw UNSUPPORTED;
-      found.push(n);
+      note(n);
       return n < 0 ? 10 : varint32Size(n);
     }
     case S.Bool:
@@ -268,16 +284,16 @@ function measureValue(p: ValuePlan, v: unknown, inList: boolean): number {
     case S.Sfixed64: {
       push64(v, p.kind === S.Uint64 || p.kind === S.Fixed64);
       if (p.kind === S.Fixed64 || p.kind === S.Sfixed64) return 8;
-      let lo = found[found.length - 2];
-      let hi = found[found.length - 1];
+      let lo = found[used - 2];
+      let hi = found[used - 1];
       if (p.kind === S.Sint64) {
         // Zigzag: (v << 1) ^ (v >> 63), on the two halves.
         const mask = hi >> 31;
         const nhi = (((hi << 1) | (lo >>> 31)) ^ mask) >>> 0;
         lo = ((lo << 1) ^ mask) >>> 0;
         hi = nhi;
-        found[found.length - 2] = lo;
-        found[found.length - 1] = hi;
+        found[used - 2] = lo;
+        found[used - 1] = hi;
       }
       return varint64Size(lo, hi);
     }
@@ -295,7 +311,8 @@ function measureFields(plan: FieldPlan[], obj: object): number {
   if ((proto !== Object.prototype && proto !== null) || Array.isArray(obj)) throw UNSUPPORTED;
   const o = obj as Record<string, unknown>;
   let size = 0;
-  for (const f of plan) {
+  for (let i = 0; i < plan.length; i++) {
+    const f = plan[i];
     const v = o[f.name];
     switch (f.mode) {
       case Mode.Single: {
@@ -307,17 +324,17 @@ function measureFields(plan: FieldPlan[], obj: object): number {
       case Mode.Repeated: {
         if (!v) continue;
         if (!Array.isArray(v)) throw UNSUPPORTED;
-        for (const e of v) size += f.tagSize + measureValue(f, e, true);
+        for (let j = 0; j < v.length; j++) size += f.tagSize + measureValue(f, v[j], true);
         break;
       }
       case Mode.Packed: {
         if (!v) continue;
         if (!Array.isArray(v)) throw UNSUPPORTED;
         if (v.length === 0) continue;
-        const at = found.length;
-        found.push(0);
+        const at = used;
+        note(0);
         let n = 0;
-        for (const e of v) n += measureValue(f, e, true);
+        for (let j = 0; j < v.length; j++) n += measureValue(f, v[j], true);
         found[at] = n;
         size += f.tagSize + varint32Size(n) + n;
         break;
@@ -331,8 +348,8 @@ function measureFields(plan: FieldPlan[], obj: object): number {
         for (const k in m) {
           if (!Object.prototype.hasOwnProperty.call(m, k)) continue;
           if (k === '__proto__') throw UNSUPPORTED;
-          const at = found.length;
-          found.push(0);
+          const at = used;
+          note(0);
           // The key and the value are both written, whatever they hold.
           const entry = 1 + measureValue(key, k, true) + 1 + measureValue(f, m[k], true);
           found[at] = entry;
@@ -430,7 +447,8 @@ function writeValue(buf: Buffer, pos: number, p: ValuePlan, v: unknown): number 
 
 function writeFields(buf: Buffer, pos: number, plan: FieldPlan[], obj: object): number {
   const o = obj as Record<string, unknown>;
-  for (const f of plan) {
+  for (let i = 0; i < plan.length; i++) {
+    const f = plan[i];
     const v = o[f.name];
     switch (f.mode) {
       case Mode.Single:
@@ -442,9 +460,9 @@ function writeFields(buf: Buffer, pos: number, plan: FieldPlan[], obj: object): 
         break;
       case Mode.Repeated:
         if (!v) continue;
-        for (const e of v as unknown[]) {
+        for (let j = 0, list = v as unknown[]; j < list.length; j++) {
           pos = writeVarint32(buf, pos, f.tag);
-          pos = writeValue(buf, pos, f, e);
+          pos = writeValue(buf, pos, f, list[j]);
         }
         break;
       case Mode.Packed: {
@@ -452,7 +470,7 @@ function writeFields(buf: Buffer, pos: number, plan: FieldPlan[], obj: object): 
         if (!list || list.length === 0) continue;
         pos = writeVarint32(buf, pos, f.tag);
         pos = writeVarint32(buf, pos, found[cursor++]);
-        for (const e of list) pos = writeValue(buf, pos, f, e);
+        for (let j = 0; j < list.length; j++) pos = writeValue(buf, pos, f, list[j]);
         break;
       }
       case Mode.Map: {
@@ -484,7 +502,7 @@ export function encodePlain(
   obj: object,
   alloc: (size: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer | undefined {
-  found.length = 0;
+  used = 0;
   cursor = 0;
   let plan: FieldPlan[];
   let size: number;
@@ -499,7 +517,7 @@ export function encodePlain(
   const end = writeFields(buf, 0, plan, obj);
   if (end !== size) throw new Error(`plain encoder wrote ${end} bytes of ${size} for ${type.fullName}`);
   // A large answer leaves a large array behind: let it go.
-  if (found.length > 65536) found = [];
+  if (found.length > 65536) found = new Float64Array(1024);
   return buf;
 }
 

@@ -41,7 +41,11 @@ export function decodeLabels(
 ): { labels: Labels; annotations: Labels } {
   const labels: Labels = {};
   const annotations: Labels = {};
-  for (const [k, v] of Object.entries(docker ?? {})) {
+  // for-in, not Object.entries: every status, list and stats answer decodes each container's labels,
+  // and the pair arrays were garbage of their own (Docker's labels are plain objects, from JSON).
+  for (const k in docker) {
+    if (!Object.prototype.hasOwnProperty.call(docker, k)) continue;
+    const v = docker[k];
     if (k.startsWith(ANNOTATION_PREFIX)) annotations[k.slice(ANNOTATION_PREFIX.length)] = v;
     else if (INTERNAL_KEYS.has(k) || k.startsWith(OWN_PREFIX)) continue;
     else if (isSandbox && k === LABEL_CONTAINER_NAME && v === SANDBOX_CONTAINER_NAME) continue;

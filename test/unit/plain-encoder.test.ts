@@ -362,6 +362,30 @@ describe('plain encoder', () => {
     expect(encodePlain(type, ok)?.equals(generic(type, ok))).toBe(true);
   });
 
+  it('writes the generic bytes for answers large enough to grow, and then drop, its record of lengths', () => {
+    const type = t('runtime.v1.ListContainerStatsResponse');
+    // Each entry records a dozen lengths and 64-bit halves: 100 entries grow the record past its
+    // first size, 20,000 past the size it is dropped at; a small answer after each starts clean.
+    const stat = (i: number): object => ({
+      attributes: { id: `c${i}`, metadata: { name: `n${i}`, attempt: i }, labels: { app: `a${i}` } },
+      cpu: {
+        timestamp: (1_700_000_000_123_456_789n + BigInt(i)).toString(),
+        usage_core_nano_seconds: { value: String(2 ** 53 + i) },
+      },
+      memory: {
+        timestamp: i,
+        working_set_bytes: { value: i * 4096 },
+        rss_bytes: { value: '18446744073709551615' },
+      },
+    });
+    for (const n of [100, 20_000, 1]) {
+      const obj = { stats: Array.from({ length: n }, (_, i) => stat(i)) };
+      expect(encodePlain(type, obj)?.equals(generic(type, obj))).toBe(true);
+      const small = { stats: [stat(7)] };
+      expect(encodePlain(type, small)?.equals(generic(type, small))).toBe(true);
+    }
+  });
+
   it('makes its buffer with the allocator it is given', () => {
     const sizes: number[] = [];
     const type = t('runtime.v1.ContainerMetadata');
