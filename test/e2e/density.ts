@@ -42,7 +42,14 @@ interface ProcResult {
   idle: Mem | undefined;
   full: Mem;
   afterRemoval: Mem | undefined;
+  /** Memory at each bucket of the window: a mean can hide a saw-tooth (collections, reclaims). */
+  fullSeriesMiB: { rss: number[]; anon: number[] };
+  /** Memory every 10 s from the deletion's end for AFTER_REMOVAL_S: when it settles, and where. */
+  afterRemovalSeriesMiB: { rss: number[]; anon: number[] };
 }
+
+/** How long memory is followed after the pods were deleted (the 90 s reading stays the headline). */
+const AFTER_REMOVAL_S = 180;
 
 const clkTck = (): number => {
   try {
@@ -237,8 +244,15 @@ export async function runDensity(
     },
   );
   // The kubelet removes the containers of deleted pods on its next garbage collection (each minute).
-  await sleep(90_000);
-  const after = memOf();
+  // Read every 10 s: the 90 s reading as before, and the series to see when the runtime settles.
+  const afterSeries: Array<Record<string, Mem>> = [];
+  let after: Record<string, Mem> = {};
+  for (let t = BUCKET_S; t <= AFTER_REMOVAL_S; t += BUCKET_S) {
+    await sleep(BUCKET_S * 1000);
+    const m = memOf();
+    afterSeries.push(m);
+    if (t === 90) after = m;
+  }
 
   const calls: Record<string, number> = {};
   for (const [k, v] of Object.entries(callsAfter)) {
@@ -250,6 +264,10 @@ export async function runDensity(
       .reduce((a, b) => a + b, 0)
       .toFixed(2),
   );
+  const series = (ms: Mem[]) => ({
+    rss: ms.map((x) => Number((x.rss / MiB).toFixed(1))),
+    anon: ms.map((x) => Number((x.anon / MiB).toFixed(1))),
+  });
   const result: Record<string, ProcResult> = {};
   rows.forEach((r, i) => {
     const m = mems[i]!;
@@ -261,6 +279,10 @@ export async function runDensity(
       idle: idle[r.name],
       full: { rss: Math.round(mean(m.map((x) => x.rss))), anon: Math.round(mean(m.map((x) => x.anon))) },
       afterRemoval: after[r.name],
+      fullSeriesMiB: series(m),
+      afterRemovalSeriesMiB: series(
+        afterSeries.map((a) => a[r.name]).filter((x): x is Mem => x !== undefined),
+      ),
     };
   });
 
@@ -283,7 +305,8 @@ export async function runDensity(
     processes: result,
     notes:
       'CPU in % of one core (utime+stime+cutime+cstime); memory in bytes, idle = node Ready with no pods, ' +
-      'full = mean over the window, afterRemoval = 90 s after the pods were deleted',
+      'full = mean over the window, afterRemoval = 90 s after the pods were deleted; the series in MiB, ' +
+      `one reading per ${BUCKET_S} s (afterRemovalSeriesMiB: for ${AFTER_REMOVAL_S} s after the deletion)`,
   };
   const file = path.join(opts.repo, 'bench', 'results', `kubelet-density-${runtime}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
