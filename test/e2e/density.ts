@@ -8,7 +8,8 @@ import { sleep, waitFor } from './proc';
 
 /**
  * `npm run e2e -- --density`: the kubelet's own load on a full node. DENSITY_PODS (default the
- * kubelet's maxPods, 110) pods × 2 busybox `sleep` containers on the first node; once all are
+ * kubelet's maxPods, 110) pods × 2 busybox `sleep` containers on the first node, after an idle
+ * reading and a warm-up (WARM_PODS pods made, polled and removed) and a second idle reading; once all are
  * Running, DCRI_E2E_DENSITY_SETTLE seconds (default 180: a kubelet that has just started 110 pods
  * keeps settling for minutes) for the start-up work to end, then
  * DCRI_E2E_DENSITY_SECONDS (default 180) of the kubelet's polling alone, sampled every 10 s:
@@ -39,6 +40,9 @@ interface ProcResult {
   cpuBucketsPct: number[];
   /** Processes summed in this row during the window (shims: one per container or pod). */
   processes: number;
+  /** Node Ready with no pod ever run on this runtime: nothing compiled or allocated for pods yet. */
+  idleCold: Mem | undefined;
+  /** After the warm-up's pods were made, polled and removed: the idle the after-removal reading is held to. */
   idle: Mem | undefined;
   full: Mem;
   afterRemoval: Mem | undefined;
@@ -50,6 +54,17 @@ interface ProcResult {
 
 /** How long memory is followed after the pods were deleted (the 90 s reading stays the headline). */
 const AFTER_REMOVAL_S = 180;
+
+/**
+ * The warm-up before the idle reading, as in `npm run bench sea-memory`: a few pods through every
+ * call the full run makes (create, start, the kubelet's polling and stats, stop, remove), so code
+ * compiled on first use and memory taken once is in the idle the after-removal reading is held to.
+ * After their deletion the kubelet removes the containers on its next garbage collection (each
+ * minute); WARM_GONE_S covers that.
+ */
+const WARM_PODS = Number(process.env.DCRI_E2E_DENSITY_WARM_PODS ?? 4);
+const WARM_LOADED_S = 30;
+const WARM_GONE_S = 90;
 
 const clkTck = (): number => {
   try {
@@ -138,14 +153,14 @@ async function criCalls(cluster: Cluster, node: NodeHandle): Promise<Record<stri
   return out;
 }
 
-function podList(ns: string, pods: number, image: string): object {
+function podList(ns: string, pods: number, image: string, app = 'density'): object {
   return {
     apiVersion: 'v1',
     kind: 'List',
     items: Array.from({ length: pods }, (_, i) => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: `density-${String(i).padStart(3, '0')}`, namespace: ns, labels: { app: 'density' } },
+      metadata: { name: `${app}-${String(i).padStart(3, '0')}`, namespace: ns, labels: { app } },
       spec: {
         terminationGracePeriodSeconds: 1,
         containers: ['a', 'b'].map((name) => ({
@@ -159,14 +174,14 @@ function podList(ns: string, pods: number, image: string): object {
   };
 }
 
-async function runningCount(cluster: Cluster, ns: string): Promise<number> {
+async function runningCount(cluster: Cluster, ns: string, app = 'density'): Promise<number> {
   const r = await cluster.kubectl.run([
     'get',
     'pods',
     '-n',
     ns,
     '-l',
-    'app=density',
+    `app=${app}`,
     '-o',
     'jsonpath={range .items[*]}{.status.phase}/{.status.containerStatuses[*].ready}{"\\n"}{end}',
   ]);
@@ -197,6 +212,25 @@ export async function runDensity(
 
   log(`density: idle node, 30 s`);
   await sleep(30_000);
+  const idleCold = memOf();
+
+  if (WARM_PODS > 0) {
+    log(`density: warm-up, ${WARM_PODS} pods made, polled ${WARM_LOADED_S} s, deleted`);
+    await cluster.kubectl.apply(podList(ns, WARM_PODS, image, 'density-warm'));
+    await waitFor(
+      `${WARM_PODS} warm-up pods Running`,
+      async () => ((await runningCount(cluster, ns, 'density-warm')) >= WARM_PODS ? true : undefined),
+      300_000,
+    );
+    await sleep(WARM_LOADED_S * 1000);
+    await cluster.kubectl.run(
+      ['delete', 'pods', '-n', ns, '-l', 'app=density-warm', '--wait=true', '--timeout=300s'],
+      { timeoutMs: 330_000 },
+    );
+    await sleep(WARM_GONE_S * 1000);
+    log(`density: idle after the warm-up, 30 s`);
+    await sleep(30_000);
+  }
   const idle = memOf();
 
   log(`density: ${pods} pods × 2 containers (${image})`);
@@ -276,6 +310,7 @@ export async function runDensity(
       cpuP95Pct: Number(p95(buckets[i]!).toFixed(2)),
       cpuBucketsPct: buckets[i]!.map((b) => Number(b.toFixed(2))),
       processes: counts[i]!,
+      idleCold: idleCold[r.name],
       idle: idle[r.name],
       full: { rss: Math.round(mean(m.map((x) => x.rss))), anon: Math.round(mean(m.map((x) => x.anon))) },
       afterRemoval: after[r.name],
@@ -293,6 +328,7 @@ export async function runDensity(
     machine: `${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.release()}`,
     kubeletFeatureGates: opts.featureGates,
     pods,
+    warmUpPods: WARM_PODS,
     containersPerPod: 2,
     image,
     secondsToAllRunning: Number(startS.toFixed(1)),
@@ -304,7 +340,9 @@ export async function runDensity(
     criCallsPerSecondByMethod: calls,
     processes: result,
     notes:
-      'CPU in % of one core (utime+stime+cutime+cstime); memory in bytes, idle = node Ready with no pods, ' +
+      'CPU in % of one core (utime+stime+cutime+cstime); memory in bytes, idleCold = node Ready with no pod ' +
+      `ever run, idle = after a warm-up (${WARM_PODS} pods made, polled ${WARM_LOADED_S} s, deleted, ` +
+      `${WARM_GONE_S + 30} s later), ` +
       'full = mean over the window, afterRemoval = 90 s after the pods were deleted; the series in MiB, ' +
       `one reading per ${BUCKET_S} s (afterRemovalSeriesMiB: for ${AFTER_REMOVAL_S} s after the deletion)`,
   };
@@ -316,10 +354,10 @@ export async function runDensity(
   const table = [
     `density under a real kubelet, ${runtime}: ${pods} pods × 2 containers, all Running after ${startS.toFixed(0)} s;` +
       ` ${windowReal.toFixed(0)} s window; kubelet CRI calls ${callsPerSecond}/s`,
-    `  ${'process'.padEnd(32)} ${'CPU mean'.padStart(9)} ${'p95'.padStart(7)}   RSS/RssAnon MiB: idle, full, after removal`,
+    `  ${'process'.padEnd(32)} ${'CPU mean'.padStart(9)} ${'p95'.padStart(7)}   RSS/RssAnon MiB: idle cold, idle, full, after removal`,
     ...rows.map((r) => {
       const x = result[r.name]!;
-      return `  ${`${r.name} (${x.processes})`.padEnd(32)} ${`${x.cpuMeanPct.toFixed(2)}%`.padStart(9)} ${`${x.cpuP95Pct.toFixed(2)}%`.padStart(7)}   ${mib(x.idle)}, ${mib(x.full)}, ${mib(x.afterRemoval)}`;
+      return `  ${`${r.name} (${x.processes})`.padEnd(32)} ${`${x.cpuMeanPct.toFixed(2)}%`.padStart(9)} ${`${x.cpuP95Pct.toFixed(2)}%`.padStart(7)}   ${mib(x.idleCold)}, ${mib(x.idle)}, ${mib(x.full)}, ${mib(x.afterRemoval)}`;
     }),
     `  CRI calls/s by method: ${Object.entries(calls)
       .sort((a, b) => b[1] - a[1])
