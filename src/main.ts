@@ -16,6 +16,7 @@ import {
   QuietReclaim,
 } from './process/reclaim';
 import { pageOutExecutable } from './process/page-out';
+import { boundParserPool, nodeParserPool, PARSER_POOL_MAX } from './process/http-parser-pool';
 import { joinRuntimeCgroup } from './process/runtime-cgroup';
 import { VERSION_INFO } from './version-info';
 import { PORT_RELAY_FLAG, runPortRelay } from './streaming/pod-dialer';
@@ -63,6 +64,12 @@ async function main(): Promise<void> {
     const joined = joinRuntimeCgroup(config.runtimeCgroups);
     logger.info('moved into the runtime cgroup', { cgroup: config.runtimeCgroups, dirs: joined });
   }
+  // Before the first Docker call: what a burst of calls leaves pooled is bounded from the start.
+  const poolWas = boundParserPool(nodeParserPool());
+  logger.debug('HTTP parser pool bounded', {
+    max: poolWas === undefined ? undefined : PARSER_POOL_MAX,
+    was: poolWas,
+  });
   const app = await startApp(config);
   const reclaim = startReclaim();
   let stopping = false;
