@@ -18,7 +18,10 @@ import { sleep, waitFor } from './proc';
  * engine), RSS and RssAnon (/proc/<pid>/status), and the CRI calls the kubelet made per method
  * (its kubelet_runtime_operations_total, read through the apiserver before and after the window).
  * Then every pod is deleted and, once the kubelet has removed their containers, memory is read
- * again. Writes bench/results/kubelet-density-<runtime>.json and prints a table.
+ * again. DCRI_E2E_DENSITY_CYCLES (default 1) repeats the pods' making and removal that many times in
+ * all, each later cycle with a shorter settle and window (memory only), so that a node that fills
+ * and empties again and again shows whether anything is left behind cycle after cycle.
+ * Writes bench/results/kubelet-density-<runtime>.json and prints a table.
  */
 
 const BUCKET_S = 10;
@@ -50,6 +53,24 @@ interface ProcResult {
   fullSeriesMiB: { rss: number[]; anon: number[] };
   /** Memory every 10 s from the deletion's end for AFTER_REMOVAL_S: when it settles, and where. */
   afterRemovalSeriesMiB: { rss: number[]; anon: number[] };
+  /**
+   * Mean of the readings after the 90 s one (100 s to AFTER_REMOVAL_S): a reading at one moment
+   * lands anywhere on a minute's saw-tooth (the kubelet's polling fills the heap, the steady
+   * reclaim empties it), a mean does not.
+   */
+  afterRemovalLateMean: Mem | undefined;
+  /** The later cycles (DCRI_E2E_DENSITY_CYCLES > 1), in order. */
+  laterCycles: CycleResult[];
+}
+
+/** One later cycle: the pods made again, followed at rest, removed, and followed after removal. */
+interface CycleResult {
+  secondsToAllRunning: number;
+  full: Mem;
+  afterRemoval: Mem | undefined;
+  afterRemovalLateMean: Mem | undefined;
+  fullSeriesMiB: { rss: number[]; anon: number[] };
+  afterRemovalSeriesMiB: { rss: number[]; anon: number[] };
 }
 
 /** How long memory is followed after the pods were deleted (the 90 s reading stays the headline). */
@@ -65,6 +86,12 @@ const AFTER_REMOVAL_S = 180;
 const WARM_PODS = Number(process.env.DCRI_E2E_DENSITY_WARM_PODS ?? 4);
 const WARM_LOADED_S = 30;
 const WARM_GONE_S = 90;
+
+/** How many times in all the pods are made and removed (see the file's comment). */
+const CYCLES = Math.max(1, Number(process.env.DCRI_E2E_DENSITY_CYCLES ?? 1));
+/** A later cycle's settle and window: memory only, which the first cycle's 180 s show flat by then. */
+const LATER_SETTLE_S = 60;
+const LATER_WINDOW_S = 60;
 
 const clkTck = (): number => {
   try {
@@ -233,15 +260,48 @@ export async function runDensity(
   }
   const idle = memOf();
 
-  log(`density: ${pods} pods × 2 containers (${image})`);
-  const t0 = Date.now();
-  await cluster.kubectl.apply(podList(ns, pods, image));
-  await waitFor(
-    `${pods} density pods Running`,
-    async () => ((await runningCount(cluster, ns)) >= pods ? true : undefined),
-    1_200_000,
-  );
-  const startS = (Date.now() - t0) / 1000;
+  /** The pods made and Running: how long that took, in seconds. */
+  const makePods = async (cycle: number): Promise<number> => {
+    log(`density: ${pods} pods × 2 containers (${image}), cycle ${cycle} of ${CYCLES}`);
+    const t0 = Date.now();
+    await cluster.kubectl.apply(podList(ns, pods, image));
+    await waitFor(
+      `${pods} density pods Running`,
+      async () => ((await runningCount(cluster, ns)) >= pods ? true : undefined),
+      1_200_000,
+    );
+    return (Date.now() - t0) / 1000;
+  };
+  /** The pods deleted, then memory every 10 s for AFTER_REMOVAL_S. */
+  const removeAndFollow = async (): Promise<Array<Record<string, Mem>>> => {
+    log('density: deleting the pods');
+    await cluster.kubectl.run(
+      ['delete', 'pods', '-n', ns, '-l', 'app=density', '--wait=true', '--timeout=600s'],
+      {
+        timeoutMs: 660_000,
+      },
+    );
+    // The kubelet removes the containers of deleted pods on its next garbage collection (each
+    // minute). Read every 10 s: the 90 s reading as before, and the series to see when it settles.
+    const followed: Array<Record<string, Mem>> = [];
+    for (let t = BUCKET_S; t <= AFTER_REMOVAL_S; t += BUCKET_S) {
+      await sleep(BUCKET_S * 1000);
+      followed.push(memOf());
+    }
+    return followed;
+  };
+  const meanMem = (ms: Mem[]): Mem => ({
+    rss: Math.round(mean(ms.map((x) => x.rss))),
+    anon: Math.round(mean(ms.map((x) => x.anon))),
+  });
+  /** The reading 90 s after the deletion, and the mean of the readings after it. */
+  const afterOf = (followed: Array<Record<string, Mem>>, name: string) => {
+    const ms = followed.map((a) => a[name]).filter((x): x is Mem => x !== undefined);
+    const late = ms.slice(90 / BUCKET_S);
+    return { at90: ms[90 / BUCKET_S - 1], lateMean: late.length ? meanMem(late) : undefined, ms };
+  };
+
+  const startS = await makePods(1);
   log(`density: all Running after ${startS.toFixed(0)} s; settling ${settleS} s`);
   await sleep(settleS * 1000);
 
@@ -270,22 +330,26 @@ export async function runDensity(
   const callsAfter = await criCalls(cluster, node);
   const stillRunning = await runningCount(cluster, ns);
 
-  log('density: deleting the pods');
-  await cluster.kubectl.run(
-    ['delete', 'pods', '-n', ns, '-l', 'app=density', '--wait=true', '--timeout=600s'],
-    {
-      timeoutMs: 660_000,
-    },
-  );
-  // The kubelet removes the containers of deleted pods on its next garbage collection (each minute).
-  // Read every 10 s: the 90 s reading as before, and the series to see when the runtime settles.
-  const afterSeries: Array<Record<string, Mem>> = [];
-  let after: Record<string, Mem> = {};
-  for (let t = BUCKET_S; t <= AFTER_REMOVAL_S; t += BUCKET_S) {
-    await sleep(BUCKET_S * 1000);
-    const m = memOf();
-    afterSeries.push(m);
-    if (t === 90) after = m;
+  const afterSeries = await removeAndFollow();
+
+  // The later cycles: the same pods again, memory only (the CPU and calls are the first cycle's).
+  const later: Array<{
+    startS: number;
+    full: Array<Record<string, Mem>>;
+    followed: Array<Record<string, Mem>>;
+  }> = [];
+  for (let cycle = 2; cycle <= CYCLES; cycle++) {
+    const s = await makePods(cycle);
+    log(
+      `density: all Running after ${s.toFixed(0)} s; settling ${LATER_SETTLE_S} s, then ${LATER_WINDOW_S} s`,
+    );
+    await sleep(LATER_SETTLE_S * 1000);
+    const full: Array<Record<string, Mem>> = [];
+    for (let t = BUCKET_S; t <= LATER_WINDOW_S; t += BUCKET_S) {
+      await sleep(BUCKET_S * 1000);
+      full.push(memOf());
+    }
+    later.push({ startS: s, full, followed: await removeAndFollow() });
   }
 
   const calls: Record<string, number> = {};
@@ -305,6 +369,7 @@ export async function runDensity(
   const result: Record<string, ProcResult> = {};
   rows.forEach((r, i) => {
     const m = mems[i]!;
+    const first = afterOf(afterSeries, r.name);
     result[r.name] = {
       cpuMeanPct: Number(mean(buckets[i]!).toFixed(2)),
       cpuP95Pct: Number(p95(buckets[i]!).toFixed(2)),
@@ -312,12 +377,23 @@ export async function runDensity(
       processes: counts[i]!,
       idleCold: idleCold[r.name],
       idle: idle[r.name],
-      full: { rss: Math.round(mean(m.map((x) => x.rss))), anon: Math.round(mean(m.map((x) => x.anon))) },
-      afterRemoval: after[r.name],
+      full: meanMem(m),
+      afterRemoval: first.at90,
       fullSeriesMiB: series(m),
-      afterRemovalSeriesMiB: series(
-        afterSeries.map((a) => a[r.name]).filter((x): x is Mem => x !== undefined),
-      ),
+      afterRemovalSeriesMiB: series(first.ms),
+      afterRemovalLateMean: first.lateMean,
+      laterCycles: later.map((c) => {
+        const full = c.full.map((a) => a[r.name]).filter((x): x is Mem => x !== undefined);
+        const after = afterOf(c.followed, r.name);
+        return {
+          secondsToAllRunning: Number(c.startS.toFixed(1)),
+          full: meanMem(full),
+          afterRemoval: after.at90,
+          afterRemovalLateMean: after.lateMean,
+          fullSeriesMiB: series(full),
+          afterRemovalSeriesMiB: series(after.ms),
+        };
+      }),
     };
   });
 
@@ -329,6 +405,7 @@ export async function runDensity(
     kubeletFeatureGates: opts.featureGates,
     pods,
     warmUpPods: WARM_PODS,
+    cycles: CYCLES,
     containersPerPod: 2,
     image,
     secondsToAllRunning: Number(startS.toFixed(1)),
@@ -343,8 +420,11 @@ export async function runDensity(
       'CPU in % of one core (utime+stime+cutime+cstime); memory in bytes, idleCold = node Ready with no pod ' +
       `ever run, idle = after a warm-up (${WARM_PODS} pods made, polled ${WARM_LOADED_S} s, deleted, ` +
       `${WARM_GONE_S + 30} s later), ` +
-      'full = mean over the window, afterRemoval = 90 s after the pods were deleted; the series in MiB, ' +
-      `one reading per ${BUCKET_S} s (afterRemovalSeriesMiB: for ${AFTER_REMOVAL_S} s after the deletion)`,
+      'full = mean over the window, afterRemoval = 90 s after the pods were deleted, afterRemovalLateMean = ' +
+      `mean of the readings from 100 s to ${AFTER_REMOVAL_S} s after; the series in MiB, ` +
+      `one reading per ${BUCKET_S} s (afterRemovalSeriesMiB: for ${AFTER_REMOVAL_S} s after the deletion); ` +
+      `laterCycles: the pods made and removed again (${LATER_SETTLE_S} s settle, full = mean of ` +
+      `${LATER_WINDOW_S} s), memory only`,
   };
   const file = path.join(opts.repo, 'bench', 'results', `kubelet-density-${runtime}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -359,6 +439,21 @@ export async function runDensity(
       const x = result[r.name]!;
       return `  ${`${r.name} (${x.processes})`.padEnd(32)} ${`${x.cpuMeanPct.toFixed(2)}%`.padStart(9)} ${`${x.cpuP95Pct.toFixed(2)}%`.padStart(7)}   ${mib(x.idleCold)}, ${mib(x.idle)}, ${mib(x.full)}, ${mib(x.afterRemoval)}`;
     }),
+    ...(CYCLES > 1
+      ? [
+          `  later cycles, RSS/RssAnon MiB: full, after removal (90 s; mean 100-${AFTER_REMOVAL_S} s)`,
+          ...rows.map((r) => {
+            const x = result[r.name]!;
+            const cycles = [
+              `1: ${mib(x.full)}, ${mib(x.afterRemoval)}; ${mib(x.afterRemovalLateMean)}`,
+              ...x.laterCycles.map(
+                (c, k) => `${k + 2}: ${mib(c.full)}, ${mib(c.afterRemoval)}; ${mib(c.afterRemovalLateMean)}`,
+              ),
+            ];
+            return `  ${r.name.padEnd(32)} ${cycles.join(' | ')}`;
+          }),
+        ]
+      : []),
     `  CRI calls/s by method: ${Object.entries(calls)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)

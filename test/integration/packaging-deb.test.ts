@@ -306,6 +306,15 @@ describe('the .deb', () => {
       expect(pageOut.ranges).toBeGreaterThan(0);
       expect(pageOut.refused).toBe(0);
       expect(pageOut.residentKiB).toBeGreaterThan(0);
+      // The single executable finds node's own pool of HTTP parsers and bounds it before its first
+      // Docker call (src/process/http-parser-pool.ts): a bundle that lost the built-in would log no
+      // bound and keep up to 1000 parsers after a burst.
+      const bounded = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { message?: string; max?: number; was?: number })
+        .find((l) => l.message === 'HTTP parser pool bounded');
+      expect(bounded).toMatchObject({ max: 32, was: 1000 });
       const config = podConfig('deb');
       ({ pod_sandbox_id: sandboxId } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', {
         config,
