@@ -64,14 +64,14 @@ interface ProcResult {
 }
 
 /** One later cycle: the pods made again, followed at rest, removed, and followed after removal. */
-interface CycleResult {
-  secondsToAllRunning: number;
-  full: Mem;
-  afterRemoval: Mem | undefined;
-  afterRemovalLateMean: Mem | undefined;
-  fullSeriesMiB: { rss: number[]; anon: number[] };
-  afterRemovalSeriesMiB: { rss: number[]; anon: number[] };
-}
+type CycleResult = Pick<
+  ProcResult,
+  'full' | 'afterRemoval' | 'afterRemovalLateMean' | 'fullSeriesMiB' | 'afterRemovalSeriesMiB'
+> & { secondsToAllRunning: number };
+
+/** One process's readings out of readings of every process (a process gone has none). */
+const readingsOf = (readings: Array<Record<string, Mem>>, name: string): Mem[] =>
+  readings.map((a) => a[name]).filter((x): x is Mem => x !== undefined);
 
 /** How long memory is followed after the pods were deleted (the 90 s reading stays the headline). */
 const AFTER_REMOVAL_S = 180;
@@ -296,7 +296,7 @@ export async function runDensity(
   });
   /** The reading 90 s after the deletion, and the mean of the readings after it. */
   const afterOf = (followed: Array<Record<string, Mem>>, name: string) => {
-    const ms = followed.map((a) => a[name]).filter((x): x is Mem => x !== undefined);
+    const ms = readingsOf(followed, name);
     const late = ms.slice(90 / BUCKET_S);
     return { at90: ms[90 / BUCKET_S - 1], lateMean: late.length ? meanMem(late) : undefined, ms };
   };
@@ -383,7 +383,7 @@ export async function runDensity(
       afterRemovalSeriesMiB: series(first.ms),
       afterRemovalLateMean: first.lateMean,
       laterCycles: later.map((c) => {
-        const full = c.full.map((a) => a[r.name]).filter((x): x is Mem => x !== undefined);
+        const full = readingsOf(c.full, r.name);
         const after = afterOf(c.followed, r.name);
         return {
           secondsToAllRunning: Number(c.startS.toFixed(1)),

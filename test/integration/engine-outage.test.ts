@@ -6,7 +6,7 @@ import { PrivateEngine } from '../support/private-engine';
 import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { removeTestPods } from '../support/pod-config';
+import { removeTestPods, testEngineSocket } from '../support/pod-config';
 import { Cri } from './container-support';
 
 interface Condition {
@@ -122,7 +122,7 @@ describe('docker engine unreachable: every call that needs it answers UNAVAILABL
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-outage-'));
-    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+    const engine = testEngineSocket();
     proxy = await startFaultProxy(engine, path.join(dir, 'docker.sock'));
     shim = await startShim({ dockerEndpoint: proxy.endpoint, dockerCallTimeoutSeconds: 10 });
     const cri = new Cri(shim);

@@ -4,7 +4,7 @@ import fs from 'fs';
 import { status } from '@grpc/grpc-js';
 import { startShim, type TestShim } from '../support/shim';
 import { grpcError } from '../support/cri-client';
-import { podConfig, removeTestPods, testDocker } from '../support/pod-config';
+import { podConfig, removeTestPods, testDocker, testEngineSocket } from '../support/pod-config';
 import { startDelayingProxy, type DelayingProxy } from '../support/delaying-proxy';
 import { Cri } from './container-support';
 
@@ -28,7 +28,7 @@ describe('a create retried after its deadline', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-retry-'));
-    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+    const engine = testEngineSocket();
     proxy = await startDelayingProxy(
       engine,
       path.join(dir, 'docker.sock'),

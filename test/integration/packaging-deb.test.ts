@@ -39,6 +39,15 @@ async function dpkg(args: string[]): Promise<string> {
   }
 }
 
+/** The first JSON log entry in `out` with this message (docker-cri logs one JSON object a line). */
+function logEntry(out: string, message: string): Record<string, unknown> | undefined {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.message === message);
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
@@ -291,14 +300,7 @@ describe('the .deb', () => {
       const pageOutBy = Date.now() + 30_000;
       let pageOut: { ranges?: number; refused?: number; residentKiB?: number } | undefined;
       while (!pageOut) {
-        pageOut = out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map(
-            (l) =>
-              JSON.parse(l) as { message?: string; ranges?: number; refused?: number; residentKiB?: number },
-          )
-          .find((l) => l.message === 'executable pages given back');
+        pageOut = logEntry(out, 'executable pages given back');
         if (!pageOut && (child.exitCode !== null || Date.now() > pageOutBy))
           throw new Error(`no page-out after start-up:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -309,12 +311,7 @@ describe('the .deb', () => {
       // The single executable finds node's own pool of HTTP parsers and bounds it before its first
       // Docker call (src/process/http-parser-pool.ts): a bundle that lost the built-in would log no
       // bound and keep up to 1000 parsers after a burst.
-      const bounded = out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { message?: string; max?: number; was?: number })
-        .find((l) => l.message === 'HTTP parser pool bounded');
-      expect(bounded).toMatchObject({ max: 32, was: 1000 });
+      expect(logEntry(out, 'HTTP parser pool bounded')).toMatchObject({ max: 32, was: 1000 });
       const config = podConfig('deb');
       ({ pod_sandbox_id: sandboxId } = await client.rt<{ pod_sandbox_id: string }>('RunPodSandbox', {
         config,

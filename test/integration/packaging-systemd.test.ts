@@ -4,7 +4,14 @@ import os from 'os';
 import path from 'path';
 import { promisify } from 'util';
 import { CriClient } from '../support/cri-client';
-import { OWNER_LABEL, podConfig, sweepWithDocker, testDocker, TEST_OWNER } from '../support/pod-config';
+import {
+  OWNER_LABEL,
+  podConfig,
+  sweepWithDocker,
+  testDocker,
+  TEST_OWNER,
+  testEngineSocket,
+} from '../support/pod-config';
 
 /**
  * The .deb under a real systemd: a Debian 12 system container (PID 1 is systemd; root filesystem
@@ -23,7 +30,7 @@ import { OWNER_LABEL, podConfig, sweepWithDocker, testDocker, TEST_OWNER } from 
  */
 const ROOT = path.resolve(__dirname, '../..');
 const run = promisify(execFile);
-const ENGINE_SOCKET = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+const ENGINE_SOCKET = testEngineSocket();
 const BOX = `dcri-systemd-${TEST_OWNER}`;
 const MOUNT = '/dcri-test';
 const big = { maxBuffer: 64 * 1024 * 1024 };

@@ -5,6 +5,7 @@ import { startShim, type TestShim } from '../support/shim';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { APP_IMAGE } from '../support/cri-fixtures';
 import { boundParserPool, nodeParserPool } from '../../src/process/http-parser-pool';
+import { testEngineSocket } from '../support/pod-config';
 
 jest.setTimeout(120_000);
 
@@ -31,8 +32,7 @@ describe("node's HTTP parser pool, bounded, under engine faults", () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-parsers-'));
-    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-    proxy = await startFaultProxy(engine, path.join(dir, 'docker.sock'));
+    proxy = await startFaultProxy(testEngineSocket(), path.join(dir, 'docker.sock'));
     shim = await startShim({ dockerEndpoint: proxy.endpoint });
     // The pool is the process's, shared with every test file jest runs in it: put back in afterAll.
     was = boundParserPool(pool, 2);

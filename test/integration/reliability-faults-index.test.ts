@@ -2,7 +2,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { startShim, type TestShim } from '../support/shim';
-import { removeTestPods, testDocker } from '../support/pod-config';
+import { removeTestPods, testDocker, testEngineSocket } from '../support/pod-config';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { Cri, type Pod } from './container-support';
 
@@ -25,7 +25,7 @@ describe('the container index converges on Docker after faults', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dcri-faults-'));
-    const engine = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+    const engine = testEngineSocket();
     proxy = await startFaultProxy(engine, path.join(dir, 'docker.sock'));
     shim = await startShim(
       { dockerEndpoint: proxy.endpoint },

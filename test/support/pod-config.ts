@@ -41,10 +41,14 @@ export function podConfig(
   };
 }
 
+/** The test engine's unix socket path (DOCKER_HOST, as scripts/test.sh sets it). */
+export function testEngineSocket(): string {
+  return (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+}
+
 /** A dockerode client on the test engine, for checks and sweeps behind the shim's back. */
 export function testDocker(): Dockerode {
-  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  return new Dockerode({ socketPath: host.replace(/^unix:\/\//, '') });
+  return new Dockerode({ socketPath: testEngineSocket() });
 }
 
 /**
